@@ -1,0 +1,5 @@
+/** Public entry of the connector contract: import from here, not from the files behind it. */
+export * from './types.js';
+export * from './errors.js';
+export * from './arrow/columns.js';
+export * from './arrow/schema-metadata.js';

@@ -1,0 +1,129 @@
+/**
+ * The interface every source implements, in the Lakeflow shape (listTables, getSchema,
+ * readTableMetadata, readTable), with Arrow as the only schema language.
+ *
+ * This module imports nothing of ours; sources and the runner import it.
+ */
+import type { RecordBatch, Schema } from 'apache-arrow';
+
+/** Any value that survives `JSON.stringify` → `JSON.parse` unchanged. */
+export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/**
+ * A cursor is opaque to the runner: a JSON-serialisable value the source hands back on the next call.
+ * `null` and `{}` both mean "from the start".
+ */
+export type Cursor = JsonValue;
+
+/** dlt words: cdc = merge by key (newest sequence wins), snapshot = replace, append = add. */
+export type IngestionType = 'cdc' | 'snapshot' | 'append';
+
+export interface TableMetadata {
+  /** Columns (top-level Arrow field names) that identify a row. Non-empty unless `append`. */
+  readonly primaryKeys: readonly string[];
+  /** Column the source's cursor advances on; the default `sequence_by` for cdc merges. */
+  readonly cursorField?: string;
+  /**
+   * Columns that order versions of one key, newest last (compared in order, nulls first).
+   * Defaults to `[cursorField]`. Mixpanel events use `[time, mp_processing_time_ms]`.
+   */
+  readonly sequenceBy?: readonly string[];
+  readonly ingestionType: IngestionType;
+  /**
+   * Optional column the runner may partition files by (hive style `<column>=<value>/`).
+   * Must be a Utf8 or Date column. Events use `event_date`.
+   */
+  readonly partitionBy?: string;
+}
+
+/** Table options as they arrive from `pipeline_spec.json` `table_configuration` (non-reserved keys). */
+export type TableOptions = Readonly<Record<string, string>>;
+
+/** A table option a source understands, so hosts can reject unknown keys and document the rest. */
+export interface TableOptionSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly default?: string;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** Structured logger handed to sources. Fields must never contain secrets. */
+export interface Logger {
+  debug(msg: string, fields?: Readonly<Record<string, unknown>>): void;
+  info(msg: string, fields?: Readonly<Record<string, unknown>>): void;
+  warn(msg: string, fields?: Readonly<Record<string, unknown>>): void;
+  error(msg: string, fields?: Readonly<Record<string, unknown>>): void;
+}
+
+/** Progress a source reports while reading; the host renders it (TTY bar or log lines). */
+export interface ReadProgress {
+  readonly table: string;
+  readonly rowsRead: number;
+  readonly bytesRead: number;
+  readonly slicesDone?: number;
+  readonly slicesTotal?: number;
+  /** Remaining calls in the API family's hourly budget, when the source knows it. */
+  readonly apiBudgetLeft?: number;
+}
+
+/** Counters a source accumulates for the run report. */
+export interface ReadStats {
+  apiCalls: number;
+  retries: number;
+  rateLimitWaits: number;
+  rateLimitWaitMs: number;
+  warnings: string[];
+  /** Free-form per-table counters (for example cohort joins and leaves, values kept raw). */
+  counters: Record<string, number>;
+}
+
+export interface ReadOptions {
+  readonly tableOptions?: TableOptions;
+  readonly signal?: AbortSignal;
+  readonly logger?: Logger;
+  readonly onProgress?: (progress: ReadProgress) => void;
+  /** When given, the source adds its API calls, retries, waits and warnings here. */
+  readonly stats?: ReadStats;
+}
+
+/**
+ * One call of `readTable`: an async generator that yields Arrow record batches and *returns* the next
+ * cursor. Rules (checked by the acceptance suite):
+ * - an incremental table eventually returns no batches and the same cursor;
+ * - it never yields batches and then returns a cursor equal to its input;
+ * - a call reads a bounded amount (one slice), so the host can commit data + cursor per call;
+ * - a failure throws; a partial read is never returned as success.
+ */
+export type TableRead = AsyncGenerator<RecordBatch, Cursor, undefined>;
+
+export interface LakeflowSource {
+  /** Stable name of the source, for logs and reports. */
+  readonly name: string;
+  listTables(): Promise<string[]>;
+  /** Arrow schema whose metadata marks keys, cursor and ingestion type (see `schema-metadata.ts`). */
+  getSchema(table: string, options?: { readonly tableOptions?: TableOptions }): Promise<Schema>;
+  readTableMetadata(table: string, options?: { readonly tableOptions?: TableOptions }): Promise<TableMetadata>;
+  /** Table options this table accepts; a host rejects any other key with this list. */
+  listTableOptions(table: string): Promise<readonly TableOptionSpec[]>;
+  /** Throws a typed error synchronously (when called) for an unknown table or bad options. */
+  readTable(table: string, cursor: Cursor, options?: ReadOptions): TableRead;
+  /** Release sockets and timers. */
+  close?(): Promise<void>;
+}
+
+export function emptyReadStats(): ReadStats {
+  return { apiCalls: 0, retries: 0, rateLimitWaits: 0, rateLimitWaitMs: 0, warnings: [], counters: {} };
+}
+
+/** `null`, `undefined` and `{}` all mean "from the start". */
+export function isStartCursor(cursor: Cursor | undefined): boolean {
+  if (cursor === null || cursor === undefined) return true;
+  return typeof cursor === 'object' && !Array.isArray(cursor) && Object.keys(cursor).length === 0;
+}
+
+/** Cursor equality as Spark decides it: the JSON text, key order included. */
+export function cursorsEqual(a: Cursor, b: Cursor): boolean {
+  if (isStartCursor(a) && isStartCursor(b)) return true;
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,45 @@
+/**
+ * The seam between tables and HTTP. `client.ts` implements it with undici, one shared bottleneck limiter per
+ * API family (export: 60/h, 3/s, 100 concurrent; query: 60/h, 5 concurrent), Retry-After, backoff for
+ * 5xx/timeouts, and the one HTTP-status → error table from connector-spec.
+ */
+import type { Readable } from 'node:stream';
+import type { ReadStats } from '../../connector-spec/index.js';
+
+export interface CallContext {
+  readonly table: string;
+  readonly signal?: AbortSignal | undefined;
+  readonly stats?: ReadStats | undefined;
+}
+
+export interface ExportParams {
+  /** Inclusive `yyyy-mm-dd` dates in the interpreting zone. */
+  readonly fromDate: string;
+  readonly toDate: string;
+  readonly event?: readonly string[];
+  readonly where?: string;
+  readonly limit?: number;
+}
+
+export interface ExportResponse {
+  /**
+   * The decompressed body bytes. It errors (TransientError) on reset or cut gzip. The consumer must still
+   * check the content for a `terminated early` line. Destroy it to abort.
+   */
+  readonly body: Readable;
+  readonly requestId: string | undefined;
+}
+
+export interface MixpanelClient {
+  /** GET /api/2.0/export with `time_in_ms=true` and gzip. Rate-limited and retried up to the response headers. */
+  exportStream(params: ExportParams, ctx: CallContext): Promise<ExportResponse>;
+  /**
+   * A Query-API call (engage, cohorts/list, funnels, annotations, engage/revenue): `path` like
+   * `/api/query/engage`; params sent as a form body (POST) or query string (GET); `project_id` added for
+   * service accounts. The body is parsed with `parseJsonLossless`. 429/5xx retried; others throw typed errors.
+   */
+  queryJson(path: string, params: Readonly<Record<string, string>>, ctx: CallContext & { readonly method?: 'GET' | 'POST' }): Promise<unknown>;
+  /** Remaining hourly budget of an API family, as this process counts it. */
+  budgetLeft(family: 'export' | 'query'): number;
+  close(): Promise<void>;
+}

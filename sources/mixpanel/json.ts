@@ -1,0 +1,33 @@
+/**
+ * Lossless JSON for Mixpanel payloads. `JSON.parse` rounds integers beyond 2^53 (19-digit ids) and turns
+ * `1e400` into Infinity; here such numbers survive: unsafe integers become `bigint`, non-finite numbers keep
+ * their source text (`LosslessNumber`). `stringifyJson` writes them back exactly.
+ *
+ * Fast path: a line with no run of 16+ digits and no exponent beyond range is parsed with `JSON.parse`.
+ */
+import { LosslessNumber, parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
+
+const INTEGER = /^-?\d+$/;
+/** A digit run long enough that it might not be a safe integer, or an exponent that might overflow. */
+const MAYBE_UNSAFE_NUMBER = /\d{16,}|[eE][+-]?\d{3,}/;
+
+function parseNumber(text: string): number | bigint | LosslessNumber {
+  const n = Number(text);
+  if (INTEGER.test(text)) return Number.isSafeInteger(n) ? n : BigInt(text);
+  return Number.isFinite(n) ? n : new LosslessNumber(text);
+}
+
+/** Parse JSON text without losing numeric information. Throws SyntaxError like `JSON.parse`. */
+export function parseJsonLossless(text: string): unknown {
+  if (!MAYBE_UNSAFE_NUMBER.test(text)) return JSON.parse(text) as unknown;
+  return losslessParse(text, null, parseNumber) as unknown;
+}
+
+/** JSON text of a value produced by `parseJsonLossless` (bigint and LosslessNumber written exactly). */
+export function stringifyJson(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return JSON.stringify(value);
+  return losslessStringify(value) ?? 'null';
+}
+
+export { LosslessNumber };

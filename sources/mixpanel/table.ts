@@ -1,0 +1,58 @@
+/**
+ * A Mixpanel table is a frozen, declarative object that holds its reader (style R2). A table file holds only
+ * its endpoint, its schema, its option list and its record mapping; `source.ts` serves the registry.
+ */
+import type { Schema } from 'apache-arrow';
+import type { Cursor, Logger, ReadProgress, ReadStats, TableMetadata, TableOptionSpec, TableOptions, TableRead } from '../../connector-spec/index.js';
+import type { MixpanelClient } from './client-types.js';
+import type { MixpanelConfig } from './config-types.js';
+
+/** Everything a table's reader may use. No global state: the clock, the client and the logger come from here. */
+export interface TableContext {
+  readonly table: string;
+  readonly config: MixpanelConfig;
+  readonly client: MixpanelClient;
+  /** The run's start instant (epoch ms), fixed for the life of the source: the cap for every cursor. */
+  readonly runStartMs: number;
+  /** Wall clock (epoch ms); injectable for tests. */
+  readonly now: () => number;
+  readonly logger: Logger;
+  readonly stats: ReadStats;
+  readonly signal: AbortSignal | undefined;
+  readonly onProgress: ((progress: ReadProgress) => void) | undefined;
+}
+
+export interface MixpanelTableDefinition {
+  readonly name: string;
+  /** One line for README and `--help`. */
+  readonly description: string;
+  readonly metadata: TableMetadata;
+  readonly options: readonly TableOptionSpec[];
+  /** The Arrow schema (without the lakeflow metadata; `source.ts` adds it). Must be deterministic. */
+  schema(tableOptions: TableOptions): Schema;
+  /**
+   * Validate table options and cursor *synchronously* (throw ConfigError naming the option and the fix), then
+   * return the generator that does one bounded slice of work and returns the next cursor.
+   */
+  read(ctx: TableContext, cursor: Cursor, tableOptions: TableOptions): TableRead;
+}
+
+export type MixpanelTable = Readonly<MixpanelTableDefinition>;
+
+/** Validate and freeze a table definition. */
+export function defineTable(definition: MixpanelTableDefinition): MixpanelTable {
+  if (!/^[a-z][a-z0-9_]*$/.test(definition.name)) throw new TypeError(`table name must be snake_case: ${definition.name}`);
+  const { metadata } = definition;
+  if (metadata.ingestionType !== 'append' && metadata.primaryKeys.length === 0) {
+    throw new TypeError(`table ${definition.name}: a ${metadata.ingestionType} table needs primary keys`);
+  }
+  if (metadata.ingestionType === 'cdc' && metadata.cursorField === undefined) {
+    throw new TypeError(`table ${definition.name}: a cdc table needs a cursor field`);
+  }
+  const names = new Set<string>();
+  for (const option of definition.options) {
+    if (names.has(option.name)) throw new TypeError(`table ${definition.name}: option ${option.name} declared twice`);
+    names.add(option.name);
+  }
+  return Object.freeze({ ...definition, options: Object.freeze([...definition.options]) });
+}
