@@ -1,0 +1,38 @@
+/** What the parent asks a bench child process to do, and what the child reports back (one JSON line). */
+
+export interface PipelineJob {
+  readonly kind: 'pipeline';
+  readonly table: 'events' | 'engage';
+  /** The bench server (MIXPANEL_BASE_URL). */
+  readonly baseUrl: string;
+  /** The source's clock (epoch ms): fixed so the slice plan matches the fixed dataset. */
+  readonly nowMs: number;
+  readonly historicalDays: number;
+  readonly lakehouseDir: string;
+  readonly stateDir: string;
+}
+
+export interface DuckdbJob {
+  readonly kind: 'duckdb';
+  readonly files: readonly string[];
+  readonly out: string;
+}
+
+export type BenchJob = PipelineJob | DuckdbJob;
+
+export interface ChildResult {
+  /** Seconds of the measured work only (runPipeline / COPY), without process start-up. */
+  readonly seconds: number;
+  /** Rows the run reports having written (pipeline) or the COPY count (duckdb). */
+  readonly rows: number | null;
+  /** `process.resourceUsage().maxRSS` in KiB, as the child saw it (fallback when /usr/bin/time is absent). */
+  readonly maxRssKb: number;
+  readonly userCpuMs: number;
+  readonly systemCpuMs: number;
+  /** API calls as the source counted them (RunReport stats), when available. */
+  readonly sourceApiCalls: number | null;
+  readonly warnings: readonly string[];
+  readonly error: string | null;
+}
+
+export const RESULT_PREFIX = 'BENCH_RESULT ';

@@ -1,0 +1,67 @@
+/**
+ * Run the bench directly: `node --import tsx bench/main.ts --events 1000000 [--windows 1d,30d] [--profiles N]
+ * [--quick] [--cpu-prof] [--no-gzip] [--no-duckdb] [--keep] [--repeat N] [--node-flag=--max-old-space-size=256]`.
+ */
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runBench, type BenchOptions, type BenchWindow } from './index.js';
+
+const USAGE = `usage: node --import tsx bench/main.ts [options]
+  --events N[,N…]     event counts (default 1000000,5000000; --quick: 100000)
+  --windows W[,W…]    1d and/or 30d (default both)
+  --profiles N        engage profiles (default 1000000; --quick: 10000; 0 skips engage)
+  --quick             smoke run: 100k events, 10k profiles
+  --cpu-prof          profile each connector child and print the top self-time stages and functions
+  --no-gzip           serve plain JSONL instead of gzip
+  --no-duckdb         skip the DuckDB baseline
+  --keep              keep the written lakehouses under .bench/runs/
+  --repeat N          run each measurement N times and keep the median (highest peak RSS)
+  --node-flag F       extra node flag for the connector children (repeatable)`;
+
+function count(text: string, name: string): number {
+  const n = Number(text.replaceAll('_', ''));
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got "${text}"\n${USAGE}`);
+  return n;
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      events: { type: 'string' },
+      windows: { type: 'string' },
+      profiles: { type: 'string' },
+      quick: { type: 'boolean' },
+      'cpu-prof': { type: 'boolean' },
+      'no-gzip': { type: 'boolean' },
+      'no-duckdb': { type: 'boolean' },
+      keep: { type: 'boolean' },
+      repeat: { type: 'string' },
+      'node-flag': { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const windows = values.windows?.split(',').map((w) => w.trim());
+  for (const w of windows ?? []) if (w !== '1d' && w !== '30d') throw new Error(`--windows takes 1d and/or 30d, got "${w}"\n${USAGE}`);
+  return {
+    ...(values.events !== undefined ? { events: values.events.split(',').map((e) => count(e, '--events')) } : {}),
+    ...(windows !== undefined ? { windows: windows as BenchWindow[] } : {}),
+    ...(values.profiles !== undefined ? { profiles: count(values.profiles, '--profiles') } : {}),
+    ...(values.quick ? { quick: true } : {}),
+    ...(values['cpu-prof'] ? { cpuProf: true } : {}),
+    ...(values['no-gzip'] ? { gzip: false } : {}),
+    ...(values['no-duckdb'] ? { noDuckdb: true } : {}),
+    ...(values.keep ? { keep: true } : {}),
+    ...(values.repeat !== undefined ? { repeat: Math.max(1, count(values.repeat, '--repeat')) } : {}),
+    ...(values['node-flag'] ? { nodeFlags: values['node-flag'] } : {}),
+  };
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runBench(parseBenchArgs(process.argv.slice(2)));
+}

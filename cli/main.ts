@@ -1,0 +1,110 @@
+/**
+ * `mixpanel-lakeflow` command line: run | emulator | demo | bench. Parses arguments with commander, wires a
+ * source from the registry to the runner, and maps outcomes to documented exit codes:
+ * 0 ok, 1 failure, 2 configuration error, 3 finished with warnings (some tables skipped or partial).
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { isConnectorError } from '../connector-spec/index.js';
+import { runCommand } from './run-command.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_CONFIG = 2;
+export const EXIT_WARNINGS = 3;
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number ≥ 0');
+  return n;
+}
+
+function list(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** One line, no stack: what went wrong and how to fix it. Secrets never reach here (errors carry none). */
+export function formatError(error: unknown): string {
+  if (isConnectorError(error)) return `error [${error.code}]: ${error.message}`;
+  if (error instanceof Error) return `error: ${error.message}`;
+  return `error: ${String(error)}`;
+}
+
+export function exitCodeForError(error: unknown): number {
+  return isConnectorError(error) && error.kind === 'config' ? EXIT_CONFIG : EXIT_FAILURE;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = EXIT_OK;
+  const program = new Command()
+    .name('mixpanel-lakeflow')
+    .description('Mixpanel → lakehouse: read Mixpanel tables incrementally and write Parquet exactly once.')
+    .exitOverride()
+    .showHelpAfterError(false);
+
+  program
+    .command('run')
+    .description('Run the tables declared in a pipeline spec; credentials come from the environment.')
+    .requiredOption('--spec <file>', 'pipeline_spec.json to run')
+    .option('--lakehouse <dir>', 'where Parquet tables are written', './lakehouse')
+    .option('--state <dir>', 'where cursors, the lock and run reports live', './state')
+    .option('--source <name>', 'source to read (see the registry in cli/sources.ts)', 'mixpanel')
+    .option('--tables <list>', 'only these destination tables (comma separated)', list)
+    .option('--full-refresh <list>', 'drop the cursor and data of these tables first (comma separated)', list)
+    .option('--log-format <format>', 'json (default when not a TTY) or pretty')
+    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .action(async (opts: Record<string, unknown>) => {
+      exitCode = await runCommand(opts, { env: process.env, stdout: process.stdout, stderr: process.stderr });
+    });
+
+  program
+    .command('emulator')
+    .description('Serve the local Mixpanel API emulator with generated data until stopped.')
+    .option('--port <n>', 'port to listen on (0 = any free port)', positiveInt, 8765)
+    .option('--events <n>', 'generated events per day', positiveInt, 7_200)
+    .option('--days <n>', 'days of generated history', positiveInt, 14)
+    .option('--profiles <n>', 'generated profiles', positiveInt, 5_000)
+    .option('--cohorts <n>', 'generated cohorts', positiveInt, 10)
+    .option('--seed <n>', 'seed of the generator', positiveInt, 1)
+    .action(async (opts: { port: number; events: number; days: number; profiles: number; cohorts: number; seed: number }) => {
+      const { runEmulatorCommand } = await import('../emulator/cli.js');
+      await runEmulatorCommand({ port: opts.port, eventsPerDay: opts.events, days: opts.days, profiles: opts.profiles, cohorts: opts.cohorts, seed: opts.seed });
+    });
+
+  program
+    .command('demo')
+    .description('Zero-setup demo (npm start): emulator with generated data → pipeline_spec.json → ./lakehouse.')
+    .option('--spec <file>', 'pipeline spec to run', 'pipeline_spec.json')
+    .option('--lakehouse <dir>', 'where Parquet tables are written', './lakehouse')
+    .option('--state <dir>', 'where cursors and run reports live', './state')
+    .action(async (opts: { spec: string; lakehouse: string; state: string }) => {
+      const { runDemo } = await import('./demo.js');
+      exitCode = await runDemo(opts, { stdout: process.stdout, stderr: process.stderr });
+    });
+
+  program
+    .command('bench')
+    .description('Benchmarks (not part of npm test): events and engage throughput and memory against a DuckDB baseline.')
+    .option('--events <list>', 'event counts to run (comma separated)', (v: string) => list(v).map(positiveInt))
+    .option('--profiles <n>', 'profiles for the engage row', positiveInt)
+    .option('--quick', 'small sizes for a smoke run')
+    .action(async (opts: { events?: number[]; profiles?: number; quick?: boolean }) => {
+      const { runBench } = await import('../bench/index.js');
+      await runBench({
+        ...(opts.events !== undefined ? { events: opts.events } : {}),
+        ...(opts.profiles !== undefined ? { profiles: opts.profiles } : {}),
+        ...(opts.quick !== undefined ? { quick: opts.quick } : {}),
+      });
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander already printed its message (unknown option, missing argument, --help).
+      return error.exitCode === 0 ? EXIT_OK : EXIT_CONFIG;
+    }
+    process.stderr.write(`${formatError(error)}\n`);
+    return exitCodeForError(error);
+  }
+}

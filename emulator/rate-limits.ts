@@ -1,0 +1,101 @@
+/** Per-project limits with Mixpanel's numbers: hourly and per-second windows plus a concurrency cap. */
+import type { RateLimits } from './types.js';
+
+export const MIXPANEL_LIMITS: RateLimits = {
+  exportPerHour: 60,
+  exportPerSecond: 3,
+  exportConcurrent: 100,
+  queryPerHour: 60,
+  queryConcurrent: 5,
+  hourWindowMs: 3_600_000,
+  secondWindowMs: 1000,
+};
+
+/** Every limit off (for tests that are not about limits). */
+export const NO_RATE_LIMITS: RateLimits = {
+  ...MIXPANEL_LIMITS,
+  exportPerHour: Number.POSITIVE_INFINITY,
+  exportPerSecond: Number.POSITIVE_INFINITY,
+  exportConcurrent: Number.POSITIVE_INFINITY,
+  queryPerHour: Number.POSITIVE_INFINITY,
+  queryConcurrent: Number.POSITIVE_INFINITY,
+};
+
+export type LimitFamily = 'export' | 'query';
+
+export type Admission =
+  | { readonly ok: true; release(): void }
+  | { readonly ok: false; readonly message: string; readonly retryAfterSeconds: number };
+
+const DOCS = 'For more information, please consult our documentation at https://help.mixpanel.com/hc/en-us/articles/115004602563-Rate-Limits-for-Export-API-Endpoints';
+
+interface Counters {
+  running: number;
+  hour: number[];
+  second: number[];
+}
+
+export class RateLimiter {
+  private readonly counters = new Map<string, Counters>();
+
+  constructor(
+    readonly limits: RateLimits,
+    private readonly now: () => number,
+  ) {}
+
+  private counter(projectId: number, family: LimitFamily): Counters {
+    const key = `${projectId}:${family}`;
+    let c = this.counters.get(key);
+    if (c === undefined) {
+      c = { running: 0, hour: [], second: [] };
+      this.counters.set(key, c);
+    }
+    return c;
+  }
+
+  /** Try to start a request; on success call `release()` when its response ends. */
+  admit(projectId: number, family: LimitFamily): Admission {
+    const l = this.limits;
+    const now = this.now();
+    const c = this.counter(projectId, family);
+    while (c.hour.length > 0 && (c.hour[0] as number) <= now - l.hourWindowMs) c.hour.shift();
+    while (c.second.length > 0 && (c.second[0] as number) <= now - l.secondWindowMs) c.second.shift();
+    const perHour = family === 'export' ? l.exportPerHour : l.queryPerHour;
+    const perSecond = family === 'export' ? l.exportPerSecond : Number.POSITIVE_INFINITY;
+    const concurrent = family === 'export' ? l.exportConcurrent : l.queryConcurrent;
+    const fmt = (n: number): string => (Number.isFinite(n) ? String(n) : 'unlimited');
+    const overConcurrent = c.running + 1 > concurrent;
+    const overHour = c.hour.length + 1 > perHour;
+    const overSecond = c.second.length + 1 > perSecond;
+    if (overConcurrent || overHour || overSecond) {
+      let retryMs = 1000;
+      if (overHour) retryMs = Math.max(retryMs, (c.hour[0] as number) + l.hourWindowMs - now);
+      if (overSecond) retryMs = Math.max(retryMs, (c.second[0] as number) + l.secondWindowMs - now);
+      const running = overConcurrent ? c.running + 1 : c.running;
+      const hourCount = overHour ? c.hour.length + 1 : c.hour.length;
+      let message: string;
+      if (family === 'query') {
+        message = `Query rate limit exceeded for project_id: ${projectId}. ${running}/${fmt(concurrent)} queries running concurrently and ${hourCount}/${fmt(perHour)} queries running in the last hour. ${DOCS}`;
+      } else if (overConcurrent) {
+        message = `too many export requests in progress for this project (project_id: ${projectId}, ${running}/${fmt(concurrent)} running concurrently)`;
+      } else {
+        const secCount = overSecond ? c.second.length + 1 : c.second.length;
+        message = `Export rate limit exceeded for project_id: ${projectId}. ${secCount}/${fmt(perSecond)} queries in the last second and ${hourCount}/${fmt(perHour)} queries in the last hour. ${DOCS}`;
+      }
+      return { ok: false, message, retryAfterSeconds: Math.max(1, Math.ceil(retryMs / 1000)) };
+    }
+    c.running++;
+    c.hour.push(now);
+    c.second.push(now);
+    let released = false;
+    return {
+      ok: true,
+      release: () => {
+        if (!released) {
+          released = true;
+          c.running--;
+        }
+      },
+    };
+  }
+}

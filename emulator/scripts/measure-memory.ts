@@ -1,0 +1,51 @@
+/**
+ * Measure the emulator's memory while it generates and serves N events (default 1M): the emulator runs in a
+ * child process, this process drains `/api/2.0/export` for one full day (gzip or plain) and samples the
+ * child's RSS from /proc. Usage: `npx tsx emulator/scripts/measure-memory.ts [events] [--gzip]`.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const events = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? '1000000');
+const gzip = process.argv.includes('--gzip');
+const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./memory-child.ts', import.meta.url)), String(events)], { stdio: ['ignore', 'pipe', 'inherit'] });
+const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+const info = JSON.parse(first) as { url: string; secret: string; pid: number };
+
+function rssMb(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? '0');
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+}
+
+const idle = rssMb(info.pid);
+let peak = idle.rss;
+const sampler = setInterval(() => {
+  peak = Math.max(peak, rssMb(info.pid).rss);
+}, 50);
+const started = Date.now();
+const res = await fetch(`${info.url}/api/2.0/export?from_date=2024-06-14&to_date=2024-06-14`, {
+  headers: { authorization: `Basic ${Buffer.from(`${info.secret}:`).toString('base64')}`, 'accept-encoding': gzip ? 'gzip' : 'identity' },
+});
+let lines = 0;
+let bytes = 0;
+for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+  bytes += chunk.length;
+  for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+}
+const seconds = (Date.now() - started) / 1000;
+clearInterval(sampler);
+const end = rssMb(info.pid);
+child.kill('SIGTERM');
+const result = {
+  events: lines,
+  bodyMB: Math.round(bytes / 1e6),
+  seconds: Math.round(seconds * 10) / 10,
+  eventsPerSecond: Math.round(lines / seconds),
+  gzip,
+  idleRssMB: Math.round(idle.rss),
+  peakRssMB: Math.round(Math.max(peak, end.hwm)),
+};
+process.stdout.write(JSON.stringify(result) + '\n');

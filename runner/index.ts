@@ -1,0 +1,17 @@
+/** Public entry of the runner: the CLI and tests import from here. */
+export { parsePipelineSpec, validateSpecAgainstSource, RESERVED_TABLE_KEYS, SCD_TYPES } from './pipeline-spec.js';
+export type { PipelineSpec, TableSpec, ScdType } from './pipeline-spec.js';
+export { runPipeline } from './run.js';
+export type { RunPipelineOptions } from './run.js';
+export { createLogger, silentLogger, redact } from './logger.js';
+export type { LogFormat, LoggerOptions } from './logger.js';
+export { createProgress, noProgress } from './progress.js';
+export type { ProgressReporter, TableProgress } from './progress.js';
+export { exitCodeForReport, exitCodeForError, EXIT_OK, EXIT_FAILURE, EXIT_CONFIG, EXIT_PARTIAL } from './report.js';
+export type { RunReport, TableReport, SnapshotDiff, TableStatus } from './report.js';
+export type { RetryPolicy } from './retry.js';
+export { DEFAULT_RETRY } from './retry.js';
+export type { FaultInjector, FaultPoint } from './faults.js';
+export { LOG_DIR, STAGING_DIR } from './commit-log.js';
+export { START_AT, END_AT } from './merge.js';
+export { META_SNAPSHOT_GROUP_BY } from './snapshot-diff.js';

@@ -1,0 +1,160 @@
+/**
+ * Streams apache-arrow RecordBatches into one Parquet file with parquet-wasm `transformParquetStream`
+ * (ZSTD, ~128k-row row groups, the Arrow schema embedded, table metadata in the key-value metadata).
+ * The file is written under a temp name, fsynced and renamed to its final (staged) name on `close()`;
+ * nothing of a call is held in memory beyond the batch being encoded.
+ */
+import * as fs from 'node:fs/promises';
+import path from 'node:path';
+import { Table as ArrowTable, tableToIPC, type RecordBatch } from 'apache-arrow';
+import {
+  Compression,
+  Table as WasmTable,
+  WriterPropertiesBuilder,
+  transformParquetStream,
+  type RecordBatch as WasmRecordBatch,
+} from 'parquet-wasm';
+import { fsyncDir, tempName } from './durable-fs.js';
+import type { FaultInjector } from './faults.js';
+
+export const ROW_GROUP_ROWS = 131_072;
+
+export interface WrittenFile {
+  /** Final path of the written file. */
+  readonly path: string;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+export interface ParquetWriterOptions {
+  readonly file: string;
+  /** Extra Parquet key-value metadata (the Arrow schema metadata is embedded too). */
+  readonly keyValueMetadata: ReadonlyMap<string, string>;
+  readonly faults: FaultInjector;
+}
+
+function writerProperties(kv: ReadonlyMap<string, string>) {
+  return new WriterPropertiesBuilder()
+    .setCompression(Compression.ZSTD)
+    .setMaxRowGroupSize(ROW_GROUP_ROWS)
+    .setCreatedBy('mixpanel-lakeflow runner (parquet-wasm)')
+    .setKeyValueMetadata(new Map(kv))
+    .build();
+}
+
+/** apache-arrow batch → wasm batches through the IPC stream format (libraries.md §6). */
+function toWasmBatches(batch: RecordBatch): WasmRecordBatch[] {
+  const table = WasmTable.fromIPCStream(tableToIPC(new ArrowTable([batch]), 'stream'));
+  try {
+    return table.recordBatches();
+  } finally {
+    table.free();
+  }
+}
+
+export class ParquetFileWriter {
+  readonly file: string;
+  private readonly temp: string;
+  private readonly faults: FaultInjector;
+  private readonly queue: WasmRecordBatch[] = [];
+  private wake: (() => void) | undefined;
+  private drained: (() => void) | undefined;
+  private ended = false;
+  private failure: unknown;
+  private rows = 0;
+  private bytes = 0;
+  private readonly done: Promise<void>;
+  private handle: fs.FileHandle | undefined;
+
+  private constructor(options: ParquetWriterOptions, handle: fs.FileHandle, temp: string) {
+    this.file = options.file;
+    this.temp = temp;
+    this.faults = options.faults;
+    this.handle = handle;
+    const input = new ReadableStream<WasmRecordBatch>(
+      {
+        pull: async (controller) => {
+          while (this.queue.length === 0 && !this.ended) {
+            await new Promise<void>((resolve) => (this.wake = resolve));
+          }
+          const next = this.queue.shift();
+          this.drained?.();
+          if (next) controller.enqueue(next);
+          else controller.close();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    this.done = this.pump(input, options.keyValueMetadata).catch((error: unknown) => {
+      this.failure = error;
+      this.drained?.();
+      throw error;
+    });
+    // The failure is surfaced by write()/close(); avoid an unhandled rejection meanwhile.
+    this.done.catch(() => {});
+  }
+
+  static async open(options: ParquetWriterOptions): Promise<ParquetFileWriter> {
+    await fs.mkdir(path.dirname(options.file), { recursive: true });
+    const temp = tempName(options.file);
+    const handle = await fs.open(temp, 'wx');
+    return new ParquetFileWriter(options, handle, temp);
+  }
+
+  private async pump(input: ReadableStream<WasmRecordBatch>, kv: ReadonlyMap<string, string>): Promise<void> {
+    const output = (await transformParquetStream(input, writerProperties(kv))) as ReadableStream<Uint8Array>;
+    const reader = output.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const handle = this.handle;
+      if (!handle) throw new Error('parquet writer closed');
+      await handle.write(value);
+      this.bytes += value.byteLength;
+      this.faults.check('parquet-write');
+    }
+  }
+
+  /** Append one batch; resolves once the encoder has taken it (backpressure). */
+  async write(batch: RecordBatch): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    if (batch.numRows === 0) return;
+    this.rows += batch.numRows;
+    this.queue.push(...toWasmBatches(batch));
+    this.wake?.();
+    while (this.queue.length > 0 && this.failure === undefined) {
+      await new Promise<void>((resolve) => (this.drained = resolve));
+    }
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Finish the file: flush, fsync, rename temp → final name, fsync the directory. */
+  async close(): Promise<WrittenFile> {
+    this.ended = true;
+    this.wake?.();
+    try {
+      await this.done;
+      await this.handle!.sync();
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
+    await this.handle!.close();
+    this.handle = undefined;
+    await fs.rename(this.temp, this.file);
+    await fsyncDir(path.dirname(this.file));
+    this.faults.check('staged');
+    return { path: this.file, rows: this.rows, bytes: this.bytes };
+  }
+
+  /** Drop the file (a failed call). */
+  async abort(): Promise<void> {
+    this.ended = true;
+    this.wake?.();
+    for (const batch of this.queue.splice(0)) batch.free();
+    await this.done.catch(() => {});
+    await this.handle?.close().catch(() => {});
+    this.handle = undefined;
+    await fs.rm(this.temp, { force: true });
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Joins and leaves of a snapshot vs the previous one (for example cohort members per cohort_id):
+ * compares the primary-key sets of the live files and the new staged files, grouped by a column.
+ */
+import type { Schema } from 'apache-arrow';
+import { cellOf, keyString } from './arrow-rows.js';
+import { readParquetFile } from './parquet-reader.js';
+import type { SnapshotDiff } from './report.js';
+
+/** Schema metadata key a source may set to name the grouping column of a snapshot table. */
+export const META_SNAPSHOT_GROUP_BY = 'lakeflow.snapshot_group_by';
+
+/** The grouping column: declared in the schema metadata, else the first of two or more primary keys. */
+export function snapshotGroupColumn(schema: Schema, keys: readonly string[]): string | null {
+  const declared = schema.metadata.get(META_SNAPSHOT_GROUP_BY);
+  if (declared !== undefined && schema.fields.some((f) => f.name === declared)) return declared;
+  return keys.length >= 2 ? keys[0]! : null;
+}
+
+async function keysByGroup(files: readonly string[], keys: readonly string[], group: string | null): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  for (const file of files) {
+    const table = await readParquetFile(file);
+    const kv = keys.map((k) => table.getChild(k));
+    const gv = group === null ? null : table.getChild(group);
+    if (kv.some((v) => v === null)) continue;
+    for (let r = 0; r < table.numRows; r++) {
+      const g = gv ? String(cellOf(gv, r)) : '';
+      let set = out.get(g);
+      if (!set) out.set(g, (set = new Set()));
+      set.add(keyString(kv.map((v) => cellOf(v!, r))));
+    }
+  }
+  return out;
+}
+
+export async function diffSnapshots(previous: readonly string[], next: readonly string[], keys: readonly string[], group: string | null): Promise<SnapshotDiff> {
+  const before = await keysByGroup(previous, keys, group);
+  const after = await keysByGroup(next, keys, group);
+  const groups: Record<string, { added: number; removed: number }> = {};
+  let added = 0;
+  let removed = 0;
+  for (const g of new Set([...before.keys(), ...after.keys()])) {
+    const b = before.get(g) ?? new Set<string>();
+    const a = after.get(g) ?? new Set<string>();
+    let joins = 0;
+    let leaves = 0;
+    for (const k of a) if (!b.has(k)) joins++;
+    for (const k of b) if (!a.has(k)) leaves++;
+    added += joins;
+    removed += leaves;
+    if (group !== null && (joins > 0 || leaves > 0)) groups[g] = { added: joins, removed: leaves };
+  }
+  return { groupBy: group, added, removed, groups };
+}

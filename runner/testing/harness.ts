@@ -1,0 +1,67 @@
+/** Shared test helpers: temp folders, an in-process fixture run, a temp-file scan. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../../connector-spec/index.js';
+import { listFilesRecursive } from '../durable-fs.js';
+import type { FaultInjector } from '../faults.js';
+import { noFaults } from '../faults.js';
+import { parsePipelineSpec, runPipeline, validateSpecAgainstSource, type RunReport } from '../index.js';
+import { FIXTURE_SPEC, createMemorySource, makeDataset, type FixtureFailure, type DatasetOptions } from './memory-source.js';
+
+export interface Dirs {
+  readonly root: string;
+  readonly lakehouse: string;
+  readonly state: string;
+  cleanup(): Promise<void>;
+}
+
+export async function tempDirs(prefix = 'lakeflow-runner-'): Promise<Dirs> {
+  const root = await mkdtemp(path.join(os.tmpdir(), prefix));
+  return { root, lakehouse: path.join(root, 'lakehouse'), state: path.join(root, 'state'), cleanup: () => rm(root, { recursive: true, force: true }) };
+}
+
+export interface CapturedLogger extends Logger {
+  readonly lines: { level: string; msg: string; fields?: Readonly<Record<string, unknown>> }[];
+}
+
+export function captureLogger(): CapturedLogger {
+  const lines: CapturedLogger['lines'] = [];
+  const at = (level: string) => (msg: string, fields?: Readonly<Record<string, unknown>>) => {
+    lines.push({ level, msg, ...(fields ? { fields } : {}) });
+  };
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+export interface FixtureRunOptions {
+  readonly dataset?: DatasetOptions;
+  readonly failures?: readonly FixtureFailure[];
+  readonly spec?: unknown;
+  readonly tables?: readonly string[];
+  readonly fullRefresh?: readonly string[];
+  readonly faults?: FaultInjector;
+  readonly logger?: Logger;
+}
+
+export async function runFixture(dirs: Dirs, options: FixtureRunOptions = {}): Promise<RunReport> {
+  const spec = parsePipelineSpec(JSON.stringify(options.spec ?? FIXTURE_SPEC), 'fixture_spec.json');
+  const source = createMemorySource({ dataset: makeDataset(options.dataset), ...(options.failures ? { failures: options.failures } : {}) });
+  await validateSpecAgainstSource(spec, source);
+  return runPipeline({
+    spec,
+    source,
+    lakehouseDir: dirs.lakehouse,
+    stateDir: dirs.state,
+    logger: options.logger ?? captureLogger(),
+    retry: { attempts: 3, baseDelayMs: 1 },
+    faults: options.faults ?? noFaults,
+    ...(options.tables ? { tables: options.tables } : {}),
+    ...(options.fullRefresh ? { fullRefresh: options.fullRefresh } : {}),
+  });
+}
+
+/** Files a reader globbing the table dirs could trip over: temp names, staging leftovers under tables. */
+export async function strayFiles(lakehouse: string): Promise<string[]> {
+  const files = await listFilesRecursive(lakehouse, new Set(['_lakeflow_staging']));
+  return files.filter((f) => f.endsWith('.tmp') || /\.tmp$|\.parquet\.\d+\.\d+/.test(f) || (!f.endsWith('.parquet') && !/_lakeflow_log\/\d{20}\.json$/.test(f)));
+}

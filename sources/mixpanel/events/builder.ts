@@ -1,0 +1,210 @@
+/**
+ * Export lines → column arrays → Arrow RecordBatch. One pass per line, no per-row closures, no per-value
+ * builders: values go straight into plain arrays that `batchFromColumns` turns into buffers.
+ */
+import type { RecordBatch } from 'apache-arrow';
+import { TransientError } from '../../../connector-spec/index.js';
+import { stringifyJson } from '../json.js';
+import { EVENT_PROPERTY_TABLE, splitPropertiesInto, type CustomSink } from '../properties.js';
+import { UtcDateCache } from './dates.js';
+import { contentKey, dedupeKey } from './dedupe.js';
+import type { LegacyClock } from './legacy-time.js';
+import { isTerminatedEarly, parseExportLine, terminatedEarly, type LineSink } from './lines.js';
+import { batchWithLastColumn, utf8MapFromFlat } from './map-column.js';
+import { EVENTS_SCHEMA } from './schema.js';
+
+/** Rows per batch (a chunk's worth of lines may be added on top). */
+export const BATCH_ROWS = 16_384;
+
+/** Properties read into core columns from their real places only. */
+const CORE_PROPERTIES: ReadonlySet<string> = new Set(['time', 'distinct_id', '$insert_id', 'mp_processing_time_ms']);
+
+export interface EventCounters {
+  valuesKeptRaw: number;
+  dstGap: number;
+  dstAmbiguous: number;
+  insertIdMissing: number;
+  linesRecovered: number;
+  timeMissing: number;
+}
+
+export function emptyEventCounters(): EventCounters {
+  return { valuesKeptRaw: 0, dstGap: 0, dstAmbiguous: 0, insertIdMissing: 0, linesRecovered: 0, timeMissing: 0 };
+}
+
+function pushCustom(sink: CustomSink, key: string, value: unknown): void {
+  sink.keys.push(key);
+  sink.values.push(stringifyJson(value));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const STANDARD_COUNT = EVENT_PROPERTY_TABLE.properties.length;
+
+export class EventBatchBuilder implements LineSink {
+  rows = 0;
+  readonly counters: EventCounters = emptyEventCounters();
+  private dedupe: string[] = [];
+  private event: (string | null)[] = [];
+  private insertId: (string | null)[] = [];
+  private insertIdMissing: boolean[] = [];
+  private distinctId: (string | null)[] = [];
+  private time: (number | null)[] = [];
+  private timeRaw: (number | null)[] = [];
+  private timeFlag: (string | null)[] = [];
+  private eventDate: (string | null)[] = [];
+  private processing: (number | null)[] = [];
+  private standard: unknown[][] = [];
+  private custom: CustomSink = { keys: [], values: [] };
+  private customOffsets: number[] = [0];
+  private readonly dates = new UtcDateCache();
+
+  /**
+   * @param legacy converter for legacy projects (`time` is project-local wall clock), null for UTC projects
+   * @param what the slice, for error messages
+   */
+  constructor(
+    private readonly legacy: LegacyClock | null,
+    private readonly what: string,
+  ) {
+    this.reset();
+  }
+
+  private reset(): void {
+    this.rows = 0;
+    this.dedupe = [];
+    this.event = [];
+    this.insertId = [];
+    this.insertIdMissing = [];
+    this.distinctId = [];
+    this.time = [];
+    this.timeRaw = [];
+    this.timeFlag = [];
+    this.eventDate = [];
+    this.processing = [];
+    this.custom = { keys: [], values: [] };
+    this.customOffsets = [0];
+    this.standard = [];
+    // Holey arrays: a missing value reads as undefined, which the Arrow helpers treat as null.
+    for (let i = 0; i < STANDARD_COUNT; i++) this.standard.push(new Array<unknown>(BATCH_ROWS));
+  }
+
+  line(text: string, byteOffset: number): void {
+    if (text.length === 0 || text === '\r') return;
+    const parsed = parseExportLine(text);
+    if (!parsed.ok) {
+      if (isTerminatedEarly(text)) throw terminatedEarly(this.what, byteOffset);
+      throw new TransientError(`Export line at byte ${byteOffset} of ${this.what} is not JSON (${parsed.error}): the slice is retried`, {
+        code: 'MP_EXPORT_BAD_LINE',
+        context: { table: 'events', window: this.what, byteOffset },
+      });
+    }
+    if (parsed.recovered) this.counters.linesRecovered++;
+    const record = parsed.value;
+    if (!isRecord(record) || !isRecord(record['properties'])) {
+      throw new TransientError(`Export line at byte ${byteOffset} of ${this.what} is not an event ({"event", "properties"}): the slice is retried`, {
+        code: 'MP_EXPORT_BAD_LINE',
+        context: { table: 'events', window: this.what, byteOffset },
+      });
+    }
+    this.add(record, record['properties'], parsed.plain);
+  }
+
+  /** Map one export event into the next row. */
+  add(record: Readonly<Record<string, unknown>>, props: Readonly<Record<string, unknown>>, plainJson = false): void {
+    const row = this.rows;
+    const custom = this.custom;
+    const counters = this.counters;
+    counters.valuesKeptRaw += splitPropertiesInto(props, EVENT_PROPERTY_TABLE, CORE_PROPERTIES, this.standard, row, custom, undefined, plainJson);
+
+    const eventRaw = record['event'];
+    const event = typeof eventRaw === 'string' ? eventRaw : null;
+
+    const timeValue = props['time'];
+    let timeRaw: number | null = null;
+    if (typeof timeValue === 'number' && Number.isSafeInteger(timeValue)) timeRaw = timeValue;
+    else {
+      counters.timeMissing++;
+      if (timeValue !== undefined) pushCustom(custom, 'time', timeValue);
+    }
+
+    const procValue = props['mp_processing_time_ms'];
+    let processing: number | null = null;
+    if (typeof procValue === 'number' && Number.isSafeInteger(procValue)) processing = procValue;
+    else if (procValue !== undefined && procValue !== null) {
+      counters.valuesKeptRaw++;
+      pushCustom(custom, 'mp_processing_time_ms', procValue);
+    }
+
+    const distinctValue = props['distinct_id'];
+    let distinctId: string | null = null;
+    if (typeof distinctValue === 'string') distinctId = distinctValue;
+    else if (distinctValue !== undefined && distinctValue !== null) {
+      counters.valuesKeptRaw++;
+      pushCustom(custom, 'distinct_id', distinctValue);
+    }
+
+    const insertValue = props['$insert_id'];
+    let insertId: string | null = null;
+    if (typeof insertValue === 'string') insertId = insertValue;
+    else if (insertValue !== undefined && insertValue !== null) {
+      counters.valuesKeptRaw++;
+      pushCustom(custom, '$insert_id', insertValue);
+    }
+
+    let time: number | null = timeRaw;
+    let flag: string | null = null;
+    if (timeRaw !== null && this.legacy !== null) {
+      time = this.legacy.toUtc(timeRaw, processing);
+      flag = this.legacy.flag;
+      if (flag === 'dst_gap') counters.dstGap++;
+      else if (flag === 'dst_ambiguous') counters.dstAmbiguous++;
+    }
+
+    let key: string;
+    if (insertId !== null) {
+      const distinctJson = distinctValue === undefined ? null : stringifyJson(distinctValue);
+      key = dedupeKey(event, distinctJson, timeRaw === null ? null : Math.floor(timeRaw / 1000), insertId);
+    } else {
+      counters.insertIdMissing++;
+      key = contentKey(record);
+    }
+
+    this.dedupe.push(key);
+    this.event.push(event);
+    this.insertId.push(insertId);
+    this.insertIdMissing.push(insertId === null);
+    this.distinctId.push(distinctId);
+    this.time.push(time);
+    this.timeRaw.push(timeRaw);
+    this.timeFlag.push(flag);
+    this.eventDate.push(time === null ? null : this.dates.dateOf(time));
+    this.processing.push(processing);
+    this.customOffsets.push(custom.keys.length);
+    this.rows = row + 1;
+  }
+
+  /** The rows so far as one RecordBatch; the builder starts over. */
+  flush(): RecordBatch {
+    const n = this.rows;
+    for (const column of this.standard) column.length = n;
+    const map = utf8MapFromFlat(this.custom.keys, this.custom.values, Int32Array.from(this.customOffsets));
+    const batch = batchWithLastColumn(EVENTS_SCHEMA, [
+      this.dedupe,
+      this.event,
+      this.insertId,
+      this.insertIdMissing,
+      this.distinctId,
+      this.time,
+      this.timeRaw,
+      this.timeFlag,
+      this.eventDate,
+      this.processing,
+      ...this.standard,
+    ], map);
+    this.reset();
+    return batch;
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * One `readTable('events')` call: plan (or resume) the run, read exactly one slice as a stream of Arrow batches,
+ * and return the next cursor. A slice that fails throws (the host discards the call's rows and retries the same
+ * cursor); after two transient failures of the same slice it is replaced by its halves (days, then hours).
+ */
+import type { RecordBatch } from 'apache-arrow';
+import { isConnectorError, type Cursor, type ReadStats, type TableOptions, type TableRead } from '../../../connector-spec/index.js';
+import type { MixpanelClient } from '../client-types.js';
+import type { TableContext } from '../table.js';
+import { EventBatchBuilder, BATCH_ROWS, type EventCounters } from './builder.js';
+import { cursorJson, eventsCursor, parseEventsCursor, type Pending, type Slice } from './cursor.js';
+import { maxDate } from './dates.js';
+import { LegacyClock } from './legacy-time.js';
+import { LineSplitter } from './lines.js';
+import { parseEventsOptions, type EventsOptions } from './options.js';
+import { planRun, sliceKey, sliceWhere, splitSlice } from './plan.js';
+
+/** Failures per slice, per source instance (one client per source instance). */
+const failureMemory = new WeakMap<MixpanelClient, Map<string, number>>();
+
+/** Transient failures of one slice before it is split. */
+export const FAILURES_BEFORE_SPLIT = 2;
+
+function failuresOf(client: MixpanelClient): Map<string, number> {
+  let map = failureMemory.get(client);
+  if (!map) {
+    map = new Map();
+    failureMemory.set(client, map);
+  }
+  return map;
+}
+
+function describeSlice(s: Slice): string {
+  const days = s.from === s.to ? s.from : `${s.from}..${s.to}`;
+  return s.hours ? `${days} hours ${s.hours[0]}-${s.hours[1]}` : days;
+}
+
+function addCounters(stats: ReadStats, c: EventCounters): void {
+  const add = (name: string, n: number): void => {
+    if (n > 0) stats.counters[name] = (stats.counters[name] ?? 0) + n;
+  };
+  add('events.values_kept_raw', c.valuesKeptRaw);
+  add('events.dst_gap', c.dstGap);
+  add('events.dst_ambiguous', c.dstAmbiguous);
+  add('events.insert_id_missing', c.insertIdMissing);
+  add('events.lines_recovered', c.linesRecovered);
+  add('events.time_missing', c.timeMissing);
+}
+
+async function* readSlice(ctx: TableContext, s: Slice, upperMs: number, options: EventsOptions): AsyncGenerator<RecordBatch, void, undefined> {
+  const what = describeSlice(s);
+  const legacy = ctx.config.legacyLocalTime ? new LegacyClock(ctx.config.projectTimezone) : null;
+  const where = sliceWhere(s, upperMs, options.where);
+  ctx.logger.debug('events slice', { table: ctx.table, window: what, lowerMs: s.lower_ms, upperMs });
+  const response = await ctx.client.exportStream(
+    { fromDate: s.from, toDate: s.to, where, ...(options.exportEvents ? { event: options.exportEvents } : {}) },
+    { table: ctx.table, signal: ctx.signal, stats: ctx.stats },
+  );
+  const builder = new EventBatchBuilder(legacy, what);
+  const splitter = new LineSplitter(builder);
+  let rowsRead = 0;
+  const emit = (): RecordBatch => {
+    rowsRead += builder.rows;
+    addCounters(ctx.stats, builder.counters);
+    Object.assign(builder.counters, { valuesKeptRaw: 0, dstGap: 0, dstAmbiguous: 0, insertIdMissing: 0, linesRecovered: 0, timeMissing: 0 });
+    const batch = builder.flush();
+    ctx.onProgress?.({ table: ctx.table, rowsRead, bytesRead: splitter.bytes, apiBudgetLeft: ctx.client.budgetLeft('export') });
+    return batch;
+  };
+  try {
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      splitter.push(chunk);
+      if (builder.rows >= BATCH_ROWS) yield emit();
+    }
+    splitter.finish(what);
+  } finally {
+    response.body.destroy();
+  }
+  if (builder.rows > 0) yield emit();
+  ctx.logger.debug('events slice done', { table: ctx.table, window: what, rows: rowsRead, bytes: splitter.bytes, budgetLeft: ctx.client.budgetLeft('export') });
+}
+
+/** Validate synchronously, then return the generator of one call. */
+export function readEvents(ctx: TableContext, cursorIn: Cursor, tableOptions: TableOptions): TableRead {
+  const options = parseEventsOptions(tableOptions);
+  const cursor = parseEventsCursor(cursorIn);
+  const zone = ctx.config.legacyLocalTime ? ctx.config.projectTimezone : 'UTC';
+  return (async function* run(): TableRead {
+    let startDate: string;
+    let pending: Pending;
+    let lastDate: string | null;
+    if (cursor !== null && cursor.pending !== null) {
+      startDate = cursor.start_date;
+      pending = cursor.pending;
+      lastDate = null;
+    } else {
+      const plan = planRun({ cursor, runStartMs: ctx.runStartMs, options, zone, historicalDays: ctx.config.historicalDays });
+      if (plan.kind === 'up_to_date') return cursorIn;
+      startDate = plan.startDate;
+      if (plan.slices.length === 0) return cursorJson(eventsCursor(startDate, plan.upperMs, cursor?.max_date_read ?? null, null));
+      pending = { upper_ms: plan.upperMs, slices: plan.slices };
+      lastDate = plan.lastDate;
+    }
+    const watermark = cursor?.watermark_ms ?? null;
+    const maxRead = cursor?.max_date_read ?? null;
+    const failures = failuresOf(ctx.client);
+    const slices = [...pending.slices];
+    for (;;) {
+      const count = failures.get(sliceKey(slices[0]!, pending.upper_ms)) ?? 0;
+      if (count < FAILURES_BEFORE_SPLIT) break;
+      const parts = splitSlice(slices[0]!);
+      if (parts === null) break;
+      ctx.logger.warn('events slice keeps failing: split', { table: ctx.table, window: describeSlice(slices[0]!), parts: parts.length });
+      ctx.stats.counters['events.slices_split'] = (ctx.stats.counters['events.slices_split'] ?? 0) + 1;
+      slices.splice(0, 1, ...parts);
+    }
+    const current = slices[0]!;
+    const key = sliceKey(current, pending.upper_ms);
+    try {
+      yield* readSlice(ctx, current, pending.upper_ms, options);
+    } catch (error) {
+      if (isConnectorError(error) && error.kind === 'transient') failures.set(key, (failures.get(key) ?? 0) + 1);
+      throw error;
+    }
+    failures.delete(key);
+    const rest = slices.slice(1);
+    if (rest.length > 0) return cursorJson(eventsCursor(startDate, watermark, maxRead, { upper_ms: pending.upper_ms, slices: rest }));
+    const lastTo = maxDate(current.to, lastDate ?? current.to);
+    return cursorJson(eventsCursor(startDate, pending.upper_ms, maxRead === null ? lastTo : maxDate(maxRead, lastTo), null));
+  })();
+}

@@ -1,0 +1,56 @@
+/** Validation of Engage API responses (`unknown` at the edge → typed records). Pure. */
+import { DataError } from '../../../connector-spec/index.js';
+
+export interface ProfileRecord {
+  /** `$distinct_id` as exact text (numeric ids, including 19-digit ones, keep every digit). */
+  readonly distinctId: string;
+  readonly properties: Readonly<Record<string, unknown>>;
+}
+
+export interface EngagePage {
+  readonly results: readonly ProfileRecord[];
+  readonly sessionId: string | undefined;
+  /** The page size the server used; undefined when it did not say. */
+  readonly pageSize: number | undefined;
+  readonly total: number | undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Exact text of an id that may arrive as a string, a safe number or a bigint (lossless JSON). */
+export function idText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (isObject(value) && typeof value.isLosslessNumber === 'boolean' && typeof value.value === 'string') return value.value;
+  return undefined;
+}
+
+function dataError(message: string, table: string): DataError {
+  return new DataError(`${message}; the Engage API answer does not have the documented shape — check MIXPANEL_BASE_URL points at Mixpanel`, {
+    code: 'MP_ENGAGE_BAD_RESPONSE',
+    context: { table },
+  });
+}
+
+export function parseEngagePage(body: unknown, table: string): EngagePage {
+  if (!isObject(body)) throw dataError('engage response is not a JSON object', table);
+  if (typeof body.status === 'string' && body.status !== 'ok') throw dataError(`engage status "${body.status}"`, table);
+  const raw = body.results ?? [];
+  if (!Array.isArray(raw)) throw dataError('engage results is not an array', table);
+  const results: ProfileRecord[] = [];
+  for (const item of raw) {
+    if (!isObject(item)) throw dataError('engage result is not an object', table);
+    const distinctId = idText(item.$distinct_id);
+    if (distinctId === undefined) throw dataError('engage result without $distinct_id', table);
+    const props = item.$properties ?? {};
+    if (!isObject(props)) throw dataError('engage $properties is not an object', table);
+    results.push({ distinctId, properties: props });
+  }
+  const sessionId = typeof body.session_id === 'string' && body.session_id !== '' ? body.session_id : undefined;
+  const pageSize = typeof body.page_size === 'number' && body.page_size > 0 ? body.page_size : undefined;
+  const total = typeof body.total === 'number' ? body.total : undefined;
+  return { results, sessionId, pageSize, total };
+}

@@ -1,0 +1,94 @@
+/**
+ * One complete Engage scan: page 0, then `session_id` + `page + 1` until a short or empty page. `total` is never
+ * trusted to stop or to be present: it is only a reason to go on after a short page that ends before page 0's
+ * `total` (a profile deleted during the scan shortens a page in the middle); an empty page always ends the scan. No sleeps between pages (the shared client's limiter alone paces calls). A rejected session (HTTP 400
+ * on a page after the first) restarts the scan from page 0; ids already delivered by this scan are skipped, so
+ * the caller sees every profile exactly once (0 duplicates, 0 gaps).
+ */
+import { DataError, TransientError, isConnectorError, type ReadStats } from '../../../connector-spec/index.js';
+import type { MixpanelClient } from '../client-types.js';
+import { parseEngagePage, type ProfileRecord } from './engage-response.js';
+
+export const ENGAGE_PATH = '/api/query/engage';
+/** Mixpanel's documented maximum page size, used when a response does not say. */
+export const DEFAULT_PAGE_SIZE = 1000;
+
+export interface EngageScanOptions {
+  readonly table: string;
+  readonly client: MixpanelClient;
+  /** Filters sent unchanged with every page (`where`, `filter_by_cohort`, `data_group_id`, …). */
+  readonly params: Readonly<Record<string, string>>;
+  /** Restarts allowed after rejected sessions before the call fails (TransientError, retried by the host). */
+  readonly maxRestarts: number;
+  readonly stats: ReadStats;
+  readonly signal: AbortSignal | undefined;
+  readonly onRestart?: (page: number, error: unknown) => void;
+}
+
+export interface EngageScanSummary {
+  readonly pages: number;
+  readonly restarts: number;
+  readonly profiles: number;
+}
+
+/** A 400 on a later page is the expired/unknown session (the same filters were accepted on page 0). */
+function isRejectedSession(error: unknown): boolean {
+  return isConnectorError(error) && error.context.status === 400 && !/authenticate/i.test(error.message);
+}
+
+/** Yields each page's not-yet-seen profiles; returns counts when the scan is complete. */
+export async function* scanEngage(options: EngageScanOptions): AsyncGenerator<readonly ProfileRecord[], EngageScanSummary, undefined> {
+  const { table, client, params, stats, signal } = options;
+  const seen = new Set<string>();
+  let page = 0;
+  let sessionId: string | undefined;
+  let restarts = 0;
+  let pages = 0;
+  let totalHint: number | undefined;
+  for (;;) {
+    const request: Record<string, string> = { ...params, page: String(page) };
+    if (sessionId !== undefined) request.session_id = sessionId;
+    let body: unknown;
+    try {
+      body = await client.queryJson(ENGAGE_PATH, request, { table, signal, stats, method: 'POST' });
+    } catch (error) {
+      if (page > 0 && isRejectedSession(error)) {
+        if (restarts >= options.maxRestarts) {
+          throw new TransientError(
+            `table ${table}: the Engage session was rejected ${restarts + 1} times (last on page ${page}); the scan is retried from the start — if this repeats, narrow the scan with the table option "where"`,
+            { code: 'MP_ENGAGE_SESSION_EXPIRED', context: { table, page }, cause: error },
+          );
+        }
+        restarts++;
+        stats.counters[`${table}.engage_session_restarts`] = (stats.counters[`${table}.engage_session_restarts`] ?? 0) + 1;
+        options.onRestart?.(page, error);
+        page = 0;
+        sessionId = undefined;
+        continue;
+      }
+      throw error;
+    }
+    pages++;
+    const parsed = parseEngagePage(body, table);
+    const fresh: ProfileRecord[] = [];
+    for (const record of parsed.results) {
+      if (seen.has(record.distinctId)) continue;
+      seen.add(record.distinctId);
+      fresh.push(record);
+    }
+    if (fresh.length > 0) yield fresh;
+    const pageSize = parsed.pageSize ?? DEFAULT_PAGE_SIZE;
+    if (page === 0) totalHint = parsed.total;
+    const reached = page * pageSize + parsed.results.length;
+    const short = parsed.results.length < pageSize && (totalHint === undefined || reached >= totalHint);
+    if (parsed.results.length === 0 || short) return { pages, restarts, profiles: seen.size };
+    sessionId = parsed.sessionId ?? sessionId;
+    if (sessionId === undefined) {
+      throw new DataError(`table ${table}: a full Engage page came without session_id, so the next page cannot be requested; check MIXPANEL_BASE_URL points at Mixpanel`, {
+        code: 'MP_ENGAGE_NO_SESSION',
+        context: { table, page },
+      });
+    }
+    page++;
+  }
+}
