@@ -7,8 +7,28 @@ import { runDuckdbJob } from './duckdb-job.js';
 import { runPipelineJob } from './pipeline-job.js';
 import { RESULT_PREFIX, type BenchJob, type ChildResult } from './jobs.js';
 
+/** Samples memory every 100 ms; `stop()` returns the peaks in MiB. */
+function memorySampler(): () => ChildResult['memoryPeaksMb'] {
+  const peaks = { heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sample = (): void => {
+    const m = process.memoryUsage();
+    peaks.heapUsed = Math.max(peaks.heapUsed, m.heapUsed);
+    peaks.external = Math.max(peaks.external, m.external);
+    peaks.arrayBuffers = Math.max(peaks.arrayBuffers, m.arrayBuffers);
+  };
+  const timer = setInterval(sample, 100);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    sample();
+    const mb = (n: number): number => Math.round(n / 2 ** 20);
+    return { heapUsed: mb(peaks.heapUsed), external: mb(peaks.external), arrayBuffers: mb(peaks.arrayBuffers) };
+  };
+}
+
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '') as BenchJob;
+  const stopSampler = memorySampler();
   const cpuBefore = process.cpuUsage();
   let outcome: { seconds: number; rows: number | null; sourceApiCalls: number | null; warnings: string[] };
   let error: string | null = null;
@@ -21,6 +41,7 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpuBefore);
   const result: ChildResult = {
     ...outcome,
+    memoryPeaksMb: stopSampler(),
     maxRssKb: process.resourceUsage().maxRSS,
     userCpuMs: cpu.user / 1000,
     systemCpuMs: cpu.system / 1000,

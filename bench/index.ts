@@ -34,6 +34,8 @@ export interface BenchOptions {
   readonly nodeFlags?: string[];
   /** Skip the DuckDB baseline rows. */
   readonly noDuckdb?: boolean;
+  /** Run sizes even when their projected peak RSS exceeds half of the machine's RAM. */
+  readonly force?: boolean;
   /** Keep the written lakehouses under `.bench/runs/`. */
   readonly keep?: boolean;
   /** Dataset and scratch folder (default `<repo>/.bench`). */
@@ -83,7 +85,8 @@ async function measure(ctx: Context, label: string, job: BenchJob): Promise<Meas
     const cpu = (run.result.userCpuMs + run.result.systemCpuMs) / 1000;
     ctx.print(
       `  ${label}: ${run.result.seconds.toFixed(2)} s (whole process ${run.processSeconds.toFixed(2)} s, CPU ${cpu.toFixed(1)} s), ` +
-        `peak RSS ${run.peakRssMb.toFixed(0)} MiB, ${apiCalls} API call(s)`,
+        `peak RSS ${run.peakRssMb.toFixed(0)} MiB (peaks: JS heap ${run.result.memoryPeaksMb.heapUsed}, external ${run.result.memoryPeaksMb.external} MiB), ` +
+        `${apiCalls} API call(s)`,
     );
   }
   if (run.result.warnings.length > 0) ctx.print(`  ${label}: ${run.result.warnings.length} warning(s), first: ${run.result.warnings[0]}`);
@@ -205,6 +208,7 @@ export async function runBench(options: BenchOptions = {}): Promise<void> {
   print(`bench: ${before}`);
   print(`bench: events ${sizes.map(human).join(', ')} × windows ${windows.join(', ')}; engage ${human(profiles)} profiles; gzip ${options.gzip ?? true ? 'on' : 'off'}; datasets in ${root}`);
   const rows: BenchRow[] = [];
+  const rssByWindow = new Map<BenchWindow, { events: number; rssMb: number }>();
   try {
     for (const [i, events] of sizes.entries()) {
       let duckdbRate: number | null = null;
@@ -214,7 +218,21 @@ export async function runBench(options: BenchOptions = {}): Promise<void> {
         rows.push(duck);
         duckdbRate = duck.error || duck.seconds === 0 ? null : events / duck.seconds;
       }
-      for (const [j, window] of windows.entries()) rows.push(...(await eventsRows(ctx, events, window, i === 0 && j === 0, duckdbRate)));
+      for (const [j, window] of windows.entries()) {
+        // Guard for a shared machine: if memory grew with size so far, do not run a size projected to exhaust RAM.
+        const previous = rssByWindow.get(window);
+        const projectedMb = previous === undefined ? 0 : (previous.rssMb * events) / previous.events;
+        if (!options.force && projectedMb > (0.5 * totalmem()) / 2 ** 20) {
+          const why = `skipped: projected peak RSS ${(projectedMb / 1024).toFixed(1)} GiB (from ${previous!.rssMb.toFixed(0)} MiB at ${human(previous!.events)}) exceeds half of RAM; --force runs it`;
+          print(`  events ${human(events)} × ${window}: ${why}`);
+          rows.push({ ...row(`events ${human(events)} × ${window}`, events, null, null, null), error: why });
+          continue;
+        }
+        const result = await eventsRows(ctx, events, window, i === 0 && j === 0, duckdbRate);
+        const first = result[0];
+        if (first && !first.error && first.peakRssMb !== null) rssByWindow.set(window, { events, rssMb: first.peakRssMb });
+        rows.push(...result);
+      }
     }
     if (profiles > 0) rows.push(...(await engageRows(ctx, profiles)));
   } finally {

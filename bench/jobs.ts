@@ -27,6 +27,8 @@ export interface ChildResult {
   readonly rows: number | null;
   /** `process.resourceUsage().maxRSS` in KiB, as the child saw it (fallback when /usr/bin/time is absent). */
   readonly maxRssKb: number;
+  /** Peaks of `process.memoryUsage()` sampled every 100 ms (MiB): where the RSS goes (JS heap vs WASM/buffers). */
+  readonly memoryPeaksMb: { readonly heapUsed: number; readonly external: number; readonly arrayBuffers: number };
   readonly userCpuMs: number;
   readonly systemCpuMs: number;
   /** API calls as the source counted them (RunReport stats), when available. */

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { runBench, type BenchOptions, type BenchWindow } from './index.js';
 
 const USAGE = `usage: node --import tsx bench/main.ts [options]
-  --events N[,N…]     event counts (default 1000000,5000000; --quick: 100000)
+  --events N[,N…]     event counts (default 1000000,5000000; --quick: 100000; 0 skips the events rows)
   --windows W[,W…]    1d and/or 30d (default both)
   --profiles N        engage profiles (default 1000000; --quick: 10000; 0 skips engage)
   --quick             smoke run: 100k events, 10k profiles
@@ -15,6 +15,7 @@ const USAGE = `usage: node --import tsx bench/main.ts [options]
   --no-gzip           serve plain JSONL instead of gzip
   --no-duckdb         skip the DuckDB baseline
   --keep              keep the written lakehouses under .bench/runs/
+  --force             run sizes whose projected peak RSS exceeds half of RAM (skipped by default)
   --repeat N          run each measurement N times and keep the median (highest peak RSS)
   --node-flag F       extra node flag for the connector children (repeatable)`;
 
@@ -36,6 +37,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       'no-gzip': { type: 'boolean' },
       'no-duckdb': { type: 'boolean' },
       keep: { type: 'boolean' },
+      force: { type: 'boolean' },
       repeat: { type: 'string' },
       'node-flag': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
@@ -49,7 +51,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const windows = values.windows?.split(',').map((w) => w.trim());
   for (const w of windows ?? []) if (w !== '1d' && w !== '30d') throw new Error(`--windows takes 1d and/or 30d, got "${w}"\n${USAGE}`);
   return {
-    ...(values.events !== undefined ? { events: values.events.split(',').map((e) => count(e, '--events')) } : {}),
+    ...(values.events !== undefined ? { events: values.events.split(',').map((e) => count(e, '--events')).filter((n) => n > 0) } : {}),
     ...(windows !== undefined ? { windows: windows as BenchWindow[] } : {}),
     ...(values.profiles !== undefined ? { profiles: count(values.profiles, '--profiles') } : {}),
     ...(values.quick ? { quick: true } : {}),
@@ -57,6 +59,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     ...(values['no-gzip'] ? { gzip: false } : {}),
     ...(values['no-duckdb'] ? { noDuckdb: true } : {}),
     ...(values.keep ? { keep: true } : {}),
+    ...(values.force ? { force: true } : {}),
     ...(values.repeat !== undefined ? { repeat: Math.max(1, count(values.repeat, '--repeat')) } : {}),
     ...(values['node-flag'] ? { nodeFlags: values['node-flag'] } : {}),
   };

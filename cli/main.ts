@@ -4,7 +4,7 @@
  * 0 ok, 1 failure, 2 configuration error, 3 finished with warnings (some tables skipped or partial).
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { isConnectorError } from '../connector-spec/index.js';
+import { ConfigError, isConnectorError } from '../connector-spec/index.js';
 import { runCommand } from './run-command.js';
 
 export const EXIT_OK = 0;
@@ -79,6 +79,31 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(async (opts: { spec: string; lakehouse: string; state: string }) => {
       const { runDemo } = await import('./demo.js');
       exitCode = await runDemo(opts, { stdout: process.stdout, stderr: process.stderr });
+    });
+
+  program
+    .command('mailchimp-sync')
+    .description('Push new or changed people from the lakehouse engage table into a Mailchimp audience (consent-safe).')
+    .requiredOption('--list <id>', 'Mailchimp audience (list) id')
+    .option('--lakehouse <dir>', 'lakehouse folder holding the engage table', './lakehouse')
+    .option('--where <sql>', 'filter over engage columns, e.g. "country_code = \'DE\'"')
+    .option('--dry-run', 'write the plan (create | update | skip per email) and send nothing')
+    .option('--status-if-new <status>', 'status for new contacts: pending (double opt-in) or subscribed', 'pending')
+    .action(async (opts: { list: string; lakehouse: string; where?: string; dryRun?: boolean; statusIfNew: string }) => {
+      if (opts.statusIfNew !== 'pending' && opts.statusIfNew !== 'subscribed') {
+        throw new ConfigError(`--status-if-new must be pending or subscribed, got ${opts.statusIfNew}`, { code: 'CLI_BAD_STATUS_IF_NEW' });
+      }
+      const { runMailchimpSync } = await import('../mailchimp/index.js');
+      exitCode = await runMailchimpSync({
+        lakehouse: opts.lakehouse,
+        list: opts.list,
+        statusIfNew: opts.statusIfNew,
+        env: process.env,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        ...(opts.where !== undefined ? { where: opts.where } : {}),
+        ...(opts.dryRun !== undefined ? { dryRun: opts.dryRun } : {}),
+      });
     });
 
   program

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import OpenAPIResponseValidator from 'openapi-response-validator';
+import validatorModule from 'openapi-response-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_RATE_LIMITS, startEmulator } from './index.js';
 import type { Emulator } from './types.js';
@@ -23,17 +23,26 @@ interface OpenApiDoc {
   components?: Record<string, unknown>;
 }
 
+// CommonJS with `exports.default`: Node's ESM interop hands over the module object, vitest's the class.
+type ValidatorClass = typeof validatorModule.default;
+const OpenAPIResponseValidator: ValidatorClass = typeof validatorModule === 'function' ? (validatorModule as unknown as ValidatorClass) : validatorModule.default;
+
 const docs = new Map<SpecName, OpenApiDoc>();
 let em: Emulator;
 
-beforeAll(async () => {
-  const missing = SPEC_FILES.filter((f) => !existsSync(resolve(SPEC_DIR, `${f}.openapi.yaml`)));
+/** Throws a message naming the fix when a spec file is missing (the suite then fails instead of skipping). */
+function requireSpecs(dir: string): void {
+  const missing = SPEC_FILES.filter((f) => !existsSync(resolve(dir, `${f}.openapi.yaml`)));
   if (missing.length > 0) {
     throw new Error(
-      `Mixpanel OpenAPI documents not found: ${missing.map((f) => `${f}.openapi.yaml`).join(', ')} in ${SPEC_DIR}. ` +
+      `Mixpanel OpenAPI documents not found: ${missing.map((f) => `${f}.openapi.yaml`).join(', ')} in ${dir}. ` +
         'The contract tests need the shared/ folder beside the repository clone (../shared/reference/mixpanel-openapi/).',
     );
   }
+}
+
+beforeAll(async () => {
+  requireSpecs(SPEC_DIR);
   for (const f of SPEC_FILES) docs.set(f, (await SwaggerParser.dereference(resolve(SPEC_DIR, `${f}.openapi.yaml`))) as unknown as OpenApiDoc);
   em = await startEmulator({ now: () => TEST_NOW, eventsPerDay: 500, days: 2, profiles: 40, cohorts: 3, limits: NO_RATE_LIMITS });
 });
@@ -68,6 +77,13 @@ const distinctIdIsString: Patch = (responses) => {
 };
 
 const auth = (): Record<string, string> => ({ authorization: secretAuth(em.project) });
+
+describe('contract: spec files', () => {
+  it('are required: a missing folder fails with a message naming it', () => {
+    expect(() => requireSpecs(resolve(SPEC_DIR, 'does-not-exist'))).toThrow(/export\.openapi\.yaml.*shared\/ folder beside the repository clone/);
+    expect(() => requireSpecs(SPEC_DIR)).not.toThrow();
+  });
+});
 
 describe('contract: export', () => {
   it('200 JSONL body', async () => {

@@ -3,10 +3,11 @@
  * filtered by date range, visibility (`mp_processing_time_ms` ≤ clock), `event`, `where` and `limit`.
  */
 import type { ProjectStore, StoredEvent } from './store.js';
-import { DateValue, matchesWhere, referencedProperties } from './where.js';
+import { DateValue, evaluateWhere, matchesWhere, referencedProperties } from './where.js';
 import type { WhereContext, WhereNode } from './where.js';
 import { makeOffsetLookup, parseWallClock } from './time.js';
 import { parseJson, isRecord } from './json.js';
+import { MAX_LINE_BYTES } from './generator.js';
 
 export interface ExportPlan {
   /** True UTC range [fromMs, toMs). */
@@ -26,11 +27,11 @@ class EventWhereContext implements WhereContext {
   procMs = 0;
   name = '';
   private props: Readonly<Record<string, unknown>> | undefined;
-  private line: string | undefined;
+  private line: (() => string) | undefined;
 
   constructor(readonly parseDateTime: (text: string) => number) {}
 
-  reset(timeMs: number, procMs: number, name: string, props: Readonly<Record<string, unknown>> | undefined, line: string | undefined): void {
+  reset(timeMs: number, procMs: number, name: string, props: Readonly<Record<string, unknown>> | undefined, line: (() => string) | undefined): void {
     this.timeMs = timeMs;
     this.procMs = procMs;
     this.name = name;
@@ -50,7 +51,7 @@ class EventWhereContext implements WhereContext {
 
   private properties(): Readonly<Record<string, unknown>> {
     if (this.props === undefined) {
-      const parsed = parseJson(this.line ?? '{}');
+      const parsed = parseJson(this.line?.() ?? '{}');
       const p = isRecord(parsed) ? parsed['properties'] : undefined;
       this.props = isRecord(p) ? p : {};
     }
@@ -58,48 +59,161 @@ class EventWhereContext implements WhereContext {
   }
 }
 
-/** Export lines (without newline) in the order the emulator serves them. */
-export function* exportLines(store: ProjectStore, plan: ExportPlan): Generator<string, void, undefined> {
+/** Longest delay between an event's time and its processing in generated data (see generator.ts), plus slack. */
+const MAX_GENERATED_DELAY_MS = 72 * 3_600_000 + 60_000;
+
+interface TimeRange {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+const FULL: TimeRange = { lo: Number.NEGATIVE_INFINITY, hi: Number.POSITIVE_INFINITY };
+
+function constantMs(node: WhereNode, asTime: boolean, ctx: WhereContext): number | undefined {
+  if (referencedProperties(node).size > 0) return undefined;
+  const v = evaluateWhere(node, ctx);
+  if (v instanceof DateValue) return v.ms;
+  if (typeof v !== 'number') return undefined;
+  return asTime && Math.abs(v) < 1e11 ? v * 1000 : v;
+}
+
+/**
+ * The event-time range a `where` implies (conservative: events outside it cannot match), so generated events
+ * are only computed for the indexes that can match. Reads conjunctions of comparisons of `$time`/`time`
+ * (and `mp_processing_time_ms`, since time ≤ processing time ≤ time + 72 h) with constants.
+ */
+export function impliedTimeRange(node: WhereNode, ctx: WhereContext): TimeRange {
+  if (node.kind !== 'binary') return FULL;
+  if (node.op === 'and') {
+    const a = impliedTimeRange(node.left, ctx);
+    const b = impliedTimeRange(node.right, ctx);
+    return { lo: Math.max(a.lo, b.lo), hi: Math.min(a.hi, b.hi) };
+  }
+  if (!['>', '>=', '<', '<='].includes(node.op)) return FULL;
+  let prop = node.left;
+  let other = node.right;
+  let op = node.op;
+  if (prop.kind !== 'property') {
+    prop = node.right;
+    other = node.left;
+    op = op === '>' ? '<' : op === '>=' ? '<=' : op === '<' ? '>' : '>=';
+  }
+  if (prop.kind !== 'property') return FULL;
+  const isTime = prop.name === '$time' || prop.name === 'time';
+  const isProc = prop.name === 'mp_processing_time_ms';
+  if (!isTime && !isProc) return FULL;
+  const v = constantMs(other, isTime, ctx);
+  if (v === undefined || Number.isNaN(v)) return FULL;
+  if (isTime) {
+    if (op === '>') return { lo: Math.floor(v) + 1, hi: FULL.hi };
+    if (op === '>=') return { lo: Math.ceil(v), hi: FULL.hi };
+    if (op === '<') return { lo: FULL.lo, hi: Math.ceil(v) };
+    return { lo: FULL.lo, hi: Math.floor(v) + 1 };
+  }
+  // time ≤ processing time ≤ time + max delay
+  if (op === '<' || op === '<=') return { lo: FULL.lo, hi: Math.floor(v) + 1 };
+  return { lo: Math.floor(v) - MAX_GENERATED_DELAY_MS, hi: FULL.hi };
+}
+
+export interface ChunkOptions {
+  /** Flush a chunk once it holds this many bytes. */
+  readonly chunkBytes: number;
+  /** Stop after this many lines and end with a bare `terminated early` line. */
+  readonly terminatedAfter?: number;
+}
+
+const NEWLINE = 10;
+const TERMINATED = Buffer.from('terminated early\n');
+
+/**
+ * The export body as byte chunks (each ends with a newline), in the order the emulator serves it: generated
+ * events (written byte by byte from precomputed fragments) then ingested ones.
+ */
+export function* exportChunks(store: ProjectStore, plan: ExportPlan, options: ChunkOptions): Generator<Buffer, void, undefined> {
   const project = store.project;
   const zone = project.legacyLocalTime ? project.timezone : 'UTC';
   const offsetOf = project.legacyLocalTime ? makeOffsetLookup(project.timezone) : (): number => 0;
   const ctx = new EventWhereContext((text) => parseWallClock(text, zone));
   const where = plan.where;
   const timeOnly = where === undefined || [...referencedProperties(where)].every((n) => TIME_ONLY.has(n));
-  let remaining = plan.limit ?? Number.POSITIVE_INFINITY;
-  if (remaining <= 0) return;
+  let remaining = Math.min(plan.limit ?? Number.POSITIVE_INFINITY, options.terminatedAfter ?? Number.POSITIVE_INFINITY);
+  const capacity = options.chunkBytes + MAX_LINE_BYTES;
+  let buf = Buffer.allocUnsafe(capacity);
+  let off = 0;
+  const take = (): Buffer => {
+    const out = buf.subarray(0, off);
+    buf = Buffer.allocUnsafe(capacity);
+    off = 0;
+    return out;
+  };
 
   const g = store.generator;
-  if (g !== null && g.eventsPerDay > 0) {
-    const upper = Math.min(plan.toMs, plan.nowMs + 1);
-    const first = g.firstIndexAtOrAfter(plan.fromMs);
-    const bound = g.indexBound(upper);
-    for (let i = first; i < bound; i++) {
+  if (g !== null && g.eventsPerDay > 0 && remaining > 0) {
+    const implied = where === undefined ? FULL : impliedTimeRange(where, ctx);
+    const lower = Math.max(plan.fromMs, implied.lo);
+    const upper = Math.min(plan.toMs, plan.nowMs + 1, implied.hi);
+    const first = g.firstIndexAtOrAfter(lower);
+    const bound = upper > lower ? g.indexBound(upper) : first;
+    for (let i = first; i < bound && remaining > 0; i++) {
       const t = g.timeOf(i);
-      if (t < plan.fromMs || t >= upper || t < g.windowStartMs) continue;
+      if (t < lower || t >= upper || t < g.windowStartMs) continue;
       const proc = g.processingOf(i, t);
       if (proc > plan.nowMs) continue;
       if (plan.events !== undefined && !plan.events.has(g.eventName(i))) continue;
       const stored = t + offsetOf(t);
-      const line = g.line(i, plan.timeInMs ? stored : Math.floor(stored / 1000), proc, g.distinctIdOf(i));
+      const start = off;
+      off = g.writeLine(buf, off, i, plan.timeInMs ? stored : Math.floor(stored / 1000), proc);
       if (where !== undefined) {
-        ctx.reset(t, proc, g.eventName(i), timeOnly ? {} : undefined, line);
-        if (!matchesWhere(where, ctx)) continue;
+        const end = off;
+        const written = buf;
+        ctx.reset(t, proc, g.eventName(i), timeOnly ? {} : undefined, () => written.toString('utf8', start, end));
+        if (!matchesWhere(where, ctx)) {
+          off = start;
+          continue;
+        }
       }
-      yield line;
-      if (--remaining <= 0) return;
+      buf[off++] = NEWLINE;
+      remaining--;
+      if (off >= options.chunkBytes) yield take();
     }
   }
 
   for (const e of store.events) {
+    if (remaining <= 0) break;
     if (!visible(e, plan)) continue;
     if (where !== undefined) {
       ctx.reset(e.timeMs, e.procMs, e.name, e.props, undefined);
       if (!matchesWhere(where, ctx)) continue;
     }
     const stored = e.timeMs + offsetOf(e.timeMs);
-    yield `${e.head}${plan.timeInMs ? stored : Math.floor(stored / 1000)}${e.rest}`;
-    if (--remaining <= 0) return;
+    const line = `${e.head}${plan.timeInMs ? stored : Math.floor(stored / 1000)}${e.rest}\n`;
+    const size = Buffer.byteLength(line);
+    if (off + size > capacity) {
+      if (off > 0) yield take();
+      if (size > capacity) {
+        yield Buffer.from(line);
+        remaining--;
+        continue;
+      }
+    }
+    off += buf.write(line, off);
+    remaining--;
+    if (off >= options.chunkBytes) yield take();
+  }
+
+  if (options.terminatedAfter !== undefined && remaining <= 0 && (plan.limit ?? Number.POSITIVE_INFINITY) > options.terminatedAfter) {
+    if (off + TERMINATED.length > capacity) yield take();
+    off += TERMINATED.copy(buf, off);
+  }
+  if (off > 0) yield take();
+}
+
+/** Export lines (without newline) in the order the emulator serves them. */
+export function* exportLines(store: ProjectStore, plan: ExportPlan): Generator<string, void, undefined> {
+  for (const chunk of exportChunks(store, plan, { chunkBytes: 1 << 20 })) {
+    const parts = chunk.toString('utf8').split('\n');
+    parts.pop();
+    yield* parts;
   }
 }
 

@@ -199,3 +199,19 @@ describe('export: legacy projects', () => {
     expect((await getText(exportUrl(em, { from_date: '2024-06-14', to_date: '2024-06-14' }), auth)).status).toBe(200);
   });
 });
+
+describe('export: hourly slices', () => {
+  it('24 hourly where-slices on $time add up to the whole day', async () => {
+    em = await startEmulator({ limits: NO_RATE_LIMITS, now: () => TEST_NOW, eventsPerDay: 4800, days: 2 });
+    const day = isoDate(TEST_NOW - DAY);
+    const start = Date.parse(`${day}T00:00:00Z`) / 1000;
+    const whole = em.data.exportLines({ fromDate: day, toDate: day });
+    const slices: string[] = [];
+    for (let h = 0; h < 24; h++) {
+      const where = `properties["$time"] >= datetime(${start + h * 3600}) and properties["$time"] < datetime(${start + (h + 1) * 3600})`;
+      slices.push(...em.data.exportLines({ fromDate: day, toDate: day, where }));
+    }
+    expect(whole.length).toBeGreaterThan(4000);
+    expect(slices).toEqual(whole);
+  });
+});

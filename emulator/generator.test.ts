@@ -48,22 +48,23 @@ describe('generated events', () => {
   });
 
   it('have realistic standard properties, every JSON type in custom properties, and ~1% late arrivals', async () => {
-    em = await startEmulator({ now: () => TEST_NOW, eventsPerDay: 20_000, days: 5, profiles: 100, limits: NO_RATE_LIMITS });
+    em = await startEmulator({ now: () => TEST_NOW, eventsPerDay: 6000, days: 5, profiles: 100, limits: NO_RATE_LIMITS });
     const events = em.data.exportEvents({ fromDate: isoDate(TEST_NOW - 4 * DAY), toDate: isoDate(TEST_NOW - 4 * DAY) });
-    expect(events.length).toBeGreaterThan(19_000);
+    expect(events.length).toBeGreaterThan(5800);
     const types = new Set<string>();
+    const problems: string[] = [];
     let late = 0;
     for (const e of events) {
       const p = e.properties;
-      for (const k of ['$browser', '$os', '$city', '$region', 'mp_country_code', '$device_id', 'distinct_id', '$current_url', 'mp_lib', '$lib_version']) expect(typeof p[k]).toBe('string');
-      for (const k of ['$browser_version', '$screen_width', 'time', 'mp_processing_time_ms']) expect(typeof p[k]).toBe('number');
-      expect(p['$insert_id']).toMatch(/^[A-Za-z0-9-]{1,36}$/);
+      for (const k of ['$browser', '$os', '$city', '$region', 'mp_country_code', '$device_id', 'distinct_id', '$current_url', 'mp_lib', '$lib_version']) if (typeof p[k] !== 'string') problems.push(`${k} not a string`);
+      for (const k of ['$browser_version', '$screen_width', 'time', 'mp_processing_time_ms']) if (typeof p[k] !== 'number') problems.push(`${k} not a number`);
+      if (!/^[A-Za-z0-9-]{1,36}$/.test(String(p['$insert_id']))) problems.push(`bad $insert_id ${String(p['$insert_id'])}`);
       const delay = (p['mp_processing_time_ms'] as number) - (p['time'] as number);
-      expect(delay).toBeGreaterThan(0);
-      expect(delay).toBeLessThanOrEqual(3 * DAY);
+      if (delay <= 0 || delay > 3 * DAY) problems.push(`delay ${delay}`);
       if (delay >= 3_600_000) late++;
       for (const v of Object.values(p)) types.add(v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'int' : typeof v);
     }
+    expect(problems).toEqual([]);
     expect([...types].sort()).toEqual(['array', 'boolean', 'int', 'null', 'number', 'object', 'string']);
     expect(late / events.length).toBeGreaterThan(0.005);
     expect(late / events.length).toBeLessThan(0.02);

@@ -3,7 +3,7 @@
  * epoch, so two processes with one seed agree, and a time range maps to an index range arithmetically:
  * nothing is materialised. JSON lines are assembled from precomputed fragments (cheap to serve).
  */
-import { hash3, pick, token, unit } from './hash.js';
+import { hash3, pick, unit, writeToken } from './hash.js';
 import { DAY_MS, cohortCreated, mixpanelDateTime } from './time.js';
 
 /** Fixed anchor of the generated timeline (not the process start). */
@@ -80,6 +80,35 @@ const PLANS = ['free', 'starter', 'growth', 'enterprise'];
 const COHORT_NAMES = ['Power Users', 'Churn Risk', 'New Signups', 'Purchasers', 'Mobile Only', 'Trial Ending', 'High LTV', 'Dormant', 'Beta Testers', 'Newsletter'];
 
 const CONTEXT_POOL = 1024;
+const CACHE_LIMIT = 1_000_000;
+/** Upper bound of a generated line's length in bytes (fragments are a few hundred bytes each). */
+export const MAX_LINE_BYTES = 4096;
+const DISTINCT_ID = Buffer.from(',"distinct_id":');
+const INSERT_ID = Buffer.from(',"$insert_id":"');
+const PROCESSING = Buffer.from('","mp_processing_time_ms":');
+const SESSION_SEQ = Buffer.from(',"session_seq":');
+
+/** Write a safe integer's decimal digits at `off`; returns the new offset. */
+export function writeInteger(out: Buffer, off: number, n: number): number {
+  if (n < 0) {
+    out[off++] = 45;
+    n = -n;
+  }
+  if (n < 10) {
+    out[off] = 48 + n;
+    return off + 1;
+  }
+  let digits = 0;
+  for (let x = n; x >= 1; x = Math.floor(x / 10)) digits++;
+  let pos = off + digits;
+  const end = pos;
+  while (n >= 1) {
+    const d = n % 10;
+    out[--pos] = 48 + d;
+    n = (n - d) / 10;
+  }
+  return end;
+}
 const CUSTOM_POOL = 512;
 
 function q(s: string): string {
@@ -124,13 +153,19 @@ export class DataGenerator {
   readonly profiles: number;
   readonly cohorts: number;
   private readonly intervalMs: number;
-  private readonly contextFragments: string[] = [];
-  private readonly customFragments: string[] = [];
-  private readonly eventNameJson: string[];
   private readonly userCount: number;
-  /** Per-user `"$device_id":"…"` fragments, computed on first use (bounded by the user count). */
-  private readonly deviceFragments: (string | undefined)[] = [];
-  private readonly quotedIds = new Map<string, string>();
+  // Pre-encoded UTF-8 fragments: a line is assembled by copying bytes, never by building strings.
+  private readonly eventHeads: Buffer[];
+  /** `<context props>,"amount":` per context slot. */
+  private readonly contextBytes: Buffer[] = [];
+  /** `,<custom props>}}` per custom slot. */
+  private readonly customBytes: Buffer[] = [];
+  private readonly pathBytes: Buffer[];
+  /** Per user: `"user-N"` (quoted) and `,"$device_id":"…","$current_url":"https://shop.example.com`. */
+  private readonly userIdBytes: (Buffer | undefined)[] = [];
+  private readonly deviceBytes: (Buffer | undefined)[] = [];
+  private readonly anonIdBytes: (Buffer | undefined)[] = [];
+  private readonly scratch = Buffer.alloc(MAX_LINE_BYTES);
 
   constructor(settings: GeneratorSettings) {
     this.seed = settings.seed;
@@ -140,9 +175,10 @@ export class DataGenerator {
     this.cohorts = settings.cohorts;
     this.intervalMs = settings.eventsPerDay > 0 ? DAY_MS / settings.eventsPerDay : Number.POSITIVE_INFINITY;
     this.userCount = settings.profiles > 0 ? settings.profiles : 2000;
-    this.eventNameJson = EVENT_NAMES.map((n) => q(n));
-    for (let c = 0; c < CONTEXT_POOL; c++) this.contextFragments.push(this.contextFragment(c));
-    for (let c = 0; c < CUSTOM_POOL; c++) this.customFragments.push(this.customFragment(c));
+    this.eventHeads = EVENT_NAMES.map((n) => Buffer.from(`{"event":${q(n)},"properties":{"time":`));
+    this.pathBytes = PATHS.map((p) => Buffer.from(`${p}",`));
+    for (let c = 0; c < CONTEXT_POOL; c++) this.contextBytes.push(Buffer.from(`${this.contextFragment(c)},"amount":`));
+    for (let c = 0; c < CUSTOM_POOL; c++) this.customBytes.push(Buffer.from(`,${this.customFragment(c)}}}`));
   }
 
   private contextFragment(c: number): string {
@@ -217,38 +253,63 @@ export class DataGenerator {
     return EVENT_NAMES[this.eventNameIndex(i)] ?? 'Page Viewed';
   }
 
-  private deviceFragment(u: number): string {
-    let f = this.deviceFragments[u];
-    if (f === undefined) {
-      f = `"$device_id":"${uuidFrom(this.seed, u, 7)}"`;
-      if (u < 1_000_000) this.deviceFragments[u] = f;
+  private userIdOf(u: number): Buffer {
+    let b = this.userIdBytes[u];
+    if (b === undefined) {
+      b = Buffer.from(q(this.profiles > 0 ? this.profileDistinctId(u) : `user-${u}`));
+      if (u < CACHE_LIMIT) this.userIdBytes[u] = b;
     }
-    return f;
+    return b;
   }
 
-  private quoted(id: string): string {
-    let q2 = this.quotedIds.get(id);
-    if (q2 === undefined) {
-      q2 = q(id);
-      if (this.quotedIds.size < 1_000_000) this.quotedIds.set(id, q2);
+  private anonIdOf(k: number): Buffer {
+    let b = this.anonIdBytes[k];
+    if (b === undefined) {
+      b = Buffer.from(q(`$device:${uuidFrom(this.seed, k, SALT.anon)}`));
+      this.anonIdBytes[k] = b;
     }
-    return q2;
+    return b;
   }
 
-  /** The export line of event i without its trailing newline. `timeValue` is the already converted `time`. */
-  line(i: number, timeValue: number, procMs: number, distinctId: string): string {
+  private deviceOf(u: number): Buffer {
+    let b = this.deviceBytes[u];
+    if (b === undefined) {
+      b = Buffer.from(`,"$device_id":"${uuidFrom(this.seed, u, 7)}","$current_url":"https://shop.example.com`);
+      if (u < CACHE_LIMIT) this.deviceBytes[u] = b;
+    }
+    return b;
+  }
+
+  /**
+   * Write the export line of event i (no newline) at `off`; returns the new offset. `timeValue` is the
+   * already converted `time`. `out` needs MAX_LINE_BYTES free.
+   */
+  writeLine(out: Buffer, off: number, i: number, timeValue: number, procMs: number): number {
     const s = this.seed;
     const u = pick(s, i, SALT.user, this.userCount);
-    const ctx = this.contextFragments[u % CONTEXT_POOL] as string;
-    const custom = this.customFragments[pick(s, i, SALT.custom, CUSTOM_POOL)] as string;
-    const path = PATHS[pick(s, i, SALT.url, PATHS.length)] as string;
-    const amount = pick(s, i, SALT.amount, 100_000) / 100;
-    return (
-      `{"event":${this.eventNameJson[this.eventNameIndex(i)]},"properties":{"time":${timeValue},"distinct_id":${this.quoted(distinctId)},` +
-      `"$insert_id":"${token(s, i, SALT.insert, 24)}","mp_processing_time_ms":${procMs},` +
-      `${this.deviceFragment(u)},"$current_url":"https://shop.example.com${path}",` +
-      `${ctx},"amount":${amount},"session_seq":${i % 97},${custom}}}`
-    );
+    const anon = this.profiles > 0 && unit(s, i, SALT.anon) < 0.1;
+    off += (this.eventHeads[this.eventNameIndex(i)] as Buffer).copy(out, off);
+    off = writeInteger(out, off, timeValue);
+    off += DISTINCT_ID.copy(out, off);
+    off += (anon ? this.anonIdOf(i % 5000) : this.userIdOf(u)).copy(out, off);
+    off += INSERT_ID.copy(out, off);
+    off = writeToken(out, off, s, i, SALT.insert, 24);
+    off += PROCESSING.copy(out, off);
+    off = writeInteger(out, off, procMs);
+    off += this.deviceOf(u).copy(out, off);
+    off += (this.pathBytes[pick(s, i, SALT.url, PATHS.length)] as Buffer).copy(out, off);
+    off += (this.contextBytes[u % CONTEXT_POOL] as Buffer).copy(out, off);
+    off += out.write(String(pick(s, i, SALT.amount, 100_000) / 100), off, 'latin1');
+    off += SESSION_SEQ.copy(out, off);
+    off = writeInteger(out, off, i % 97);
+    off += (this.customBytes[pick(s, i, SALT.custom, CUSTOM_POOL)] as Buffer).copy(out, off);
+    return off;
+  }
+
+  /** The export line of event i as a string (the bytes `writeLine` writes). */
+  line(i: number, timeValue: number, procMs: number): string {
+    const end = this.writeLine(this.scratch, 0, i, timeValue, procMs);
+    return this.scratch.toString('utf8', 0, end);
   }
 
   // ---- profiles ----

@@ -31,16 +31,23 @@ export function pick(seed: number, index: number, salt: number, n: number): numb
   return hash3(seed, index, salt) % n;
 }
 
-const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+const ALNUM = Buffer.from('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789', 'latin1');
 
-/** A deterministic [A-Za-z0-9] string of `length` characters. */
-export function token(seed: number, index: number, salt: number, length: number): string {
-  let out = '';
+/** Write a deterministic [A-Za-z0-9] token of `length` bytes at `off`; returns the new offset. */
+export function writeToken(out: Buffer, off: number, seed: number, index: number, salt: number, length: number): number {
   let h = hash3(seed, index, salt);
   for (let i = 0; i < length; i++) {
     if (i % 5 === 4) h = mix32(h + i);
-    out += ALNUM[h % 62];
+    out[off++] = ALNUM[h % 62] as number;
     h = Math.floor(h / 62);
   }
-  return out;
+  return off;
+}
+
+const scratch = Buffer.alloc(256);
+
+/** A deterministic [A-Za-z0-9] string of `length` characters (the same bytes `writeToken` writes). */
+export function token(seed: number, index: number, salt: number, length: number): string {
+  const end = writeToken(scratch, 0, seed, index, salt, Math.min(length, scratch.length));
+  return scratch.toString('latin1', 0, end);
 }

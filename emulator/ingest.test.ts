@@ -125,6 +125,8 @@ describe('/track, /engage, /groups encodings', () => {
     expect(bad.text).toBe('0');
     const verbose = await postForm(`${em.url}/track?verbose=1`, { data: JSON.stringify({ properties: {} }) });
     expect(JSON.parse(verbose.text)).toMatchObject({ status: 0 });
+    const wide = await postForm(`${em.url}/track?verbose=1`, { data: JSON.stringify({ event: 'wide', properties: { token: em.project.token, ...Object.fromEntries(Array.from({ length: 300 }, (_, k) => [`k${k}`, k])) } }) });
+    expect(JSON.parse(wide.text)).toMatchObject({ status: 0, error: expect.stringContaining('at most 255') as unknown });
     const tooOld = await postForm(`${em.url}/track?verbose=1`, { data: JSON.stringify({ event: 'old', properties: { token: em.project.token, time: TEST_NOW - 6 * 86_400_000 } }) });
     expect(JSON.parse(tooOld.text).error).toContain('5 days');
     const unknownToken = await postForm(`${em.url}/track`, { data: JSON.stringify({ event: 'x', properties: { token: 'nope', time: TEST_NOW } }) });
@@ -134,6 +136,10 @@ describe('/track, /engage, /groups encodings', () => {
     expect(jsonp.text).toBe('cb(1);');
     const noDistinct = await postForm(`${em.url}/engage?verbose=1`, { data: JSON.stringify({ $token: em.project.token, $set: { a: 1 } }) });
     expect(JSON.parse(noDistinct.text)).toEqual({ status: 0, error: 'Engage API error: $distinct_id, missing or empty' });
+    expect(noDistinct.status).toBe(200);
+    const verbose2 = await postForm(`${em.url}/engage?verbose=2`, { data: JSON.stringify({ $token: em.project.token, $set: { a: 1 } }) });
+    expect(verbose2.status).toBe(400);
+    expect(JSON.parse(verbose2.text)).toEqual({ status: 0, error: 'Engage API error: $distinct_id, missing or empty' });
   });
 
   it('applies every profile operation and $ignore_time through /engage, and group operations through /groups', async () => {
@@ -178,6 +184,8 @@ describe('/import', () => {
       { event: 'long-id', properties: { time: TEST_NOW, distinct_id: 'u', $insert_id: 'x'.repeat(37) } },
       { event: 'no-id', properties: { time: TEST_NOW, distinct_id: 'u' } },
       { event: 'soon', properties: { time: TEST_NOW + 60_000, distinct_id: '', $insert_id: 'soon-1' } },
+      { event: 'wide', properties: { time: TEST_NOW, distinct_id: 'u', $insert_id: 'wide-1', ...Object.fromEntries(Array.from({ length: 260 }, (_, k) => [`k${k}`, k])) } },
+      { event: 'heavy', properties: { time: TEST_NOW, distinct_id: 'u', $insert_id: 'heavy-1', blob: 'x'.repeat(1024 * 1024) } },
     ];
     const r = await fetch(url, { method: 'POST', headers, body: JSON.stringify(records) });
     expect(r.status).toBe(400);
@@ -189,6 +197,8 @@ describe('/import', () => {
       [3, 'properties.distinct_id'],
       [4, 'properties.$insert_id'],
       [5, 'properties.$insert_id'],
+      [7, 'properties'],
+      [8, 'properties'],
     ]);
     expect(body.failed_records[0]?.$insert_id).toBe('bad-time-1');
     const events = em.data.exportEvents({ fromDate: isoDate(TEST_NOW), toDate: isoDate(TEST_NOW) });

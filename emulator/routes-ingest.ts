@@ -7,12 +7,22 @@ import type { Call } from './call.js';
 import { ingestionError, sendJson, sendText } from './call.js';
 import type { ProjectStore } from './store.js';
 import { PROFILE_OPERATIONS, storedEvent, timeToMs } from './store.js';
-import { isRecord, numberValue, parseJson } from './json.js';
+import { isRecord, numberValue, parseJson, stringifyJson } from './json.js';
 
 export const MAX_RECORDS = 2000;
 const MIN_TIME_MS = Date.UTC(1971, 0, 1);
 const BANNED_DISTINCT_IDS = new Set(['00000000-0000-0000-0000-000000000000', 'anon', 'anonymous', 'nil', 'none', 'null', 'n/a', 'na', 'undefined', 'unknown', '<nil>', '0', '-1', 'true', 'false', '[]', '{}']);
 const INSERT_ID_RE = /^[A-Za-z0-9-]{1,36}$/;
+export const MAX_EVENT_BYTES = 1024 * 1024;
+export const MAX_EVENT_PROPERTIES = 255;
+
+/** Mixpanel's per-event limits: < 1 MB of JSON and < 255 properties. */
+function eventLimitProblem(props: Record<string, unknown>): string | undefined {
+  const count = Object.keys(props).length;
+  if (count > MAX_EVENT_PROPERTIES) return `'properties' is invalid: ${count} properties; an event may have at most ${MAX_EVENT_PROPERTIES}`;
+  if (Buffer.byteLength(stringifyJson(props)) > MAX_EVENT_BYTES) return "'properties' is invalid: the event exceeds 1 MB";
+  return undefined;
+}
 
 export type Decoded = { readonly ok: true; readonly items: unknown[] } | { readonly ok: false; readonly message: string };
 
@@ -69,6 +79,8 @@ function validateImportRecord(item: unknown, index: number, nowMs: number, stric
   const insertId = typeof insertRaw === 'string' ? insertRaw : '';
   if (typeof item['event'] !== 'string' || item['event'] === '') return fail('event', "'event' must be a non-empty string", insertId);
   if (!isRecord(props)) return fail('properties', "'properties' must be a JSON object", insertId);
+  const limit = eventLimitProblem(props);
+  if (limit !== undefined) return fail('properties', limit, insertId);
   const time = numberValue(props['time']);
   if (time === undefined) return fail('properties.time', "'properties.time' is invalid: must be specified as seconds since epoch", insertId);
   let timeMs = timeToMs(time);
@@ -141,7 +153,8 @@ function answer(c: Call, ok: boolean, error: string | undefined): void {
   }
   const payload = verbose ? JSON.stringify({ status: ok ? 1 : 0, error: ok ? null : (error ?? 'invalid data') }) : ok ? '1' : '0';
   if (callback !== undefined && callback !== '') return sendText(c, 200, `${callback}(${payload});`, 'text/javascript');
-  if (verbose) return sendText(c, 200, payload, 'application/json');
+  // Undocumented verbose=2: real errors with HTTP 400 (where verbose=1 answers 200).
+  if (verbose) return sendText(c, !ok && c.params['verbose'] === '2' ? 400 : 200, payload, 'application/json');
   sendText(c, 200, payload, 'text/plain');
 }
 
@@ -164,6 +177,11 @@ export function serveTrack(c: Call, target: IngestTarget): void {
       continue;
     }
     const props = isRecord(item['properties']) ? item['properties'] : {};
+    const limit = eventLimitProblem(props);
+    if (limit !== undefined) {
+      lastError = limit;
+      continue;
+    }
     const time = numberValue(props['time']);
     const timeMs = time === undefined ? target.nowMs : Math.min(timeToMs(time), target.nowMs);
     if (timeMs < target.nowMs - 5 * 86_400_000) {

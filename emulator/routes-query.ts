@@ -27,11 +27,11 @@ function boolParam(raw: string | undefined, dflt: boolean): boolean {
   return !['false', '0', 'no'].includes(raw.toLowerCase());
 }
 
-function newSessionId(store: ProjectStore, n: number): string {
+/** Session ids look like Mixpanel's (`1234567890-EXAMPL`) and never repeat within a store. */
+function newSessionId(store: ProjectStore): string {
+  const n = ++store.sessionCounter;
   return `${1_700_000_000 + (hash3(store.project.id, n, 77) % 99_999_999)}-${token(store.project.id, n, 78, 6).toUpperCase()}`;
 }
-
-let sessionCounter = 0;
 
 export interface EngageOptions {
   readonly nowMs: number;
@@ -134,7 +134,7 @@ export function serveEngage(c: Call, store: ProjectStore, options: EngageOptions
   } else {
     const sel = selectProfiles(store, p);
     if (!sel.ok) return queryError(c, sel.status, sel.message);
-    session = { ...sel.session, id: newSessionId(store, ++sessionCounter), createdMs: options.nowMs };
+    session = { ...sel.session, id: newSessionId(store), createdMs: options.nowMs };
     store.sessions.set(session.id, session);
   }
 
@@ -286,5 +286,5 @@ export function serveRevenue(c: Call, store: ProjectStore, nowMs: number): void 
     paid += r.paid_count;
   }
   results['$overall'] = { amount: Math.round(amount * 100) / 100, count, paid_count: paid };
-  sendJson(c, 200, { computed_at: new Date(nowMs).toISOString(), results, session_id: newSessionId(store, ++sessionCounter), status: 'ok' });
+  sendJson(c, 200, { computed_at: new Date(nowMs).toISOString(), results, session_id: newSessionId(store), status: 'ok' });
 }

@@ -169,7 +169,7 @@ export function createRequestHandler(ctx: ServerContext): (req: IncomingMessage,
     // ---- ingestion without credentials (/track, /engage, /groups) ----
     if (route === 'track' || route === 'engage-ingest' || route === 'groups') {
       const fired = ctx.faults.take({ route, projectId: undefined, params });
-      if (await applyCommonFaults(c, fired)) return;
+      if (applyCommonFaults(c, fired)) return;
       await slowHeaders(fired);
       const target: IngestTarget = {
         nowMs: ctx.now(),
@@ -198,7 +198,7 @@ export function createRequestHandler(ctx: ServerContext): (req: IncomingMessage,
     Object.assign(entry, { projectId: store.project.id });
 
     const fired = ctx.faults.take({ route, projectId: store.project.id, params });
-    if (await applyCommonFaults(c, fired)) return;
+    if (applyCommonFaults(c, fired)) return;
     const special = fired.map((f) => f.action);
 
     if (route === 'import') {
@@ -246,7 +246,7 @@ export function createRequestHandler(ctx: ServerContext): (req: IncomingMessage,
   }
 
   /** Status and no-plan faults (and the log's fault names). Returns true when the response was sent. */
-  async function applyCommonFaults(c: Call, fired: readonly { readonly action: FaultAction; readonly name: string }[]): Promise<boolean> {
+  function applyCommonFaults(c: Call, fired: readonly { readonly action: FaultAction; readonly name: string }[]): boolean {
     if (fired.length > 0) c.entry.fault = fired.map((f) => f.name).join(',');
     for (const { action } of fired) {
       if (action.kind === 'status') {

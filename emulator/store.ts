@@ -71,6 +71,7 @@ export class ProjectStore {
   private readonly groups = new Map<number, Map<string, Props>>();
   private readonly groupKeys = new Map<string, number>();
   readonly sessions = new Map<string, EngageSession>();
+  sessionCounter = 0;
   private nextCohortId = 9000;
   private nextDataGroupId = 1;
 

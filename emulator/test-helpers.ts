@@ -1,4 +1,5 @@
 /** Helpers shared by the emulator's own tests (not used by the emulator itself). */
+import { request } from 'node:http';
 import type { EmulatorProject } from './types.js';
 
 /** A settable clock: `clock.now` is what the emulator reads. */
@@ -43,7 +44,6 @@ export async function postForm(url: string, form: Record<string, string>, header
   return { status: r.status, text: await r.text(), headers: r.headers };
 }
 
-import { request } from 'node:http';
 
 export interface RawResponse {
   readonly status: number;

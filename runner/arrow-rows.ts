@@ -3,7 +3,7 @@
  * `columnData` takes back, build batches of selected rows, compare sequence values, make key strings.
  * Pure functions, no I/O.
  */
-import { DateDay, RecordBatch, Schema, Struct, Type, makeData, type DataType, type Table, type Vector } from 'apache-arrow';
+import { DateDay, RecordBatch, Schema, Struct, Type, makeData, type DataType, type Vector } from 'apache-arrow';
 import { columnData } from '../connector-spec/index.js';
 
 /** A cell as a JS value: string | number | bigint | boolean | null | [key, value][] (maps). */
@@ -113,9 +113,4 @@ export function takeRows(batch: RecordBatch, rows: readonly number[]): RecordBat
     return rows.map((r) => cellOf(vector, r));
   });
   return batchFromCells(batch.schema, columns);
-}
-
-/** Row count of a table without materialising anything. */
-export function tableRows(table: Table): number {
-  return table.numRows;
 }

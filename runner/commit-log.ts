@@ -126,6 +126,7 @@ export async function readCommit(paths: TablePaths, version: number): Promise<Co
 export async function writeCommit(paths: TablePaths, record: CommitRecord, faults: FaultInjector): Promise<void> {
   const file = path.join(paths.logDir, versionFileName(record.version));
   const created = await putIfAbsent(file, `${JSON.stringify(record, null, 2)}\n`, path.join(paths.stagingRoot, 'log-tmp'));
+  if (created) await fsyncDir(paths.tableDir); // the log folder itself may be new
   if (!created) {
     throw new InternalError(`${file} already exists: another writer committed version ${record.version} of ${paths.table}; make sure one runner owns this lakehouse`, {
       code: 'COMMIT_CONFLICT',
@@ -148,6 +149,8 @@ export async function publish(paths: TablePaths, record: CommitRecord, faults: F
     if (await pathExists(from)) {
       await moveInto(from, to);
       dirs.add(path.dirname(to));
+      // A partition folder may be new: its entry in the table folder must be durable too.
+      dirs.add(path.dirname(path.dirname(to)));
       faults.check('publish');
     } else if (!(await pathExists(to))) {
       throw new InternalError(`commit ${record.version} of ${paths.table} lists ${add.path} but neither the staged nor the published file exists; restore the file or run with --full-refresh ${paths.table}`, {

@@ -51,10 +51,10 @@ export async function acquireLock(stateDir: string, logger: Logger, now: () => D
   const file = lockFile(stateDir);
   const info: LockInfo = { pid: process.pid, startedAt: now().toISOString(), hostname: os.hostname() };
   const text = `${JSON.stringify(info)}\n`;
-  const tempDir = path.join(stateDir, '.lock-tmp');
+  // Temp names are unique per process and removed by putIfAbsent, so concurrent runs never collide.
+  const tempDir = stateDir;
   for (let attempt = 0; attempt < 2; attempt++) {
     if (await putIfAbsent(file, text, tempDir)) {
-      await fs.rm(tempDir, { recursive: true, force: true });
       return {
         file,
         info,

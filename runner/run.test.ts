@@ -2,6 +2,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exitCodeForReport } from './index.js';
+import { readParquetFile } from './parquet-reader.js';
 import { glob, query, tableRows } from './testing/duckdb.js';
 import { captureLogger, runFixture, strayFiles, tempDirs, type Dirs } from './testing/harness.js';
 import { makeDataset, type ItemChange } from './testing/memory-source.js';
@@ -59,6 +60,13 @@ describe('runPipeline semantics (fixture source, DuckDB as the reader)', () => {
     const kv = await query(`SELECT DISTINCT decode(key) k, decode(value) v FROM parquet_kv_metadata('${dirs.lakehouse}/items/*.parquet') WHERE decode(key) LIKE 'lakeflow.%'`);
     const meta = Object.fromEntries(kv.map((r) => [r['k'], r['v']]));
     expect(meta).toMatchObject({ 'lakeflow.primary_keys': '["id"]', 'lakeflow.ingestion_type': 'cdc', 'lakeflow.cursor_field': 'updated_at', 'lakeflow.table': 'items' });
+    // The Arrow schema is embedded exactly: field metadata, UTC timestamps, MAP.
+    const parquet = (await readdir(path.join(dirs.lakehouse, 'items'))).find((f) => f.endsWith('.parquet'))!;
+    const arrow = await readParquetFile(path.join(dirs.lakehouse, 'items', parquet));
+    expect(arrow.schema.fields.find((f) => f.name === 'id')!.metadata.get('comment')).toBe('item id');
+    expect(String(arrow.schema.fields.find((f) => f.name === 'updated_at')!.type)).toBe('Timestamp<MILLISECOND, UTC>');
+    expect(String(arrow.schema.fields.find((f) => f.name === 'props')!.type)).toBe('Map<{key:Utf8, value:Utf8}>');
+    expect(arrow.schema.metadata.get('lakeflow.primary_keys')).toBe('["id"]');
     const codecs = await query(`SELECT DISTINCT compression FROM parquet_metadata('${dirs.lakehouse}/**/*.parquet')`);
     expect(codecs).toEqual([{ compression: 'ZSTD' }]);
 

@@ -8,7 +8,7 @@ import { ConfigError, type LakeflowSource, type Logger } from '../connector-spec
 import { faultsFromEnv, type FaultInjector } from './faults.js';
 import { acquireLock } from './lock.js';
 import type { PipelineSpec, TableSpec } from './pipeline-spec.js';
-import { suggest } from './pipeline-spec.js';
+import { suggest, validateSpecAgainstSource } from './pipeline-spec.js';
 import { createProgress, noProgress, type ProgressReporter } from './progress.js';
 import { runStatus, writeRunReport, type RunReport } from './report.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
@@ -57,6 +57,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunRepor
   const refresh = new Set(select(spec, options.fullRefresh ?? [], '--full-refresh').map((t) => t.destinationTable));
   const faults = options.faults ?? faultsFromEnv();
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
+  // Cheap, and protects library callers that skipped it: unknown tables/options never reach the source.
+  await validateSpecAgainstSource(spec, source);
   await fs.mkdir(options.lakehouseDir, { recursive: true });
   const lock = await acquireLock(options.stateDir, logger);
   const progress = progressFor(options);

@@ -35,6 +35,8 @@ import { isRetryable, retryDelayMs, sleep, type RetryPolicy } from './retry.js';
 import { diffSnapshots, snapshotGroupColumn } from './snapshot-diff.js';
 
 export const APP_ID = 'mixpanel-lakeflow-runner';
+/** A source whose cursor never converges would loop forever; stop it with a clear error instead. */
+export const MAX_CALLS_PER_TABLE = 100_000;
 
 export interface TableRunContext {
   readonly source: LakeflowSource;
@@ -330,7 +332,7 @@ async function commitCall(ctx: TableRunContext, p: Plan, paths: TablePaths, vers
   report.bytesWritten += add.reduce((n, f) => n + f.bytes, 0);
   report.versionAfter = version;
   report.cursorAfter = result.cursor;
-  ctx.logger.info('committed', { table: ctx.spec.destinationTable, version, operation, rows: result.rows, filesAdded: add.length, filesRemoved: remove.length });
+  ctx.logger.debug('committed', { table: ctx.spec.destinationTable, version, operation, rows: result.rows, filesAdded: add.length, filesRemoved: remove.length });
 }
 
 function errnoCode(error: unknown): string | undefined {
@@ -375,6 +377,12 @@ export async function runTable(ctx: TableRunContext): Promise<TableReport> {
     const progressBase = { rows: 0, bytes: 0 };
     for (let call = 0; ; call++) {
       ctx.signal?.throwIfAborted();
+      if (call >= MAX_CALLS_PER_TABLE) {
+        throw new DataError(`${ctx.source.name}.${ctx.spec.sourceTable} did not converge after ${MAX_CALLS_PER_TABLE} calls (its cursor keeps changing); fix the source so a caught-up call returns its input cursor`, {
+          code: 'RUNNER_CURSOR_DID_NOT_CONVERGE',
+          context: { table },
+        });
+      }
       const from = p.ingestion === 'snapshot' ? null : cursor;
       const result = await readCallWithRetry(ctx, p, paths, version + 1, from, stats, report, progressBase);
       report.rowsRead += result.rows;

@@ -4,6 +4,7 @@
  */
 import type { RunContext } from './context.js';
 import { SOURCE_CHECKS, TABLE_CHECKS, type Check } from './checks/index.js';
+import { secretForms } from './checks/secrets.js';
 import { NotApplicable } from './failures.js';
 import type { AcceptanceOptions, AcceptanceSkip, Verdict } from './types.js';
 
@@ -18,10 +19,12 @@ export function testId(table: string | undefined, checkId: string): string {
   return table === undefined ? checkId : `${table} > ${checkId}`;
 }
 
+/** Source checks, then per table every check; checks that call addData run last, after the cached reads. */
 export function planTests(tables: readonly string[]): PlannedTest[] {
+  const ordered = [...TABLE_CHECKS.filter((c) => c.mutatesData !== true), ...TABLE_CHECKS.filter((c) => c.mutatesData === true)];
   return [
     ...SOURCE_CHECKS.map((check) => ({ id: check.id, table: undefined, check })),
-    ...tables.flatMap((table) => TABLE_CHECKS.map((check) => ({ id: testId(table, check.id), table, check }))),
+    ...tables.flatMap((table) => ordered.map((check) => ({ id: testId(table, check.id), table, check }))),
   ];
 }
 
@@ -56,6 +59,12 @@ export async function verdictOf(test: PlannedTest, run: RunContext): Promise<Ver
     return { status: 'pass' };
   } catch (error) {
     if (error instanceof NotApplicable) return { status: 'n/a', reason: error.message };
-    return { status: 'fail', error: error instanceof Error ? error : new Error(String(error)) };
+    const failure = error instanceof Error ? error : new Error(String(error));
+    // A failure message must not print a secret into CI logs (the secret check reports where it leaked).
+    for (const secret of run.options.secrets ?? []) {
+      if (secret.length < 4) continue;
+      for (const form of secretForms(secret)) failure.message = failure.message.split(form).join('***');
+    }
+    return { status: 'fail', error: failure };
   }
 }

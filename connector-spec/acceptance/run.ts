@@ -1,5 +1,6 @@
 /** Run the whole suite programmatically (no vitest): the verdict of every test, in order. */
 import { RunContext } from './context.js';
+import { CapturingLogger } from './logger.js';
 import { optionProblems, planTests, skipReason, verdictOf } from './plan.js';
 import type { AcceptanceOptions, SnapshotMode, Verdict } from './types.js';
 
@@ -12,7 +13,6 @@ export interface RunAcceptanceOptions {
 
 export async function listTablesOf<C>(options: AcceptanceOptions<C>): Promise<string[]> {
   if (options.tables !== undefined) return [...options.tables];
-  const { CapturingLogger } = await import('./logger.js');
   const source = await options.createSource(options.config as C, { logger: new CapturingLogger() });
   try {
     return [...new Set(await source.listTables())];

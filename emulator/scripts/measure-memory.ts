@@ -20,7 +20,14 @@ function rssMb(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
 }
 
+/** CPU seconds (user + system) the child has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 const idle = rssMb(info.pid);
+const cpu0 = cpuSeconds(info.pid);
 let peak = idle.rss;
 const sampler = setInterval(() => {
   peak = Math.max(peak, rssMb(info.pid).rss);
@@ -38,12 +45,15 @@ for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
 const seconds = (Date.now() - started) / 1000;
 clearInterval(sampler);
 const end = rssMb(info.pid);
+const emulatorCpu = cpuSeconds(info.pid) - cpu0;
 child.kill('SIGTERM');
 const result = {
   events: lines,
-  bodyMB: Math.round(bytes / 1e6),
+  jsonlMB: Math.round(bytes / 1e6),
   seconds: Math.round(seconds * 10) / 10,
   eventsPerSecond: Math.round(lines / seconds),
+  emulatorCpuSeconds: Math.round(emulatorCpu * 10) / 10,
+  eventsPerEmulatorCpuSecond: Math.round(lines / Math.max(emulatorCpu, 0.01)),
   gzip,
   idleRssMB: Math.round(idle.rss),
   peakRssMB: Math.round(Math.max(peak, end.hwm)),

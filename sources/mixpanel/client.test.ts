@@ -129,3 +129,24 @@ describe('MixpanelClient against the emulator', () => {
     expect(emu.log.forRoute('cohorts')).toHaveLength(2);
   });
 });
+
+describe('shared limiter', () => {
+  it('keeps every table of a source under a rolling hourly budget: no 429 from a server counting a rolling window', async () => {
+    expect.hasAssertions();
+    const { driveTable } = await import('./testing/driver.js');
+    const { createMixpanelSource } = await import('./source.js');
+    const realStart = Date.now();
+    const now = (): number => T + (Date.now() - realStart);
+    emulator = await startEmulator({ now, limits: { ...NO_LIMITS, exportPerHour: 3, hourWindowMs: 1_500 } });
+    for (let d = 0; d < 6; d++) emulator.data.importEvents([{ event: 'E', properties: { time: T - d * 86_400_000, distinct_id: 'u', $insert_id: `d${d}` } }], { processingTimeMs: T - 1000 });
+    const limits: Partial<ClientLimits> = { ...FAST_LIMITS, export: { minTime: 0, maxConcurrent: 10, reservoir: 3, reservoirRefreshIntervalMs: 1_500 } };
+    const source = createMixpanelSource(emulatorConfig(emulator, { historicalDays: 6 }), { now, limits });
+    const run = await driveTable(source, 'events', null, { tableOptions: { safety_lag: '0', window_days: '1' } });
+    await source.close?.();
+    const calls = emulator.log.forRoute('export');
+    expect(calls.map((c) => c.status)).toEqual(Array(7).fill(200));
+    expect(run.rows.map((r) => r['insert_id']).sort()).toEqual(['d0', 'd1', 'd2', 'd3', 'd4', 'd5']);
+    // Any 4 consecutive calls span more than one window.
+    for (let i = 3; i < calls.length; i++) expect(calls[i]!.atMs - calls[i - 3]!.atMs).toBeGreaterThanOrEqual(1_500);
+  });
+});

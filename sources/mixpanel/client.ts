@@ -4,13 +4,12 @@
  * hourly window, 5xx/connection errors → bounded exponential backoff with jitter, everything else → the typed
  * error of `errorForHttpStatus` with a message naming the fix.
  */
-import { PassThrough, type Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import Bottleneck from 'bottleneck';
 import { Agent, request, type Dispatcher } from 'undici';
 import { TransientError, type Logger, type ReadStats } from '../../connector-spec/index.js';
 import type { CallContext, ExportParams, ExportResponse, MixpanelClient } from './client-types.js';
 import type { MixpanelConfig } from './config-types.js';
+import { decodedBody } from './http/decode.js';
 import { ERROR_CODE_PREFIX, errorForResponse } from './http/errors.js';
 import { EXPORT_PATH, apiBase, type ApiFamily } from './http/hosts.js';
 import { backoffMs, describeNetworkError, isHourlyQuotaMessage, isRetryableNetworkError, parseRetryAfterMs } from './http/retry.js';
@@ -237,6 +236,22 @@ class UndiciMixpanelClient implements MixpanelClient {
     await this.sleep(wait, ctx.signal);
   }
 
+  /**
+   * Bottleneck's reservoir refills in fixed windows, so up to twice the budget could start within one rolling
+   * hour across a refill. Mixpanel counts a rolling hour: before each call, wait until our calls of the last
+   * window are under the budget. (Check and record happen without an await in between: no race.)
+   */
+  private async rollingWindowGate(state: FamilyState, family: ApiFamily, ctx: CallContext): Promise<void> {
+    if (!Number.isFinite(state.settings.reservoir)) return;
+    for (;;) {
+      this.prune(state);
+      if (state.calls.length < state.settings.reservoir) return;
+      const wait = Math.max(1, state.calls[0]! + state.settings.reservoirRefreshIntervalMs - this.now() + 1);
+      this.logger.info('mixpanel hourly budget used up: waiting for the window to open', { table: ctx.table, family, waitMs: wait });
+      await this.sleep(wait, ctx.signal);
+    }
+  }
+
   /** Wait (ms) for an hourly-quota 429 without Retry-After: until our oldest call of the window leaves it. */
   private hourlyWaitMs(state: FamilyState): number {
     this.prune(state);
@@ -265,19 +280,26 @@ class UndiciMixpanelClient implements MixpanelClient {
       justWaited = false;
       let response: Dispatcher.ResponseData;
       try {
-        response = await state.limiter.schedule(() => {
-          state.calls.push(this.now());
+        response = await state.limiter.schedule(async () => {
+          await this.rollingWindowGate(state, family, ctx);
+          const started = this.now();
+          state.calls.push(started);
           addStats(ctx.stats, (s) => {
             s.apiCalls++;
           });
           this.logger.debug('mixpanel call', { table: ctx.table, family, path, budgetLeft: this.budgetLeft(family) });
-          return request(url, {
-            dispatcher: this.agent,
-            method: init.method,
-            headers: { authorization: this.authorization, accept: 'application/json', 'user-agent': 'mixpanel-lakeflow/0.1', ...init.headers },
-            ...(init.body !== undefined ? { body: init.body } : {}),
-            ...(ctx.signal ? { signal: ctx.signal } : {}),
-          });
+          try {
+            return await request(url, {
+              dispatcher: this.agent,
+              method: init.method,
+              headers: { authorization: this.authorization, accept: 'application/json', 'user-agent': 'mixpanel-lakeflow/0.1', ...init.headers },
+              ...(init.body !== undefined ? { body: init.body } : {}),
+              ...(ctx.signal ? { signal: ctx.signal } : {}),
+            });
+          } finally {
+            // The server stamped the call somewhere between start and answer: count it from the later instant.
+            restamp(state.calls, started, this.now());
+          }
         });
       } catch (error) {
         if (ctx.signal?.aborted) throw error;
@@ -339,6 +361,16 @@ class UndiciMixpanelClient implements MixpanelClient {
   }
 }
 
+/** Replace one `from` stamp by `to` in a sorted array, keeping it sorted. */
+function restamp(calls: number[], from: number, to: number): void {
+  const i = calls.indexOf(from);
+  if (i === -1 || to === from) return;
+  calls.splice(i, 1);
+  let j = calls.length;
+  while (j > 0 && calls[j - 1]! > to) j--;
+  calls.splice(j, 0, to);
+}
+
 interface RequestInit {
   readonly method: 'GET' | 'POST';
   readonly headers: Readonly<Record<string, string>>;
@@ -347,38 +379,6 @@ interface RequestInit {
 
 function requestIdOf(headers: Dispatcher.ResponseData['headers']): string | undefined {
   return headerValue(headers, 'x-mp-request-id') ?? headerValue(headers, 'x-request-id');
-}
-
-/**
- * The body, gunzipped when needed, as one Readable with backpressure. A reset, a body timeout or a cut gzip
- * destroys it with a TransientError. Destroying it aborts the request.
- */
-export function decodedBody(body: Readable, gzip: boolean, what: string): Readable {
-  const out = new PassThrough({ highWaterMark: 256 * 1024 });
-  const gunzip = gzip ? createGunzip() : undefined;
-  let failed = false;
-  const fail = (cause: unknown): void => {
-    if (failed) return;
-    failed = true;
-    out.destroy(
-      new TransientError(`The export stream ${what} broke off (${describeNetworkError(cause)}): the slice is retried`, {
-        code: `${ERROR_CODE_PREFIX}_STREAM_BROKEN`,
-        context: { path: EXPORT_PATH },
-        cause,
-      }),
-    );
-    body.destroy();
-    gunzip?.destroy();
-  };
-  body.once('error', fail);
-  gunzip?.once('error', fail);
-  out.once('close', () => {
-    if (!body.destroyed) body.destroy();
-    if (gunzip && !gunzip.destroyed) gunzip.destroy();
-  });
-  if (gunzip) body.pipe(gunzip).pipe(out);
-  else body.pipe(out);
-  return out;
 }
 
 /** Create the client of one source instance: its limiters are shared by every table of that source. */

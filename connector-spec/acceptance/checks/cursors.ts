@@ -74,6 +74,7 @@ export const nullAndEmptyStartAlike: TableCheck = {
 export function jsonProblem(value: unknown, path = '$'): string | undefined {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
   if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${String(value)} at ${path}`;
+  if (value === undefined) return `undefined at ${path}`;
   if (typeof value !== 'object') return `a ${typeof value} at ${path}`;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -128,7 +129,7 @@ export const cursorsRoundTrip: TableCheck = {
     try {
       viaJson = await drainCall(other.source, ctx.name, copy, ctx.readOptions(other.logger), ctx.run.limits.maxBatchesPerCall);
     } catch (error) {
-      fail(`${ctx.name}: a call from the JSON copy of cursor ${JSON.stringify(cursor)} threw (${String(error)}), while the original cursor reads fine`);
+      fail(`${ctx.name}: a call from the JSON copy of cursor ${safeText(cursor)} threw (${String(error)}), while the original cursor reads fine`);
     }
     const diff = callDifference(direct, viaJson);
     if (diff !== undefined) fail(`${ctx.name}: a call from the JSON copy of a cursor differs from a call from the cursor itself: ${diff}`);

@@ -15,6 +15,7 @@
 import type { TableMetadata } from '../../types.js';
 import type { TableContext } from '../context.js';
 import { fail, notApplicable, preview } from '../failures.js';
+import { safeText } from '../logger.js';
 import { lastCursor } from '../reads.js';
 import { compareSequences, rowKey, sequenceOf, sequenceText, type Row } from '../values.js';
 import { requireRecords, type TableCheck } from './check.js';
@@ -96,14 +97,14 @@ export const resumesFromEveryCursor: TableCheck = {
       );
       const resumed = await ctx.freshRead(cursor);
       const lost = difference(after, keySet(resumed.rows, meta.primaryKeys));
-      if (lost.length > 0) fail(`${ctx.name}: resuming from the cursor of call ${i + 1} (${JSON.stringify(cursor)}) loses keys the uninterrupted read yielded after it: ${preview(lost)}`);
+      if (lost.length > 0) fail(`${ctx.name}: resuming from the cursor of call ${i + 1} (${safeText(cursor)}) loses keys the uninterrupted read yielded after it: ${preview(lost)}`);
       for (const row of resumed.rows) {
         const key = rowKey(row, meta.primaryKeys);
         const seen = before.get(key);
         if (seen === undefined) continue;
         const version = sequenceOf(row, seqCols);
         if (meta.ingestionType !== 'cdc' || seqCols.length === 0 || compareSequences(version, seen) <= 0) {
-          fail(`${ctx.name}: resuming from the cursor of call ${i + 1} (${JSON.stringify(cursor)}) yields key ${key} again (version ${sequenceText(version)}), which the read had already yielded before that cursor`);
+          fail(`${ctx.name}: resuming from the cursor of call ${i + 1} (${safeText(cursor)}) yields key ${key} again (version ${sequenceText(version)}), which the read had already yielded before that cursor`);
         }
       }
     }

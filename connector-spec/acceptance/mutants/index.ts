@@ -315,6 +315,19 @@ export const MUTANTS: readonly Mutant[] = [
       }),
   },
   {
+    name: 'undefined-in-cursor',
+    builtFor: 'cursors survive a JSON round trip',
+    description: 'the orders cursor carries a key whose value is undefined (JSON drops it)',
+    fails: ['orders > cursors survive a JSON round trip'],
+    message: /holds undefined at \$\.hint/,
+    wrap: (s) =>
+      forTable(s, 'orders', (c, o) =>
+        mapCall(s.readTable('orders', c, o), undefined, (out) =>
+          out !== null && typeof out === 'object' && !Array.isArray(out) ? ({ ...out, hint: undefined } as unknown as Cursor) : out,
+        ),
+      ),
+  },
+  {
     name: 'duplicate-key-in-snapshot',
     builtFor: 'primary keys are unique',
     description: 'the customers snapshot yields its first batch twice',

@@ -12,6 +12,7 @@ import type { LegacyClock } from './legacy-time.js';
 import { isTerminatedEarly, parseExportLine, terminatedEarly, type LineSink } from './lines.js';
 import { batchWithLastColumn, utf8MapFromFlat } from './map-column.js';
 import { EVENTS_SCHEMA } from './schema.js';
+import { ZoneShiftTally } from './zone-shift.js';
 
 /** Rows per batch (a chunk's worth of lines may be added on top). */
 export const BATCH_ROWS = 16_384;
@@ -46,6 +47,8 @@ const STANDARD_COUNT = EVENT_PROPERTY_TABLE.properties.length;
 export class EventBatchBuilder implements LineSink {
   rows = 0;
   readonly counters: EventCounters = emptyEventCounters();
+  /** Offsets between `time` and processing over the whole slice (UTC projects only). */
+  readonly zoneShift = new ZoneShiftTally();
   private dedupe: string[] = [];
   private event: (string | null)[] = [];
   private insertId: (string | null)[] = [];
@@ -156,6 +159,7 @@ export class EventBatchBuilder implements LineSink {
 
     let time: number | null = timeRaw;
     let flag: string | null = null;
+    if (timeRaw !== null && processing !== null && this.legacy === null) this.zoneShift.add(processing - timeRaw);
     if (timeRaw !== null && this.legacy !== null) {
       time = this.legacy.toUtc(timeRaw, processing);
       flag = this.legacy.flag;

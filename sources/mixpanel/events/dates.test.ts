@@ -13,7 +13,7 @@ describe('dates', () => {
   });
 
   it('plans the same windows under host TZ=Pacific/Kiritimati as under TZ=UTC', () => {
-    const script = fileURLToPath(new URL('./testing-plan-snapshot.ts', import.meta.url));
+    const script = fileURLToPath(new URL('../testing/plan-snapshot.ts', import.meta.url));
     const run = (tz: string): string =>
       execFileSync(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, TZ: tz }, encoding: 'utf8' });
     const utc = run('UTC');

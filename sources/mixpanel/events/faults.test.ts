@@ -68,8 +68,9 @@ describe('events slices are atomic (emulator faults)', () => {
     expect(timeout.fired).toBe(2);
     const hourCalls = emu.log.forRoute('export').filter((e) => e.params['from_date'] === day && (e.params['where'] ?? '').includes('$time'));
     expect(hourCalls.map((e) => e.status)).toEqual(Array(24).fill(200));
-    expect(hourCalls[0]!.params['where']).toContain('properties["$time"] >= datetime("2024-06-09T00:00:00")');
-    expect(hourCalls[23]!.params['where']).toContain('properties["$time"] < datetime("2024-06-10T00:00:00")');
+    expect(hourCalls[0]!.params['where']).toMatch(/properties\["\$time"\] < datetime\("2024-06-09T01:00:00"\)$/);
+    expect(hourCalls[12]!.params['where']).toMatch(/>= datetime\("2024-06-09T12:00:00"\) and properties\["\$time"\] < datetime\("2024-06-09T13:00:00"\)$/);
+    expect(hourCalls[23]!.params['where']).toMatch(/properties\["\$time"\] >= datetime\("2024-06-09T23:00:00"\)$/);
     expect(run.errors).toHaveLength(2);
     expect(sorted(run.rows)).toEqual(clean);
     expect(clean.filter((r) => r['event_date'] === day).length).toBeGreaterThan(1000);

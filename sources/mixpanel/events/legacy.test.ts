@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../../emulator/index.js';
 import { driveTable } from '../testing/driver.js';
-import { emulatorSource } from '../testing/emulator-source.js';
+import { createMixpanelSource } from '../source.js';
+import { FAST_LIMITS, emulatorConfig, emulatorSource } from '../testing/emulator-source.js';
 
 const NO_LIMITS = { exportPerHour: Infinity, exportPerSecond: Infinity, exportConcurrent: Infinity, queryPerHour: Infinity, queryConcurrent: Infinity };
 
@@ -57,5 +58,37 @@ describe('legacy projects (time stored as project-local wall clock)', () => {
     expect(iso(byId.get('before')!['time'])).toBe('2024-06-08T18:29:59.000Z');
     expect(iso(byId.get('after')!['time'])).toBe('2024-06-08T18:30:00.000Z');
     expect(byId.get('after')!['event_date']).toBe('2024-06-08');
+  });
+
+  it('flags (log + counter, not a run warning) a project configured as UTC that looks legacy; a backfill does not trip it', async () => {
+    expect.hasAssertions();
+    const T = Date.parse('2024-06-10T12:00:00Z');
+    emulator = await startEmulator({ now: () => T, limits: NO_LIMITS, eventsPerDay: 200, days: 2, projects: [{ timezone: 'US/Pacific', legacyLocalTime: true }] });
+    const warned: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (msg: string) => void warned.push(msg), error() {} };
+    const stats = { apiCalls: 0, retries: 0, rateLimitWaits: 0, rateLimitWaitMs: 0, warnings: [] as string[], counters: {} as Record<string, number> };
+    const misconfigured = createMixpanelSource(emulatorConfig(emulator, { projectTimezone: 'UTC', legacyLocalTime: false, historicalDays: 2 }), { now: () => T, logger, limits: FAST_LIMITS });
+    await driveTable(misconfigured, 'events', null, { tableOptions: { safety_lag: '0' }, stats });
+    expect(warned[0]).toBe(
+      'Most events have time exactly 7 h behind mp_processing_time_ms: the project looks like a legacy (pre-2023) project storing local time. Set MIXPANEL_LEGACY_LOCAL_TIME=true and MIXPANEL_PROJECT_TIMEZONE to its timezone.',
+    );
+    expect(stats.counters['events.legacy_time_suspected']).toBeGreaterThanOrEqual(1);
+    expect(stats.warnings).toEqual([]);
+
+    // A UTC project backfilled through /import: events from the last days, all processed now.
+    const utc = await startEmulator({ now: () => T, limits: NO_LIMITS });
+    try {
+      utc.data.importEvents(
+        Array.from({ length: 300 }, (_, i) => ({ event: 'Backfill', properties: { time: T - 3 * 86_400_000 + i * 600_000, distinct_id: 'u', $insert_id: `b${i}` } })),
+        { processingTimeMs: T - 1000 },
+      );
+      const quiet: string[] = [];
+      const backfilled = createMixpanelSource(emulatorConfig(utc, { historicalDays: 4 }), { now: () => T, logger: { ...logger, warn: (m: string) => void quiet.push(m) }, limits: FAST_LIMITS });
+      const run = await driveTable(backfilled, 'events', null, { tableOptions: { safety_lag: '0' } });
+      expect(run.rows).toHaveLength(300);
+      expect(quiet).toEqual([]);
+    } finally {
+      await utc.close();
+    }
   });
 });

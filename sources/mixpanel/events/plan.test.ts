@@ -69,10 +69,13 @@ describe('splitSlice and sliceWhere', () => {
   });
 
   it('writes open-lower / closed-upper processing bounds, the user filter and hour bounds', () => {
-    expect(sliceWhere(slice('2024-05-01', '2024-05-01', 100, [23, 24]), 200, 'properties["$os"] == "iOS"')).toBe(
+    expect(sliceWhere(slice('2024-05-01', '2024-05-01', 100, [22, 23]), 200, 'properties["$os"] == "iOS"')).toBe(
       '(properties["$os"] == "iOS") and properties["mp_processing_time_ms"] > 100 and properties["mp_processing_time_ms"] <= 200 and ' +
-        'properties["$time"] >= datetime("2024-05-01T23:00:00") and properties["$time"] < datetime("2024-05-02T00:00:00")',
+        'properties["$time"] >= datetime("2024-05-01T22:00:00") and properties["$time"] < datetime("2024-05-01T23:00:00")',
     );
+    // The day's first and last hours are open-ended (from/to bound the day): the tiling holds in any zone.
+    expect(sliceWhere(slice('2024-05-01', '2024-05-01', null, [0, 1]), 200, undefined)).toBe('properties["mp_processing_time_ms"] <= 200 and properties["$time"] < datetime("2024-05-01T01:00:00")');
+    expect(sliceWhere(slice('2024-05-01', '2024-05-01', null, [23, 24]), 200, undefined)).toBe('properties["mp_processing_time_ms"] <= 200 and properties["$time"] >= datetime("2024-05-01T23:00:00")');
     expect(sliceWhere(slice('2024-05-01', '2024-05-02', null), 200, undefined)).toBe('properties["mp_processing_time_ms"] <= 200');
   });
 });

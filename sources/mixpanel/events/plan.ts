@@ -85,7 +85,9 @@ function wallClock(date: string, hour: number): string {
 
 /**
  * The export `where` of a slice: the user filter AND processing-time bounds AND (for hour slices) event-time
- * bounds as wall-clock datetimes in the interpreting zone (so the hours tile the day exactly as from/to do).
+ * bounds as wall-clock datetimes. The first hour of the day has no lower and the last no upper event-time bound
+ * (`from_date`/`to_date` bound the day), and adjacent slices share the same boundary text: so the parts tile the
+ * day exactly whichever zone Mixpanel reads `datetime("…")` in.
  */
 export function sliceWhere(s: Slice, upperMs: number, userWhere: string | undefined): string {
   const parts: string[] = [];
@@ -93,9 +95,8 @@ export function sliceWhere(s: Slice, upperMs: number, userWhere: string | undefi
   if (s.lower_ms !== null) parts.push(`properties["mp_processing_time_ms"] > ${s.lower_ms}`);
   parts.push(`properties["mp_processing_time_ms"] <= ${upperMs}`);
   if (s.hours !== undefined) {
-    parts.push(`properties["$time"] >= datetime("${wallClock(s.from, s.hours[0])}")`);
-    parts.push(`properties["$time"] < datetime("${wallClock(s.from, s.hours[1])}")`);
+    if (s.hours[0] > 0) parts.push(`properties["$time"] >= datetime("${wallClock(s.from, s.hours[0])}")`);
+    if (s.hours[1] < 24) parts.push(`properties["$time"] < datetime("${wallClock(s.from, s.hours[1])}")`);
   }
   return parts.join(' and ');
 }
-

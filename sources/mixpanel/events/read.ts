@@ -7,13 +7,14 @@ import type { RecordBatch } from 'apache-arrow';
 import { isConnectorError, type Cursor, type ReadStats, type TableOptions, type TableRead } from '../../../connector-spec/index.js';
 import type { MixpanelClient } from '../client-types.js';
 import type { TableContext } from '../table.js';
-import { EventBatchBuilder, BATCH_ROWS, type EventCounters } from './builder.js';
+import { EventBatchBuilder, BATCH_ROWS, emptyEventCounters, type EventCounters } from './builder.js';
 import { cursorJson, eventsCursor, parseEventsCursor, type Pending, type Slice } from './cursor.js';
 import { maxDate } from './dates.js';
 import { LegacyClock } from './legacy-time.js';
 import { LineSplitter } from './lines.js';
 import { parseEventsOptions, type EventsOptions } from './options.js';
 import { planRun, sliceKey, sliceWhere, splitSlice } from './plan.js';
+import { legacyTimeMessage } from './zone-shift.js';
 
 /** Failures per slice, per source instance (one client per source instance). */
 const failureMemory = new WeakMap<MixpanelClient, Map<string, number>>();
@@ -62,7 +63,7 @@ async function* readSlice(ctx: TableContext, s: Slice, upperMs: number, options:
   const emit = (): RecordBatch => {
     rowsRead += builder.rows;
     addCounters(ctx.stats, builder.counters);
-    Object.assign(builder.counters, { valuesKeptRaw: 0, dstGap: 0, dstAmbiguous: 0, insertIdMissing: 0, linesRecovered: 0, timeMissing: 0 });
+    Object.assign(builder.counters, emptyEventCounters());
     const batch = builder.flush();
     ctx.onProgress?.({ table: ctx.table, rowsRead, bytesRead: splitter.bytes, apiBudgetLeft: ctx.client.budgetLeft('export') });
     return batch;
@@ -77,6 +78,12 @@ async function* readSlice(ctx: TableContext, s: Slice, upperMs: number, options:
     response.body.destroy();
   }
   if (builder.rows > 0) yield emit();
+  const offsetHours = builder.zoneShift.verdict();
+  if (offsetHours !== null) {
+    // A log line and a counter, not a run warning: a false alarm must not turn a good run into a partial one.
+    ctx.logger.warn(legacyTimeMessage(offsetHours), { table: ctx.table, window: what });
+    ctx.stats.counters['events.legacy_time_suspected'] = (ctx.stats.counters['events.legacy_time_suspected'] ?? 0) + 1;
+  }
   ctx.logger.debug('events slice done', { table: ctx.table, window: what, rows: rowsRead, bytes: splitter.bytes, budgetLeft: ctx.client.budgetLeft('export') });
 }
 

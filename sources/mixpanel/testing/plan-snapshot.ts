@@ -1,7 +1,7 @@
 /** Child-process helper of dates.test.ts: prints plans for fixed instants, so the test can compare host zones. */
-import { parseEventsOptions } from './options.js';
-import { planRun } from './plan.js';
-import { eventsCursor } from './cursor.js';
+import { parseEventsOptions } from '../events/options.js';
+import { planRun } from '../events/plan.js';
+import { eventsCursor } from '../events/cursor.js';
 
 const instants = ['2024-05-20T23:59:59Z', '2024-05-20T10:00:00Z', '2024-05-21T00:00:00Z'].map((s) => Date.parse(s));
 const plans = instants.flatMap((runStartMs) => [

@@ -1,0 +1,35 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+describe('runEmulatorCommand', () => {
+  it('prints the URL and the environment to use, serves, and stops on SIGTERM', async () => {
+    expect.hasAssertions();
+    const script = fileURLToPath(new URL('./scripts/run-cli.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const out: string[] = [];
+    const rl = createInterface({ input: child.stdout });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    for await (const line of rl) {
+      out.push(line);
+      if (line.startsWith('Press Ctrl+C')) break;
+    }
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out.join('\n'))?.[1];
+    expect(url).toBeDefined();
+    expect(out).toContain(`  export MIXPANEL_BASE_URL=${url}`);
+    expect(out).toContain('  export MIXPANEL_API_SECRET=emulator-api-secret');
+    expect(out).toContain('  export MIXPANEL_USERNAME=emulator.000000.mp-service-account');
+    expect(out).toContain('  export MIXPANEL_SECRET=emulator-sa-secret');
+    expect(out).toContain('  export MIXPANEL_PROJECT_ID=1000');
+    const today = new Date().toISOString().slice(0, 10);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const r = await fetch(`${url}/api/2.0/export?from_date=${yesterday}&to_date=${today}&limit=3`, { headers: { authorization: `Basic ${Buffer.from('emulator-api-secret:').toString('base64')}` } });
+    expect(r.status).toBe(200);
+    expect((await r.text()).split('\n').filter((l) => l !== '')).toHaveLength(3);
+    const cohorts = (await (await fetch(`${url}/api/query/cohorts/list`, { headers: { authorization: `Basic ${Buffer.from('emulator-api-secret:').toString('base64')}` } })).json()) as unknown[];
+    expect(cohorts).toHaveLength(2);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
