@@ -34,6 +34,11 @@ export interface TableMetadata {
    * Must be a Utf8 or Date column. Events use `event_date`.
    */
   readonly partitionBy?: string;
+  /**
+   * For snapshot tables: the column whose values group rows for join/leave reporting against the previous
+   * snapshot (for example `cohort_id` for cohort members).
+   */
+  readonly snapshotGroupBy?: string;
 }
 
 /** Table options as they arrive from `pipeline_spec.json` `table_configuration` (non-reserved keys). */

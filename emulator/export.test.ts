@@ -155,6 +155,27 @@ describe('export: visibility, gzip and streaming', () => {
     expect(empty.body.length).toBe(0);
   });
 
+  it('serves ingested lines larger than a chunk after small ones, plain and gzip', async () => {
+    em = await startEmulator({ limits: NO_RATE_LIMITS, now: () => TEST_NOW });
+    em.data.importEvents(
+      [
+        { event: 'Small', properties: { time: TEST_NOW - 2000, distinct_id: 'a', $insert_id: 'small-1' } },
+        { event: 'Huge', properties: { time: TEST_NOW - 1000, distinct_id: 'a', $insert_id: 'huge-1', blob: 'ü'.repeat(300_000) } },
+        { event: 'After', properties: { time: TEST_NOW - 500, distinct_id: 'a', $insert_id: 'after-1' } },
+      ],
+      { processingTimeMs: TEST_NOW - 100 },
+    );
+    const q = { from_date: isoDate(TEST_NOW), to_date: isoDate(TEST_NOW) };
+    const plain = await rawRequest(exportUrl(em, q), { headers: { authorization: secretAuth(em.project) } });
+    const gz = await rawRequest(exportUrl(em, q), { headers: { authorization: secretAuth(em.project), 'accept-encoding': 'gzip' } });
+    expect(plain.error).toBeUndefined();
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    const text = plain.body.toString('utf8');
+    expect(gunzipSync(gz.body).toString('utf8')).toBe(text);
+    expect(lines(text).map((l) => l['event'])).toEqual(['Small', 'Huge', 'After']);
+    expect((props(lines(text)[1] as Record<string, unknown>)['blob'] as string).length).toBe(300_000);
+  });
+
   it('streams a large export to a slow reader without buffering it (backpressure)', async () => {
     em = await startEmulator({ limits: NO_RATE_LIMITS, now: () => TEST_NOW, eventsPerDay: 40_000, days: 1 });
     const r = await fetch(exportUrl(em, { from_date: isoDate(TEST_NOW), to_date: isoDate(TEST_NOW) }), { headers: { authorization: secretAuth(em.project) } });

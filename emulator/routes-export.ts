@@ -6,7 +6,7 @@ import type { Call } from './call.js';
 import { queryError } from './call.js';
 import type { ProjectStore } from './store.js';
 import type { FaultAction } from './types.js';
-import { exportLines } from './export-lines.js';
+import { exportChunks } from './export-lines.js';
 import type { ExportPlan } from './export-lines.js';
 import { dateIn, dayEndMs, dayStartMs, isValidDate } from './time.js';
 import { parseWhere, WhereSyntaxError } from './where.js';
@@ -77,30 +77,6 @@ export function planExport(store: ProjectStore, params: Readonly<Record<string, 
   };
 }
 
-/** Lines grouped into ~128 KB strings; `terminatedAfter` stops with a bare `terminated early` line. */
-function* chunks(lines: Iterable<string>, terminatedAfter: number | undefined): Generator<string, void, undefined> {
-  let parts: string[] = [];
-  let size = 0;
-  let n = 0;
-  for (const line of lines) {
-    if (terminatedAfter !== undefined && n >= terminatedAfter) break;
-    parts.push(line);
-    size += line.length + 1;
-    n++;
-    if (size >= CHUNK_BYTES) {
-      parts.push('');
-      yield parts.join('\n');
-      parts = [];
-      size = 0;
-    }
-  }
-  if (terminatedAfter !== undefined && n >= terminatedAfter) parts.push('terminated early');
-  if (parts.length > 0) {
-    parts.push('');
-    yield parts.join('\n');
-  }
-}
-
 async function waitDrain(c: Call): Promise<boolean> {
   if (c.res.destroyed) return false;
   const ac = new AbortController();
@@ -117,33 +93,43 @@ async function waitDrain(c: Call): Promise<boolean> {
 /** Stream the export for an already validated plan. */
 export async function serveExport(c: Call, store: ProjectStore, plan: ExportPlan, fault: FaultAction | undefined): Promise<void> {
   const terminatedAfter = fault?.kind === 'terminated-early' ? fault.afterLines : undefined;
-  const source = chunks(exportLines(store, plan), terminatedAfter);
-  const first = source.next();
-  const firstChunk = first.done === true ? '' : first.value;
+  const source = exportChunks(store, plan, terminatedAfter === undefined ? { chunkBytes: CHUNK_BYTES } : { chunkBytes: CHUNK_BYTES, terminatedAfter });
+  // Read ahead until the body is known to exceed 1400 bytes (or has ended): only then is gzip allowed.
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  let ended = false;
+  while (headBytes <= GZIP_THRESHOLD) {
+    const next = source.next();
+    if (next.done === true) {
+      ended = true;
+      break;
+    }
+    head.push(next.value);
+    headBytes += next.value.length;
+  }
   const acceptsGzip = /\bgzip\b/i.test(String(c.req.headers['accept-encoding'] ?? ''));
-  // A chunk shorter than CHUNK_BYTES is the last one, so a first chunk ≤ 1400 bytes is the whole body.
-  const small = Buffer.byteLength(firstChunk) <= GZIP_THRESHOLD;
+  const small = ended && headBytes <= GZIP_THRESHOLD;
   const gzip = acceptsGzip && !small;
   const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8' };
   if (gzip) headers['Content-Encoding'] = 'gzip';
   if (small && !gzip) {
-    headers['Content-Length'] = String(Buffer.byteLength(firstChunk));
+    headers['Content-Length'] = String(headBytes);
   }
   c.entry.status = 200;
   c.res.writeHead(200, headers);
 
-  function* all(): Generator<string, void, undefined> {
-    if (firstChunk.length > 0) yield firstChunk;
+  function* all(): Generator<Buffer, void, undefined> {
+    yield* head;
     yield* source;
   }
-  const text = Readable.from(all(), { objectMode: true });
+  const text = Readable.from(all(), { objectMode: false });
   const wire: Readable = gzip ? text.pipe(createGzip({ level: zlibConstants.Z_BEST_SPEED })) : text;
   const cutAt = fault?.kind === 'reset' || fault?.kind === 'gzip-cut' ? fault.afterBytes : undefined;
   let sent = 0;
   try {
     for await (const chunk of wire) {
       if (c.res.destroyed) break;
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : (chunk as Buffer);
+      const buf = chunk as Buffer;
       if (cutAt !== undefined && sent + buf.length >= cutAt) {
         const part = buf.subarray(0, Math.max(0, cutAt - sent));
         sent += part.length;

@@ -3,12 +3,12 @@
  * compares the primary-key sets of the live files and the new staged files, grouped by a column.
  */
 import type { Schema } from 'apache-arrow';
+import { META_SNAPSHOT_GROUP_BY } from '../connector-spec/index.js';
 import { cellOf, keyString } from './arrow-rows.js';
 import { readParquetFile } from './parquet-reader.js';
 import type { SnapshotDiff } from './report.js';
 
-/** Schema metadata key a source may set to name the grouping column of a snapshot table. */
-export const META_SNAPSHOT_GROUP_BY = 'lakeflow.snapshot_group_by';
+export { META_SNAPSHOT_GROUP_BY };
 
 /** The grouping column: declared in the schema metadata, else the first of two or more primary keys. */
 export function snapshotGroupColumn(schema: Schema, keys: readonly string[]): string | null {

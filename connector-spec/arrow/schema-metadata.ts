@@ -11,6 +11,7 @@ export const META_CURSOR_FIELD = 'lakeflow.cursor_field';
 export const META_SEQUENCE_BY = 'lakeflow.sequence_by';
 export const META_INGESTION_TYPE = 'lakeflow.ingestion_type';
 export const META_PARTITION_BY = 'lakeflow.partition_by';
+export const META_SNAPSHOT_GROUP_BY = 'lakeflow.snapshot_group_by';
 
 /** Return a copy of `schema` whose metadata describes `meta`. */
 export function withTableMetadata(schema: Schema, meta: TableMetadata): Schema {
@@ -20,6 +21,7 @@ export function withTableMetadata(schema: Schema, meta: TableMetadata): Schema {
   if (meta.cursorField !== undefined) metadata.set(META_CURSOR_FIELD, meta.cursorField);
   if (meta.sequenceBy !== undefined) metadata.set(META_SEQUENCE_BY, JSON.stringify(meta.sequenceBy));
   if (meta.partitionBy !== undefined) metadata.set(META_PARTITION_BY, meta.partitionBy);
+  if (meta.snapshotGroupBy !== undefined) metadata.set(META_SNAPSHOT_GROUP_BY, meta.snapshotGroupBy);
   return new Schema(schema.fields, metadata);
 }
 
@@ -46,11 +48,13 @@ export function readTableMetadataFromSchema(schema: Schema): TableMetadata {
   const cursorField = schema.metadata.get(META_CURSOR_FIELD);
   const sequenceBy = stringArray(schema.metadata.get(META_SEQUENCE_BY), META_SEQUENCE_BY);
   const partitionBy = schema.metadata.get(META_PARTITION_BY);
+  const snapshotGroupBy = schema.metadata.get(META_SNAPSHOT_GROUP_BY);
   return {
     primaryKeys,
     ingestionType,
     ...(cursorField !== undefined ? { cursorField } : {}),
     ...(sequenceBy !== undefined ? { sequenceBy } : {}),
     ...(partitionBy !== undefined ? { partitionBy } : {}),
+    ...(snapshotGroupBy !== undefined ? { snapshotGroupBy } : {}),
   };
 }

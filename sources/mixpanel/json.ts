@@ -17,10 +17,18 @@ function parseNumber(text: string): number | bigint | LosslessNumber {
   return Number.isFinite(n) ? n : new LosslessNumber(text);
 }
 
+/**
+ * Parse JSON text without losing numeric information and say which path was taken: `plain` means `JSON.parse`
+ * handled it, so the value holds no bigint or LosslessNumber. Throws SyntaxError like `JSON.parse`.
+ */
+export function parseJsonLosslessReporting(text: string): { readonly value: unknown; readonly plain: boolean } {
+  if (!MAYBE_UNSAFE_NUMBER.test(text)) return { value: JSON.parse(text) as unknown, plain: true };
+  return { value: losslessParse(text, null, parseNumber) as unknown, plain: false };
+}
+
 /** Parse JSON text without losing numeric information. Throws SyntaxError like `JSON.parse`. */
 export function parseJsonLossless(text: string): unknown {
-  if (!MAYBE_UNSAFE_NUMBER.test(text)) return JSON.parse(text) as unknown;
-  return losslessParse(text, null, parseNumber) as unknown;
+  return parseJsonLosslessReporting(text).value;
 }
 
 /** JSON text of a value produced by `parseJsonLossless` (bigint and LosslessNumber written exactly). */

@@ -4,7 +4,7 @@
  * losslessly, and recover lines whose strings hold raw control characters (escaped, value preserved).
  */
 import { TransientError } from '../../../connector-spec/index.js';
-import { parseJsonLossless } from '../json.js';
+import { parseJsonLosslessReporting } from '../json.js';
 
 const NEWLINE = 0x0a;
 
@@ -108,12 +108,7 @@ export function escapeControlCharsInStrings(text: string): string {
  */
 export type ParsedLine = { readonly ok: true; readonly value: unknown; readonly recovered: boolean; readonly plain: boolean } | { readonly ok: false; readonly error: string };
 
-const MAYBE_UNSAFE_NUMBER = /\d{16,}|[eE][+-]?\d{3,}/;
-
-function parseLine(text: string): { value: unknown; plain: boolean } {
-  if (!MAYBE_UNSAFE_NUMBER.test(text)) return { value: JSON.parse(text) as unknown, plain: true };
-  return { value: parseJsonLossless(text), plain: false };
-}
+const parseLine = parseJsonLosslessReporting;
 
 /** Parse one export line losslessly; retry once with raw control characters escaped. */
 export function parseExportLine(text: string): ParsedLine {

@@ -95,7 +95,7 @@ async function* readMembers(ctx: TableContext, includeAllUsers: boolean): AsyncG
 export const cohortMembers = defineTable({
   name: 'cohort_members',
   description: 'Members of every cohort (engage with filter_by_cohort, all pages), replaced on every run.',
-  metadata: { primaryKeys: ['cohort_id', 'distinct_id'], ingestionType: 'snapshot' },
+  metadata: { primaryKeys: ['cohort_id', 'distinct_id'], ingestionType: 'snapshot', snapshotGroupBy: 'cohort_id' },
   options: OPTIONS,
   schema: () => cohortMembersSchema(),
   read(ctx, cursor, tableOptions) {

@@ -4,6 +4,7 @@
  * and a run interrupted mid-stream that resumes where it stopped (currently_syncing + the stream's bookmark).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { TransientError, type LakeflowSource } from '../../../connector-spec/index.js';
 import { startEmulator, NO_RATE_LIMITS, type Emulator } from '../../../emulator/index.js';
 import { lastState, recordsOf, runSinger, singerProblems, tempDir, writeJson } from './testing.js';
 
@@ -163,6 +164,39 @@ describe('singer mode', () => {
     const declared = await runSinger(em, () => clock.ms, { config: await writeJson(dir, 'c2.json', { api_secret: 'YOUR_API_SECRET', start_date: '2026-11-19', select_properties_by_default: 'false' }), catalog });
     expect(recordsOf(declared, 'export')[0]).toMatchObject({ plan: 'pro', custom_properties: { $custom: 1 } });
     expect(singerProblems(declared)).toEqual([]);
+  });
+
+  it('prints a call\'s records only when the call completed: a call that fails after yielding is retried and emits each row once', async () => {
+    expect.hasAssertions();
+    const clock = { ms: T0 };
+    const em = await emulatorAt(clock);
+    const dir = await tempDir();
+    const config = await writeJson(dir, 'config.json', { api_secret: 'YOUR_API_SECRET', start_date: '2026-11-11T00:00:00Z', date_window_size: '5' });
+    const catalog = await writeJson(dir, 'catalog.json', { streams: [{ tap_stream_id: 'revenue', metadata: [{ breadcrumb: [], metadata: { selected: true } }] }] });
+    let cut = 0;
+    // The second call of revenue yields its batch, then breaks (as a reset after the first rows would).
+    const breakSecondCall = (source: LakeflowSource): LakeflowSource => {
+      let calls = 0;
+      return {
+        ...source,
+        readTable(table, cursor, options) {
+          const read = source.readTable(table, cursor, options);
+          if (table !== 'revenue' || ++calls !== 2) return read;
+          return (async function* () {
+            const first = await read.next();
+            if (!first.done) yield first.value;
+            cut++;
+            throw new TransientError('connection reset mid-slice', { code: 'TEST_RESET' });
+          })();
+        },
+      };
+    };
+    const run = await runSinger(em, () => clock.ms, { config, catalog }, breakSecondCall);
+    expect(run.code, run.stderr).toBe(0);
+    expect(cut).toBe(1);
+    expect(run.stderr).toContain('retrying with the same bookmark');
+    expect(recordsOf(run, 'revenue').map((r) => r.date)).toEqual(['2026-11-11', '2026-11-12', '2026-11-13', '2026-11-14', '2026-11-15', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20']);
+    expect(singerProblems(run)).toEqual([]);
   });
 
   it('accepts a state written by the tap: a date bookmark restarts the stream at that date minus the attribution window', async () => {

@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { LakeflowSource } from '../../../connector-spec/index.js';
 import type { Emulator } from '../../../emulator/index.js';
 import { FAST_LIMITS } from '../testing/emulator-source.js';
 import { tables } from '../source.js';
@@ -59,6 +60,7 @@ export async function runSinger(
   emu: Emulator,
   now: () => number,
   args: { readonly config: string; readonly state?: string; readonly catalog?: string; readonly discover?: boolean },
+  wrap: (source: LakeflowSource) => LakeflowSource = (s) => s,
 ): Promise<SingerRun> {
   const out = sink();
   const err = sink();
@@ -70,7 +72,7 @@ export async function runSinger(
     now,
     sleep: async () => undefined,
     limits: FAST_LIMITS,
-    createSource: (config, o) => sourceOfTables(ALL_TABLES, config, o),
+    createSource: (config, o) => wrap(sourceOfTables(ALL_TABLES, config, o)),
   });
   const stdout = out.text();
   const messages = args.discover === true ? [] : stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as SingerMessage);
