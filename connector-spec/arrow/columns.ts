@@ -15,12 +15,12 @@ import {
   RecordBatch,
   Schema,
   Struct,
+  Data,
   TimeUnit,
   Timestamp,
   Type,
   Utf8,
   makeData,
-  type Data,
   type DataType,
 } from 'apache-arrow';
 
@@ -168,7 +168,17 @@ export function utf8MapData(rows: readonly (readonly (readonly [string, string |
   return makeData({ type, length: n, nullCount, nullBitmap: nullCount > 0 ? bitmap : undefined, valueOffsets: offsets, child: entries });
 }
 
-/** A JS column of values for one Arrow field; the helper picks the builder from the field's type. */
+/**
+ * MAP<Utf8, Utf8> from flat, batch-wide key/value arrays plus row offsets (`offsets` has n + 1 entries; row i owns
+ * entries [offsets[i], offsets[i+1])): no per-row entry tuples, for hot paths. No null maps.
+ */
+export function utf8MapFromFlat(keys: readonly string[], values: readonly (string | null)[], offsets: Int32Array, type: Map_<Utf8, Utf8> = utf8MapType()): Data<Map_<Utf8, Utf8>> {
+  const entriesType = type.children[0]!.type as Struct;
+  const entries = makeData({ type: entriesType, length: keys.length, nullCount: 0, children: [utf8Data(keys), utf8Data(values)] });
+  return makeData({ type, length: offsets.length - 1, nullCount: 0, valueOffsets: offsets, child: entries });
+}
+
+/** A JS column of values for one Arrow field (the helper picks the builder from the field's type). */
 export type ColumnValues = readonly unknown[];
 
 /**
@@ -196,10 +206,11 @@ export function columnData(type: DataType, values: ColumnValues): Data {
 }
 
 /**
- * Assemble a RecordBatch from a schema and one JS array per field (same order as the schema).
- * Every array must have the same length.
+ * Assemble a RecordBatch from a schema and one column per field (same order as the schema): a JS array of
+ * values, or an Arrow `Data` already built for that field (e.g. by `utf8MapFromFlat`). Every column must have the
+ * same length.
  */
-export function batchFromColumns(schema: Schema, columns: readonly ColumnValues[]): RecordBatch {
+export function batchFromColumns(schema: Schema, columns: readonly (ColumnValues | Data)[]): RecordBatch {
   if (columns.length !== schema.fields.length) {
     throw new TypeError(`batchFromColumns: ${columns.length} columns for ${schema.fields.length} fields`);
   }
@@ -207,7 +218,7 @@ export function batchFromColumns(schema: Schema, columns: readonly ColumnValues[
   const children = schema.fields.map((field, i) => {
     const values = columns[i]!;
     if (values.length !== length) throw new TypeError(`batchFromColumns: column ${field.name} has ${values.length} rows, expected ${length}`);
-    return columnData(field.type, values);
+    return values instanceof Data ? values : columnData(field.type, values);
   });
   const structData = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
   return new RecordBatch(schema, structData);

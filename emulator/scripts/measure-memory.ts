@@ -6,13 +6,19 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const events = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? '1000000');
-const gzip = process.argv.includes('--gzip');
-const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./memory-child.ts', import.meta.url)), String(events)], { stdio: ['ignore', 'pipe', 'inherit'] });
-const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
-const info = JSON.parse(first) as { url: string; secret: string; pid: number };
+export interface MemoryMeasurement {
+  readonly events: number;
+  readonly jsonlMB: number;
+  readonly seconds: number;
+  readonly eventsPerSecond: number;
+  readonly emulatorCpuSeconds: number;
+  readonly eventsPerEmulatorCpuSecond: number;
+  readonly gzip: boolean;
+  readonly idleRssMB: number;
+  readonly peakRssMB: number;
+}
 
 function rssMb(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -20,42 +26,55 @@ function rssMb(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
 }
 
-/** CPU seconds (user + system) the child has used, from /proc/<pid>/stat. */
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-const idle = rssMb(info.pid);
-const cpu0 = cpuSeconds(info.pid);
-let peak = idle.rss;
-const sampler = setInterval(() => {
-  peak = Math.max(peak, rssMb(info.pid).rss);
-}, 50);
-const started = Date.now();
-const res = await fetch(`${info.url}/api/2.0/export?from_date=2024-06-14&to_date=2024-06-14`, {
-  headers: { authorization: `Basic ${Buffer.from(`${info.secret}:`).toString('base64')}`, 'accept-encoding': gzip ? 'gzip' : 'identity' },
-});
-let lines = 0;
-let bytes = 0;
-for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-  bytes += chunk.length;
-  for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+export async function measureEmulatorMemory(events: number, gzip: boolean): Promise<MemoryMeasurement> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./memory-child.ts', import.meta.url)), String(events)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+    const info = JSON.parse(first) as { url: string; secret: string; pid: number };
+    const idle = rssMb(info.pid);
+    const cpu0 = cpuSeconds(info.pid);
+    let peak = idle.rss;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssMb(info.pid).rss);
+    }, 50);
+    const started = Date.now();
+    const res = await fetch(`${info.url}/api/2.0/export?from_date=2024-06-14&to_date=2024-06-14`, {
+      headers: { authorization: `Basic ${Buffer.from(`${info.secret}:`).toString('base64')}`, 'accept-encoding': gzip ? 'gzip' : 'identity' },
+    });
+    let lines = 0;
+    let bytes = 0;
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      bytes += chunk.length;
+      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+    }
+    const seconds = (Date.now() - started) / 1000;
+    clearInterval(sampler);
+    const end = rssMb(info.pid);
+    const emulatorCpu = cpuSeconds(info.pid) - cpu0;
+    return {
+      events: lines,
+      jsonlMB: Math.round(bytes / 1e6),
+      seconds: Math.round(seconds * 10) / 10,
+      eventsPerSecond: Math.round(lines / seconds),
+      emulatorCpuSeconds: Math.round(emulatorCpu * 10) / 10,
+      eventsPerEmulatorCpuSecond: Math.round(lines / Math.max(emulatorCpu, 0.01)),
+      gzip,
+      idleRssMB: Math.round(idle.rss),
+      peakRssMB: Math.round(Math.max(peak, end.hwm)),
+    };
+  } finally {
+    child.kill('SIGTERM');
+  }
 }
-const seconds = (Date.now() - started) / 1000;
-clearInterval(sampler);
-const end = rssMb(info.pid);
-const emulatorCpu = cpuSeconds(info.pid) - cpu0;
-child.kill('SIGTERM');
-const result = {
-  events: lines,
-  jsonlMB: Math.round(bytes / 1e6),
-  seconds: Math.round(seconds * 10) / 10,
-  eventsPerSecond: Math.round(lines / seconds),
-  emulatorCpuSeconds: Math.round(emulatorCpu * 10) / 10,
-  eventsPerEmulatorCpuSecond: Math.round(lines / Math.max(emulatorCpu, 0.01)),
-  gzip,
-  idleRssMB: Math.round(idle.rss),
-  peakRssMB: Math.round(Math.max(peak, end.hwm)),
-};
-process.stdout.write(JSON.stringify(result) + '\n');
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const events = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? '1000000');
+  const result = await measureEmulatorMemory(events, process.argv.includes('--gzip'));
+  process.stdout.write(JSON.stringify(result) + '\n');
+}

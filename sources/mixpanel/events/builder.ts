@@ -3,14 +3,13 @@
  * builders: values go straight into plain arrays that `batchFromColumns` turns into buffers.
  */
 import type { RecordBatch } from 'apache-arrow';
-import { TransientError } from '../../../connector-spec/index.js';
+import { TransientError, batchFromColumns, utf8MapFromFlat } from '../../../connector-spec/index.js';
 import { stringifyJson } from '../json.js';
 import { EVENT_PROPERTY_TABLE, splitPropertiesInto, type CustomSink } from '../properties.js';
 import { UtcDateCache } from './dates.js';
 import { contentKey, dedupeKey } from './dedupe.js';
 import type { LegacyClock } from './legacy-time.js';
 import { isTerminatedEarly, parseExportLine, terminatedEarly, type LineSink } from './lines.js';
-import { batchWithLastColumn, utf8MapFromFlat } from './map-column.js';
 import { EVENTS_SCHEMA } from './schema.js';
 import { ZoneShiftTally } from './zone-shift.js';
 
@@ -195,7 +194,7 @@ export class EventBatchBuilder implements LineSink {
     const n = this.rows;
     for (const column of this.standard) column.length = n;
     const map = utf8MapFromFlat(this.custom.keys, this.custom.values, Int32Array.from(this.customOffsets));
-    const batch = batchWithLastColumn(EVENTS_SCHEMA, [
+    const batch = batchFromColumns(EVENTS_SCHEMA, [
       this.dedupe,
       this.event,
       this.insertId,
@@ -207,7 +206,8 @@ export class EventBatchBuilder implements LineSink {
       this.eventDate,
       this.processing,
       ...this.standard,
-    ], map);
+      map,
+    ]);
     this.reset();
     return batch;
   }

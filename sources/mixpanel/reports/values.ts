@@ -33,7 +33,6 @@ export function integerIdText(value: unknown): string | undefined {
   return text !== undefined && /^-?\d+$/.test(text) ? text : undefined;
 }
 
-
 export function textOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, emptyReadStats } from '../../../connector-spec/index.js';
 import { reportFixture, type ReportFixture } from '../reports/testing-setup.js';
+import { planPass } from '../reports/date-report.js';
+import { reportCursor } from '../reports/report-cursor.js';
 import { driveTable } from '../testing/driver.js';
 import { FUNNELS_LIST_PATH, FUNNELS_PATH, funnels, parseFunnelDays } from './funnels.js';
 
@@ -70,7 +72,7 @@ describe('funnels table', () => {
     expect(second.rows.every((r) => r.read_at === T0 + DAY)).toBe(true);
   });
 
-  it('a funnel saved after the first run is read from start_date, and a deleted one loses its bookmark', async () => {
+  it('a funnel saved after the first run is read from start_date, the others from their own bookmark', async () => {
     expect.hasAssertions();
     fx = await reportFixture(T0, [funnels]);
     const first = await driveTable(fx.source(), 'funnels', null, { tableOptions: { start_date: '2026-11-15' } });
@@ -85,6 +87,13 @@ describe('funnels table', () => {
     const byFunnel = new Map(fx.emu.log.forRoute('funnels').map((e) => [e.params.funnel_id, e.params.from_date]));
     expect(byFunnel.get(ids[0]!)).toBe('2026-11-15');
     expect(byFunnel.get(ids[1]!)).toBe('2026-11-15'); // 11-20 minus the default 5 days
+  });
+
+  it('plans a pass per funnel: re-read from its last date minus the window, a new one from start_date, a deleted one forgotten', () => {
+    const cursor = reportCursor('2026-11-01', T0 - DAY, { '7509': '2026-11-19', '4242': '2026-11-19' }, null);
+    const plan = planPass(cursor, [{ id: '7509', name: 'a' }, { id: '9999', name: 'new' }], '2026-11-20', 5);
+    expect(plan.queue).toEqual([{ id: '7509', name: 'a', from: '2026-11-14' }, { id: '9999', name: 'new', from: '2026-11-01' }]);
+    expect(plan.done).toEqual({ '7509': '2026-11-19' });
   });
 
   it('rejects bad options and a foreign cursor when called, naming the fix', () => {
