@@ -82,6 +82,26 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   program
+    .command('singer')
+    .description('Singer-compatible mode for pipelinewise-tap-mixpanel users: SCHEMA/RECORD/STATE messages on stdout.')
+    .requiredOption('--config <file>', "the tap's config.json (api_secret, start_date, attribution_window, …)")
+    .option('--state <file>', 'resume from the STATE this mode emitted (or a tap state)')
+    .option('--catalog <file>', 'catalog selecting streams and properties')
+    .option('--discover', 'print the catalog and exit')
+    .action(async (opts: { config: string; state?: string; catalog?: string; discover?: boolean }) => {
+      const { runSingerCommand } = await import('../sources/mixpanel/tap/index.js');
+      exitCode = await runSingerCommand({
+        config: opts.config,
+        discover: opts.discover === true,
+        env: process.env,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        ...(opts.state !== undefined ? { state: opts.state } : {}),
+        ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}),
+      });
+    });
+
+  program
     .command('mailchimp-sync')
     .description('Push new or changed people from the lakehouse engage table into a Mailchimp audience (consent-safe).')
     .requiredOption('--list <id>', 'Mailchimp audience (list) id')

@@ -20,13 +20,16 @@ import { createMixpanelClient, type ClientLimits } from './client.js';
 import type { MixpanelClient } from './client-types.js';
 import type { MixpanelConfig } from './config-types.js';
 import type { MixpanelTable } from './table.js';
+import { annotations } from './tables/annotations.js';
 import { cohortMembers } from './tables/cohort-members.js';
 import { cohorts } from './tables/cohorts.js';
 import { engage } from './tables/engage.js';
 import { events } from './tables/events.js';
+import { funnels } from './tables/funnels.js';
 import { groups } from './tables/groups.js';
+import { revenue } from './tables/revenue.js';
 
-export const tables = [events, engage, cohorts, cohortMembers, groups] as const;
+export const tables = [events, engage, cohorts, cohortMembers, groups, funnels, annotations, revenue] as const;
 
 export interface MixpanelSourceOptions {
   /** Clock (epoch ms), default Date.now. `runStartMs` is read from it once, at creation. */
