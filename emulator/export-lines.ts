@@ -120,6 +120,11 @@ export interface ChunkOptions {
   readonly chunkBytes: number;
   /** Stop after this many lines and end with a bare `terminated early` line. */
   readonly terminatedAfter?: number;
+  /**
+   * After scanning this many generated events without filling a chunk, yield what is there (possibly an empty
+   * buffer) so a server can give the event loop a turn during sparse scans.
+   */
+  readonly scanBudget?: number;
 }
 
 const NEWLINE = 10;
@@ -154,7 +159,13 @@ export function* exportChunks(store: ProjectStore, plan: ExportPlan, options: Ch
     const upper = Math.min(plan.toMs, plan.nowMs + 1, implied.hi);
     const first = g.firstIndexAtOrAfter(lower);
     const bound = upper > lower ? g.indexBound(upper) : first;
+    const budget = options.scanBudget ?? Number.POSITIVE_INFINITY;
+    let scanned = 0;
     for (let i = first; i < bound && remaining > 0; i++) {
+      if (++scanned >= budget) {
+        scanned = 0;
+        yield take();
+      }
       const t = g.timeOf(i);
       if (t < lower || t >= upper || t < g.windowStartMs) continue;
       const proc = g.processingOf(i, t);
@@ -174,7 +185,10 @@ export function* exportChunks(store: ProjectStore, plan: ExportPlan, options: Ch
       }
       buf[off++] = NEWLINE;
       remaining--;
-      if (off >= options.chunkBytes) yield take();
+      if (off >= options.chunkBytes) {
+        scanned = 0;
+        yield take();
+      }
     }
   }
 

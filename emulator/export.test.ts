@@ -195,6 +195,27 @@ describe('export: visibility, gzip and streaming', () => {
   });
 });
 
+describe('export: sparse scans', () => {
+  it('a where that matches nothing over a large day does not block other requests', async () => {
+    em = await startEmulator({ limits: NO_RATE_LIMITS, now: () => TEST_NOW, eventsPerDay: 300_000, days: 2 });
+    const order: string[] = [];
+    const sparse = getText(exportUrl(em, { from_date: isoDate(TEST_NOW - DAY), to_date: isoDate(TEST_NOW - DAY), where: 'properties["plan"] == "no such plan"' }), {
+      authorization: secretAuth(em.project),
+    }).then((r) => {
+      order.push('export');
+      return r;
+    });
+    while (!em.log.entries.some((e) => e.route === 'export')) await new Promise((r) => setTimeout(r, 5));
+    const cohorts = await getText(`${em.url}/api/query/cohorts/list`, { authorization: secretAuth(em.project) });
+    order.push('cohorts');
+    const done = await sparse;
+    expect(cohorts.status).toBe(200);
+    expect(done.status).toBe(200);
+    expect(done.text).toBe('');
+    expect(order).toEqual(['cohorts', 'export']);
+  });
+});
+
 describe('export: legacy projects', () => {
   it('stores time as project-local wall clock and reads dates in the project zone', async () => {
     // 2024-06-15 01:30 UTC is 2024-06-14 21:30 in New York (UTC-4).

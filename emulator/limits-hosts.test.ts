@@ -176,3 +176,21 @@ describe('hosts and regions', () => {
     expect(em.log.entries).toHaveLength(0);
   });
 });
+
+describe('ingestion volume', () => {
+  it('/import over the per-minute byte budget → 429 with the ingestion body and Retry-After', async () => {
+    const rl = manualClock(0);
+    em = await startEmulator({ now: () => TEST_NOW, rateLimitClock: rl.now, limits: { ...NO_RATE_LIMITS, ingestBytesPerMinute: 2000 } });
+    const body = JSON.stringify([{ event: 'x', properties: { time: TEST_NOW, distinct_id: 'a', $insert_id: 'v1', pad: 'p'.repeat(800) } }]);
+    const post = (): Promise<Response> => fetch(`${em?.url}/import?strict=1`, { method: 'POST', headers: { authorization: secretAuth((em as Emulator).project), 'content-type': 'application/json' }, body });
+    expect((await post()).status).toBe(200);
+    expect((await post()).status).toBe(200);
+    rl.advance(15_000);
+    const limited = await post();
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('45');
+    expect(await limited.json()).toEqual({ code: 429, error: 'Project exceeded rate limits. Please retry the request with exponential backoff.', status: 'Too Many Requests' });
+    rl.advance(45_001);
+    expect((await post()).status).toBe(200);
+  });
+});

@@ -7,6 +7,8 @@ export const MIXPANEL_LIMITS: RateLimits = {
   exportConcurrent: 100,
   queryPerHour: 60,
   queryConcurrent: 5,
+  ingestBytesPerMinute: 2_000_000_000,
+  minuteWindowMs: 60_000,
   hourWindowMs: 3_600_000,
   secondWindowMs: 1000,
 };
@@ -19,6 +21,7 @@ export const NO_RATE_LIMITS: RateLimits = {
   exportConcurrent: Number.POSITIVE_INFINITY,
   queryPerHour: Number.POSITIVE_INFINITY,
   queryConcurrent: Number.POSITIVE_INFINITY,
+  ingestBytesPerMinute: Number.POSITIVE_INFINITY,
 };
 
 export type LimitFamily = 'export' | 'query';
@@ -51,6 +54,30 @@ export class RateLimiter {
       this.counters.set(key, c);
     }
     return c;
+  }
+
+  private readonly ingested = new Map<number, { at: number; bytes: number }[]>();
+
+  /**
+   * Ingestion volume: admit `bytes` of uncompressed JSON for the project, or say how long to wait.
+   * Returns the Retry-After seconds when over the per-minute budget.
+   */
+  admitIngest(projectId: number, bytes: number): number | undefined {
+    const l = this.limits;
+    const now = this.now();
+    let log = this.ingested.get(projectId);
+    if (log === undefined) {
+      log = [];
+      this.ingested.set(projectId, log);
+    }
+    while (log.length > 0 && (log[0] as { at: number }).at <= now - l.minuteWindowMs) log.shift();
+    const used = log.reduce((sum, x) => sum + x.bytes, 0);
+    if (used + bytes > l.ingestBytesPerMinute) {
+      const oldest = log[0]?.at ?? now;
+      return Math.max(1, Math.ceil((oldest + l.minuteWindowMs - now) / 1000));
+    }
+    log.push({ at: now, bytes });
+    return undefined;
   }
 
   /** Try to start a request; on success call `release()` when its response ends. */

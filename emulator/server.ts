@@ -202,6 +202,8 @@ export function createRequestHandler(ctx: ServerContext): (req: IncomingMessage,
     const special = fired.map((f) => f.action);
 
     if (route === 'import') {
+      const wait = ctx.limiter.admitIngest(store.project.id, body.length);
+      if (wait !== undefined) return ingestionError(c, 429, DEFAULT_FAULT_MESSAGES[429] as string, { 'Retry-After': String(wait) });
       await slowHeaders(fired);
       return serveImport(c, store, ctx.now());
     }

@@ -43,6 +43,10 @@ export interface RateLimits {
   readonly queryPerHour: number;
   /** Query API: 5 concurrent. */
   readonly queryConcurrent: number;
+  /** Ingestion (`/import`): uncompressed JSON bytes per minute per project (about 2 GB). */
+  readonly ingestBytesPerMinute: number;
+  /** Length of the "minute" window in ms (60_000). */
+  readonly minuteWindowMs: number;
   /** Length of the "hour" window in ms (3_600_000); tests may shorten it. */
   readonly hourWindowMs: number;
   /** Length of the "second" window in ms (1000). */

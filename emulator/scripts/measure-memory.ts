@@ -5,6 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -44,12 +48,18 @@ export async function measureEmulatorMemory(events: number, gzip: boolean): Prom
       peak = Math.max(peak, rssMb(info.pid).rss);
     }, 50);
     const started = Date.now();
-    const res = await fetch(`${info.url}/api/2.0/export?from_date=2024-06-14&to_date=2024-06-14`, {
-      headers: { authorization: `Basic ${Buffer.from(`${info.secret}:`).toString('base64')}`, 'accept-encoding': gzip ? 'gzip' : 'identity' },
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(`${info.url}/api/2.0/export?from_date=2024-06-14&to_date=2024-06-14`, {
+        headers: { authorization: `Basic ${Buffer.from(`${info.secret}:`).toString('base64')}`, 'accept-encoding': gzip ? 'gzip' : 'identity' },
+      });
+      req.on('response', resolve);
+      req.on('error', reject);
+      req.end();
     });
+    const body: Readable = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
     let lines = 0;
     let bytes = 0;
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
       bytes += chunk.length;
       for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
     }

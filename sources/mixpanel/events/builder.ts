@@ -5,12 +5,12 @@
 import type { RecordBatch } from 'apache-arrow';
 import { TransientError, batchFromColumns, utf8MapFromFlat } from '../../../connector-spec/index.js';
 import { stringifyJson } from '../json.js';
-import { EVENT_PROPERTY_TABLE, splitPropertiesInto, type CustomSink } from '../properties.js';
+import { splitPropertiesInto, type CustomSink } from '../properties.js';
 import { UtcDateCache } from './dates.js';
 import { contentKey, dedupeKey } from './dedupe.js';
 import type { LegacyClock } from './legacy-time.js';
 import { isTerminatedEarly, parseExportLine, terminatedEarly, type LineSink } from './lines.js';
-import { EVENTS_SCHEMA } from './schema.js';
+import { ALL_EVENT_COLUMNS, type EventColumns } from './schema.js';
 import { ZoneShiftTally } from './zone-shift.js';
 
 /** Rows per batch (a chunk's worth of lines may be added on top). */
@@ -41,8 +41,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-const STANDARD_COUNT = EVENT_PROPERTY_TABLE.properties.length;
-
 export class EventBatchBuilder implements LineSink {
   rows = 0;
   readonly counters: EventCounters = emptyEventCounters();
@@ -66,10 +64,12 @@ export class EventBatchBuilder implements LineSink {
   /**
    * @param legacy converter for legacy projects (`time` is project-local wall clock), null for UTC projects
    * @param what the slice, for error messages
+   * @param columns the standard properties typed as columns (resolved once per read; the rest go to custom_properties)
    */
   constructor(
     private readonly legacy: LegacyClock | null,
     private readonly what: string,
+    private readonly columns: EventColumns = ALL_EVENT_COLUMNS,
   ) {
     this.reset();
   }
@@ -90,7 +90,8 @@ export class EventBatchBuilder implements LineSink {
     this.customOffsets = [0];
     this.standard = [];
     // Holey arrays: a missing value reads as undefined, which the Arrow helpers treat as null.
-    for (let i = 0; i < STANDARD_COUNT; i++) this.standard.push(new Array<unknown>(BATCH_ROWS));
+    const count = this.columns.table.properties.length;
+    for (let i = 0; i < count; i++) this.standard.push(new Array<unknown>(BATCH_ROWS));
   }
 
   line(text: string, byteOffset: number): void {
@@ -119,7 +120,7 @@ export class EventBatchBuilder implements LineSink {
     const row = this.rows;
     const custom = this.custom;
     const counters = this.counters;
-    counters.valuesKeptRaw += splitPropertiesInto(props, EVENT_PROPERTY_TABLE, CORE_PROPERTIES, this.standard, row, custom, undefined, plainJson);
+    counters.valuesKeptRaw += splitPropertiesInto(props, this.columns.table, CORE_PROPERTIES, this.standard, row, custom, undefined, plainJson);
 
     const eventRaw = record['event'];
     const event = typeof eventRaw === 'string' ? eventRaw : null;
@@ -194,7 +195,7 @@ export class EventBatchBuilder implements LineSink {
     const n = this.rows;
     for (const column of this.standard) column.length = n;
     const map = utf8MapFromFlat(this.custom.keys, this.custom.values, Int32Array.from(this.customOffsets));
-    const batch = batchFromColumns(EVENTS_SCHEMA, [
+    const batch = batchFromColumns(this.columns.schema, [
       this.dedupe,
       this.event,
       this.insertId,

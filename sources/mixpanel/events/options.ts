@@ -1,6 +1,8 @@
 /** The events table options (strings from `table_configuration`), parsed and validated synchronously. */
 import { ConfigError, type TableOptionSpec, type TableOptions } from '../../../connector-spec/index.js';
+import { EVENT_PROPERTIES } from '../properties.js';
 import { isDate } from './dates.js';
+import { eventColumnsFor, type EventColumns } from './schema.js';
 
 export type IncrementalMode = 'processing_watermark' | 'attribution_window';
 
@@ -13,6 +15,10 @@ export interface EventsOptions {
   readonly mode: IncrementalMode;
   readonly attributionWindowDays: number;
   readonly startDate: string | undefined;
+  /** Last event date read (inclusive), `end_date`; undefined = up to today. */
+  readonly endDate: string | undefined;
+  /** The standard properties typed as columns (all of them unless select_properties_by_default=false). */
+  readonly columns: EventColumns;
 }
 
 export const EVENTS_OPTION_SPECS: readonly TableOptionSpec[] = Object.freeze([
@@ -28,7 +34,19 @@ export const EVENTS_OPTION_SPECS: readonly TableOptionSpec[] = Object.freeze([
   },
   { name: 'attribution_window', description: 'Days re-read in full by incremental_mode=attribution_window.', default: '5' },
   { name: 'start_date', description: 'First event date (YYYY-MM-DD) of the first run; overrides MIXPANEL_HISTORICAL_DAYS.' },
+  {
+    name: 'select_properties_by_default',
+    description: 'true: every standard property is a typed column. false: only those named in properties are; the others stay raw in custom_properties.',
+    default: 'true',
+  },
+  { name: 'properties', description: 'With select_properties_by_default=false: the standard properties typed as columns, e.g. $browser,$os,mp_country_code or a JSON array.' },
+  { name: 'end_date', description: 'Last event date read (YYYY-MM-DD, inclusive); the table stops changing once the re-scan window has passed it.' },
 ]);
+
+/** Mixpanel properties that are core columns whatever the selection (accepted in `properties`, no effect). */
+const CORE_PROPERTY_NAMES: readonly string[] = Object.freeze(['time', 'distinct_id', '$insert_id', 'mp_processing_time_ms']);
+
+const STANDARD_NAMES: ReadonlySet<string> = new Set(EVENT_PROPERTIES.map((p) => p.property));
 
 function invalid(option: string, message: string): ConfigError {
   return new ConfigError(`Table option ${option} of events ${message}`, { code: 'MP_EVENTS_OPTION_INVALID', context: { table: 'events', path: option } });
@@ -42,7 +60,8 @@ function wholeNumber(options: TableOptions, name: string, fallback: number, min:
   return Number(t);
 }
 
-function eventNames(text: string | undefined): readonly string[] | undefined {
+/** A comma list or a JSON array of names (`what` = "event name", `example` = both spellings for the message). */
+function nameList(option: string, text: string | undefined, what: string, example: string): readonly string[] | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   const t = text.trim();
   if (t.startsWith('[')) {
@@ -50,16 +69,55 @@ function eventNames(text: string | undefined): readonly string[] | undefined {
     try {
       parsed = JSON.parse(t);
     } catch {
-      throw invalid('export_events', 'is not a valid JSON array: write ["Sign up","Purchase"] or Sign up,Purchase');
+      throw invalid(option, `is not a valid JSON array: write ${example}`);
     }
     if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((v) => typeof v === 'string' && v !== '')) {
-      throw invalid('export_events', 'must be a non-empty JSON array of event names');
+      throw invalid(option, `must be a non-empty JSON array of ${what}s`);
     }
     return parsed as string[];
   }
   const names = t.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (names.length === 0) throw invalid('export_events', 'lists no event name');
+  if (names.length === 0) throw invalid(option, `lists no ${what}`);
   return names;
+}
+
+function eventNames(text: string | undefined): readonly string[] | undefined {
+  return nameList('export_events', text, 'event name', '["Sign up","Purchase"] or Sign up,Purchase');
+}
+
+function boolOption(options: TableOptions, name: string, fallback: boolean): boolean {
+  const t = options[name]?.trim().toLowerCase();
+  if (t === undefined || t === '') return fallback;
+  if (t === 'true') return true;
+  if (t === 'false') return false;
+  throw invalid(name, `must be true or false, got "${options[name]}"`);
+}
+
+/** A hint for a near miss: `browser` → `$browser`, a column name such as `is_import` → `$import`. */
+function suggestion(name: string): string {
+  const byColumn = EVENT_PROPERTIES.find((p) => p.column === name || p.property === `$${name}`);
+  return byColumn === undefined ? '' : ` (did you mean ${byColumn.property}?)`;
+}
+
+/** `select_properties_by_default` + `properties` → the column set, validated; resolved once per read. */
+function selectedColumns(options: TableOptions): EventColumns {
+  const selectAll = boolOption(options, 'select_properties_by_default', true);
+  const names = nameList('properties', options['properties'], 'property name', '["$browser","$os"] or $browser,$os');
+  if (selectAll) {
+    if (names !== undefined) throw invalid('properties', 'has an effect only with select_properties_by_default=false: set that option to false, or remove properties');
+    return eventColumnsFor(undefined);
+  }
+  const selected = new Set<string>();
+  for (const name of names ?? []) {
+    if (STANDARD_NAMES.has(name)) selected.add(name);
+    else if (!CORE_PROPERTY_NAMES.includes(name)) {
+      throw invalid(
+        'properties',
+        `names "${name}", which is not a standard event property${suggestion(name)}: use Mixpanel property names from ${[...STANDARD_NAMES].join(', ')} (${CORE_PROPERTY_NAMES.join(', ')} are always columns; every other property stays in custom_properties)`,
+      );
+    }
+  }
+  return eventColumnsFor(selected);
 }
 
 /** Parse the options; throws ConfigError naming the option and the fix. */
@@ -70,6 +128,9 @@ export function parseEventsOptions(options: TableOptions): EventsOptions {
   }
   const startDate = options['start_date']?.trim() || undefined;
   if (startDate !== undefined && !isDate(startDate)) throw invalid('start_date', `must be a date YYYY-MM-DD, got "${startDate}"`);
+  const endDate = options['end_date']?.trim() || undefined;
+  if (endDate !== undefined && !isDate(endDate)) throw invalid('end_date', `must be a date YYYY-MM-DD (the last event date read, inclusive), got "${endDate}"`);
+  if (endDate !== undefined && startDate !== undefined && endDate < startDate) throw invalid('end_date', `must be on or after start_date (${startDate}), got "${endDate}"`);
   const where = options['where']?.trim() || undefined;
   if (where !== undefined && /[\r\n]/.test(where)) throw invalid('where', 'must be one line');
   return {
@@ -81,5 +142,7 @@ export function parseEventsOptions(options: TableOptions): EventsOptions {
     mode: modeText,
     attributionWindowDays: wholeNumber(options, 'attribution_window', 5, 0, 3650),
     startDate,
+    endDate,
+    columns: selectedColumns(options),
   };
 }

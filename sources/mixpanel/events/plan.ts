@@ -26,6 +26,16 @@ function chunks(from: string, to: string, lower: number | null, windowDays: numb
   return out;
 }
 
+/**
+ * The last event date a plan may read with `end_date` set: `end_date`, or `max_date_read` when dates after
+ * `end_date` were already read (end_date lowered later). Those dates keep being re-scanned for late events
+ * (processing-time filtered: no duplicate) instead of being dropped, so raising end_date again loses nothing.
+ */
+export function lastEventDate(endDate: string | undefined, maxRead: string | null): string | undefined {
+  if (endDate === undefined) return undefined;
+  return maxRead === null ? endDate : maxDate(endDate, maxRead);
+}
+
 /** What the next run reads (when nothing is pending). */
 export function planRun(input: PlanInput): Plan {
   const { cursor, options, zone } = input;
@@ -33,14 +43,21 @@ export function planRun(input: PlanInput): Plan {
   const watermark = cursor?.watermark_ms ?? null;
   if (watermark !== null && upperMs <= watermark) return { kind: 'up_to_date' };
   const today = dateInZone(upperMs, zone);
-  const startDate = cursor?.start_date ?? options.startDate ?? addDays(today, -input.historicalDays);
+  // The first run reaches historicalDays back from today, or from end_date when that is earlier.
+  const startDate = cursor?.start_date ?? options.startDate ?? addDays(options.endDate === undefined ? today : minDate(today, options.endDate), -input.historicalDays);
   const maxRead = cursor?.max_date_read ?? null;
+  const end = lastEventDate(options.endDate, maxRead);
   let from = startDate;
   if (watermark !== null) {
     if (options.mode === 'processing_watermark') from = maxDate(startDate, addDays(dateInZone(watermark, zone), -options.lookbackDays));
     else from = maxDate(startDate, addDays(maxRead ?? today, -options.attributionWindowDays));
   }
-  const to = today;
+  const to = end === undefined ? today : minDate(today, end);
+  if (end !== undefined && watermark !== null) {
+    // end_date: once nothing up to it is re-scanned any more, the table is complete: same cursor, no call.
+    const horizon = options.mode === 'processing_watermark' ? options.lookbackDays : options.attributionWindowDays;
+    if (from > to || addDays(dateInZone(watermark, zone), -horizon) > end) return { kind: 'up_to_date' };
+  }
   if (from > to) return { kind: 'read', startDate, upperMs, slices: [], lastDate: null };
   let slices: Slice[];
   if (options.mode === 'attribution_window' || watermark === null || maxRead === null) {

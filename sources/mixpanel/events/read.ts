@@ -57,7 +57,7 @@ async function* readSlice(ctx: TableContext, s: Slice, upperMs: number, options:
     { fromDate: s.from, toDate: s.to, where, ...(options.exportEvents ? { event: options.exportEvents } : {}) },
     { table: ctx.table, signal: ctx.signal, stats: ctx.stats },
   );
-  const builder = new EventBatchBuilder(legacy, what);
+  const builder = new EventBatchBuilder(legacy, what, options.columns);
   const splitter = new LineSplitter(builder);
   let rowsRead = 0;
   const emit = (): RecordBatch => {
@@ -92,6 +92,14 @@ export function readEvents(ctx: TableContext, cursorIn: Cursor, tableOptions: Ta
   const options = parseEventsOptions(tableOptions);
   const cursor = parseEventsCursor(cursorIn);
   const zone = ctx.config.legacyLocalTime ? ctx.config.projectTimezone : 'UTC';
+  const readUpTo = cursor?.max_date_read ?? null;
+  if (options.endDate !== undefined && readUpTo !== null && readUpTo > options.endDate) {
+    ctx.logger.warn('events end_date is before dates already read: those dates stay watched for late events, no later date is read', {
+      table: ctx.table,
+      endDate: options.endDate,
+      maxDateRead: readUpTo,
+    });
+  }
   return (async function* run(): TableRead {
     let startDate: string;
     let pending: Pending;

@@ -1,7 +1,10 @@
-/** The events Arrow schema: core columns, the typed standard properties, then `custom_properties`. */
+/**
+ * The events Arrow schema: core columns, the typed standard properties, then `custom_properties`. With
+ * `select_properties_by_default=false` only the selected standard properties are columns (`eventColumnsFor`).
+ */
 import { Bool, Field, Int64, Schema, Utf8 } from 'apache-arrow';
 import { timestampMsUtc, utf8MapType, type TableMetadata } from '../../../connector-spec/index.js';
-import { EVENT_PROPERTY_TABLE } from '../properties.js';
+import { EVENT_CORE_COLUMNS, EVENT_PROPERTIES, EVENT_PROPERTY_TABLE, propertyTable, type PropertyTable } from '../properties.js';
 
 export const CORE_FIELDS: readonly Field[] = Object.freeze([
   new Field('dedupe_key', new Utf8(), false),
@@ -32,11 +35,36 @@ export const COL = Object.freeze({
 
 export const STANDARD_OFFSET = CORE_FIELDS.length;
 
-export const EVENTS_SCHEMA: Schema = new Schema([
-  ...CORE_FIELDS,
-  ...EVENT_PROPERTY_TABLE.fields,
-  new Field('custom_properties', utf8MapType(), true),
-]);
+function schemaOf(table: PropertyTable): Schema {
+  return new Schema([...CORE_FIELDS, ...table.fields, new Field('custom_properties', utf8MapType(), true)]);
+}
+
+/** The default schema (every standard property typed). */
+export const EVENTS_SCHEMA: Schema = schemaOf(EVENT_PROPERTY_TABLE);
+
+/**
+ * The column set of one read: which standard properties become typed columns (the rest go raw into
+ * `custom_properties`) and the matching schema. Resolved once per read, never per row.
+ */
+export interface EventColumns {
+  readonly table: PropertyTable;
+  readonly schema: Schema;
+}
+
+export const ALL_EVENT_COLUMNS: EventColumns = Object.freeze({ table: EVENT_PROPERTY_TABLE, schema: EVENTS_SCHEMA });
+
+/**
+ * The columns for a selection of standard property names (already validated), or every standard property when
+ * `selected` is undefined. Columns keep the table order whatever the order of `selected`: deterministic.
+ */
+export function eventColumnsFor(selected: ReadonlySet<string> | undefined): EventColumns {
+  if (selected === undefined) return ALL_EVENT_COLUMNS;
+  const table = propertyTable(
+    EVENT_PROPERTIES.filter((p) => selected.has(p.property)),
+    EVENT_CORE_COLUMNS,
+  );
+  return Object.freeze({ table, schema: schemaOf(table) });
+}
 
 export const EVENTS_METADATA: TableMetadata = Object.freeze({
   primaryKeys: Object.freeze(['dedupe_key']),
