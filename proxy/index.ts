@@ -83,10 +83,16 @@ export async function runProxyCommand(options: ProxyCommandOptions): Promise<voi
   logger.info('proxy listening', { url: proxy.url, spool: options.spool, segment: proxy.spool.segment, upstream: upstream ?? `Mixpanel ${parseRegion(options.region)}` });
   options.onListening?.(proxy);
   await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    options.signal?.addEventListener('abort', stop, { once: true });
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      options.signal?.removeEventListener('abort', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    if (options.signal?.aborted) stop();
+    else options.signal?.addEventListener('abort', stop, { once: true });
   });
   logger.info('proxy stopping', { stats: proxy.stats });
   await proxy.close();

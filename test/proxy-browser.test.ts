@@ -21,7 +21,33 @@ import { startProxy, type RunningProxy } from '../proxy/index.js';
 import { runProxyTables, startTap, type Tap, type TapEntry } from '../proxy/testing.js';
 import { openDuck, tableScan, type Duck } from './helpers/duckdb.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+/** What page scripts see (the tsconfig has no DOM lib; these run inside Chromium). */
+interface XhrLike {
+  status: number;
+  withCredentials: boolean;
+  onload: (() => void) | null;
+  onerror: (() => void) | null;
+  open(method: string, url: string): void;
+  setRequestHeader(name: string, value: string): void;
+  getResponseHeader(name: string): string | null;
+  send(body: string): void;
+}
+interface MixpanelLike {
+  identify(id: string): void;
+  track(...args: unknown[]): void;
+  people: { set(...args: unknown[]): void };
+  get_group(key: string, id: string): { set(...args: unknown[]): void };
+  get_distinct_id(): string;
+}
+interface PageWindow {
+  __loaded?: boolean;
+  __replies: unknown[];
+  mixpanel: MixpanelLike;
+  XMLHttpRequest: new () => XhrLike;
+  btoa(text: string): string;
+}
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const hasChromium = existsSync(CHROMIUM);
 const skip = !hasChromium && !process.env['CI'];
@@ -73,7 +99,7 @@ async function scenario(name: string, config: Record<string, unknown>): Promise<
     );
   });
   await p.goto(`${pageOrigin}/${name}`);
-  await p.waitForFunction(() => (window as unknown as { __loaded?: boolean }).__loaded === true);
+  await p.waitForFunction(() => (globalThis as unknown as PageWindow).__loaded === true);
   return { proxy, spool, context, page: p, sent };
 }
 
@@ -174,8 +200,8 @@ describe.skipIf(skip)(title, () => {
     const s = await scenario(name, config);
     try {
       const distinctId = await s.page.evaluate(() => {
-        const mp = (window as unknown as { mixpanel: { track: (...a: unknown[]) => void; people: { set: (...a: unknown[]) => void }; get_group: (k: string, v: string) => { set: (...a: unknown[]) => void }; get_distinct_id: () => string } }).mixpanel;
-        const replies = (window as unknown as { __replies: unknown[] }).__replies;
+        const mp = (globalThis as unknown as PageWindow).mixpanel;
+        const replies = (globalThis as unknown as PageWindow).__replies;
         // Profile updates of an anonymous user wait for identify (mixpanel-browser), which also tracks $identify.
         mp.identify('browser-user');
         mp.track('Signed up', { plan: 'pro', event: 'Spoofed' }, (r: unknown) => replies.push(['track', r]));
@@ -195,7 +221,7 @@ describe.skipIf(skip)(title, () => {
       if (name === 'unbatched') {
         // The SDK's own callbacks got the emulator's verbose reply.
         const replies = await waitFor('SDK callbacks', async () => {
-          const r = await s.page.evaluate(() => (window as unknown as { __replies: unknown[] }).__replies);
+          const r = await s.page.evaluate(() => (globalThis as unknown as PageWindow).__replies);
           return r.length >= 3 ? (r as [string, unknown][]) : undefined;
         });
         for (const [endpoint, reply] of replies) {
@@ -231,13 +257,14 @@ describe.skipIf(skip)(title, () => {
       emulator.faults.status('track', 503, { retryAfterSeconds: 2 });
       const probe = await s.page.evaluate(async (url) => {
         return await new Promise<{ status: number; retryAfter: string | null }>((resolve) => {
-          const xhr = new XMLHttpRequest();
+          const w = globalThis as unknown as PageWindow;
+          const xhr = new w.XMLHttpRequest();
           xhr.open('POST', url);
           xhr.withCredentials = true;
           xhr.setRequestHeader('Content-Type', 'application/x-www-form-urlencoded');
           xhr.onload = () => resolve({ status: xhr.status, retryAfter: xhr.getResponseHeader('Retry-After') });
           xhr.onerror = () => resolve({ status: -1, retryAfter: null });
-          xhr.send('data=' + encodeURIComponent(btoa('[]')));
+          xhr.send('data=' + encodeURIComponent(w.btoa('[]')));
         });
       }, `${s.proxy.url}/track/?verbose=1&ip=1`);
       expect(probe).toEqual({ status: 503, retryAfter: '2' });
@@ -246,7 +273,7 @@ describe.skipIf(skip)(title, () => {
       // twice its flush interval instead; the retry contract (5xx → retry the same batch) is what matters here.
       emulator.faults.status('track', 503, { retryAfterSeconds: 2 });
       await s.page.evaluate(() => {
-        (window as unknown as { mixpanel: { track: (...a: unknown[]) => void } }).mixpanel.track('Retried', { attempt: 'same payload' });
+        (globalThis as unknown as PageWindow).mixpanel.track('Retried', { attempt: 'same payload' });
       });
       const attempts = await waitFor('two /track attempts', () => {
         const t = ingest(tap.entries, since2).filter((e) => e.url.startsWith('/track/'));

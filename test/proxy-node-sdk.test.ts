@@ -42,7 +42,8 @@ const lake = (): string => path.join(dir, 'lakehouse');
 describe('official mixpanel node SDK through the proxy', () => {
   it('track (GET), track_batch, people.set and groups.set: no callback error, rows land once', async () => {
     expect.hasAssertions();
-    const client = Mixpanel.init(emulator.project.token, { host: '127.0.0.1', port: proxy.port, protocol: 'http', keepAlive: false });
+    const config = { host: '127.0.0.1', port: proxy.port, protocol: 'http', keepAlive: false };
+    const client = Mixpanel.init(emulator.project.token, config);
     const call = (fn: (cb: (err: Error | undefined) => void) => void): Promise<Error | undefined> => new Promise((resolve) => fn(resolve));
     const batch = (fn: (cb: (errs: Error[] | undefined) => void) => void): Promise<Error[] | undefined> => new Promise((resolve) => fn(resolve));
     const now = Math.floor(Date.now() / 1000);

@@ -7,6 +7,7 @@
 import Bottleneck from 'bottleneck';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ConfigError, TransientError, type Logger, type ReadStats } from '../../connector-spec/index.js';
+import { resolveUserAgent } from './user-agent.js';
 import type { CallContext, ExportParams, ExportResponse, MixpanelClient } from './client-types.js';
 import type { MixpanelConfig } from './config-types.js';
 import { decodedBody } from './http/decode.js';
@@ -63,32 +64,8 @@ export interface ClientOptions {
   readonly sleep?: ((ms: number, signal: AbortSignal | undefined) => Promise<void>) | undefined;
   /** Jitter source in [0, 1) (default Math.random). */
   readonly random?: (() => number) | undefined;
-  /** User-Agent header of every call; default: MIXPANEL_USER_AGENT from `env`, else DEFAULT_USER_AGENT. */
+  /** User-Agent header of every call; default: `config.userAgent` (MIXPANEL_USER_AGENT), else DEFAULT_USER_AGENT. */
   readonly userAgent?: string | undefined;
-  /** Environment read for MIXPANEL_USER_AGENT when `userAgent` is not given (default process.env). */
-  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
-}
-
-/** The User-Agent sent unless `userAgent` / MIXPANEL_USER_AGENT replaces it. */
-export const DEFAULT_USER_AGENT = 'mixpanel-lakeflow/0.1';
-
-/**
- * The User-Agent header: the client option, else MIXPANEL_USER_AGENT, else ours (blank counts as unset).
- * Printable ASCII only, at most 512 characters: anything else is a ConfigError naming where it came from.
- */
-export function resolveUserAgent(explicit: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
-  const fromOption = explicit?.trim() || undefined;
-  const fromEnv = env['MIXPANEL_USER_AGENT']?.trim() || undefined;
-  const value = fromOption ?? fromEnv;
-  if (value === undefined) return DEFAULT_USER_AGENT;
-  if (!/^[\x20-\x7e\t]{1,512}$/.test(value)) {
-    const where = fromOption !== undefined ? 'The userAgent client option' : 'MIXPANEL_USER_AGENT';
-    throw new ConfigError(`${where} must be printable ASCII of at most 512 characters (no line breaks), e.g. "tap-mixpanel <you@example.com>"`, {
-      code: 'MP_CONFIG_INVALID',
-      context: { path: fromOption !== undefined ? 'userAgent' : 'MIXPANEL_USER_AGENT' },
-    });
-  }
-  return value;
 }
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -163,7 +140,7 @@ class UndiciMixpanelClient implements MixpanelClient {
     this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
     this.authorization = basicAuth(config);
-    this.userAgent = resolveUserAgent(options.userAgent, options.env ?? process.env);
+    this.userAgent = resolveUserAgent(options.userAgent, config.userAgent);
     this.agent = new Agent({
       connect: { timeout: this.limits.connectTimeoutMs },
       headersTimeout: this.limits.headersTimeoutMs,

@@ -4,10 +4,13 @@
  */
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../connector-spec/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
-import { DEFAULT_USER_AGENT, createMixpanelClient, resolveUserAgent } from './client.js';
+import { createMixpanelClient } from './client.js';
+import { mixpanelConfigFromEnv } from './config.js';
+import { createMixpanelSource } from './source.js';
+import { DEFAULT_USER_AGENT, resolveUserAgent } from './user-agent.js';
 import { driveTable } from './testing/driver.js';
 import { FAST_LIMITS, emulatorConfig, emulatorSource } from './testing/emulator-source.js';
 
@@ -17,7 +20,6 @@ const NO_LIMITS = { exportPerHour: Infinity, exportPerSecond: Infinity, exportCo
 let emulator: Emulator | undefined;
 let proxy: Server | undefined;
 afterEach(async () => {
-  vi.unstubAllEnvs();
   await new Promise<void>((resolve) => (proxy ? proxy.close(() => resolve()) : resolve()));
   proxy = undefined;
   await emulator?.close();
@@ -45,14 +47,17 @@ async function recorded(): Promise<{ url: string; seen: { path: string; userAgen
 
 describe('User-Agent header', () => {
   it('resolves option > MIXPANEL_USER_AGENT > ours, blank = unset, and rejects header-breaking values naming the source', () => {
-    expect(resolveUserAgent(undefined, {})).toBe(DEFAULT_USER_AGENT);
-    expect(resolveUserAgent('  ', { MIXPANEL_USER_AGENT: ' ' })).toBe(DEFAULT_USER_AGENT);
-    expect(resolveUserAgent(undefined, { MIXPANEL_USER_AGENT: ' tap-mixpanel <a@b.co> ' })).toBe('tap-mixpanel <a@b.co>');
-    expect(resolveUserAgent('mine/1.0', { MIXPANEL_USER_AGENT: 'env/2.0' })).toBe('mine/1.0');
-    expect(() => resolveUserAgent(undefined, { MIXPANEL_USER_AGENT: 'a\r\nX-Evil: 1' })).toThrow(ConfigError);
-    expect(() => resolveUserAgent(undefined, { MIXPANEL_USER_AGENT: 'a\r\nX-Evil: 1' })).toThrow(/^MIXPANEL_USER_AGENT must be printable ASCII/);
-    expect(() => resolveUserAgent('naïve', {})).toThrow(/^The userAgent client option must be printable ASCII/);
-    expect(() => resolveUserAgent('x'.repeat(513), {})).toThrow(ConfigError);
+    expect(resolveUserAgent(undefined, undefined)).toBe(DEFAULT_USER_AGENT);
+    expect(resolveUserAgent('  ', ' ')).toBe(DEFAULT_USER_AGENT);
+    expect(resolveUserAgent(undefined, ' tap-mixpanel <a@b.co> ')).toBe('tap-mixpanel <a@b.co>');
+    expect(resolveUserAgent('mine/1.0', 'env/2.0')).toBe('mine/1.0');
+    const env = { MIXPANEL_API_SECRET: 's' };
+    expect(mixpanelConfigFromEnv({ ...env, MIXPANEL_USER_AGENT: ' tap-mixpanel <a@b.co> ' }).userAgent).toBe('tap-mixpanel <a@b.co>');
+    expect(mixpanelConfigFromEnv({ ...env, MIXPANEL_USER_AGENT: ' ' }).userAgent).toBeUndefined();
+    expect(() => mixpanelConfigFromEnv({ ...env, MIXPANEL_USER_AGENT: 'a\r\nX-Evil: 1' })).toThrow(ConfigError);
+    expect(() => mixpanelConfigFromEnv({ ...env, MIXPANEL_USER_AGENT: 'a\r\nX-Evil: 1' })).toThrow(/^MIXPANEL_USER_AGENT must be printable ASCII/);
+    expect(() => resolveUserAgent('naïve', undefined)).toThrow(/^The userAgent client option must be printable ASCII/);
+    expect(() => resolveUserAgent('x'.repeat(513), undefined)).toThrow(ConfigError);
   });
 
   it('sends ours by default, MIXPANEL_USER_AGENT when set, and the client option over both (seen on the wire)', async () => {
@@ -61,15 +66,23 @@ describe('User-Agent header', () => {
     const config = { ...emulatorConfig(emulator!), baseUrl: url };
     const now = (): number => T0;
 
-    vi.stubEnv('MIXPANEL_USER_AGENT', '');
     const plain = await driveTable(emulatorSource({ ...emulator!, url }, { now }), 'events', null, { tableOptions: { safety_lag: '0' } });
     expect(plain.rows.map((r) => r['insert_id'])).toEqual(['i1']);
     expect(seen.length).toBeGreaterThan(0);
     expect(new Set(seen.map((s) => s.userAgent))).toEqual(new Set([DEFAULT_USER_AGENT]));
 
     seen.length = 0;
-    vi.stubEnv('MIXPANEL_USER_AGENT', 'tap-mixpanel <api_user_email@your_company.com>');
-    await driveTable(emulatorSource({ ...emulator!, url }, { now }), 'events', null, { tableOptions: { safety_lag: '0' } });
+    const fromEnv = mixpanelConfigFromEnv({
+      MIXPANEL_BASE_URL: url,
+      MIXPANEL_API_SECRET: emulator!.project.apiSecret,
+      MIXPANEL_USER_AGENT: 'tap-mixpanel <api_user_email@your_company.com>',
+    });
+    const configured = createMixpanelSource(fromEnv, { now, limits: FAST_LIMITS });
+    try {
+      await driveTable(configured, 'events', null, { tableOptions: { safety_lag: '0' } });
+    } finally {
+      await configured.close?.();
+    }
     expect(seen.filter((s) => s.path === '/api/2.0/export').length).toBeGreaterThan(0);
     expect(new Set(seen.map((s) => s.userAgent))).toEqual(new Set(['tap-mixpanel <api_user_email@your_company.com>']));
 
@@ -83,10 +96,9 @@ describe('User-Agent header', () => {
     expect(seen).toEqual([{ path: '/api/query/cohorts/list', userAgent: 'option/3.1' }]);
   });
 
-  it('a bad MIXPANEL_USER_AGENT stops the source at creation with a ConfigError', async () => {
+  it('a bad configured user agent stops the client at creation with a ConfigError', async () => {
     expect.hasAssertions();
     emulator = await startEmulator({ now: () => T0, limits: NO_LIMITS });
-    vi.stubEnv('MIXPANEL_USER_AGENT', 'bad\nvalue');
-    expect(() => emulatorSource(emulator!, { now: () => T0 })).toThrow(ConfigError);
+    expect(() => createMixpanelClient({ ...emulatorConfig(emulator!), userAgent: 'bad\nvalue' }, { limits: FAST_LIMITS })).toThrow(ConfigError);
   });
 });

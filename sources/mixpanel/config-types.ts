@@ -20,4 +20,6 @@ export interface MixpanelConfig {
    * `/api/query/...`. When unset, the regional Mixpanel hosts are used.
    */
   readonly baseUrl?: string;
+  /** User-Agent header of every call (MIXPANEL_USER_AGENT); default `mixpanel-lakeflow/<version>`. */
+  readonly userAgent?: string;
 }

@@ -5,6 +5,7 @@
 import { IANAZone } from 'luxon';
 import { ConfigError } from '../../connector-spec/index.js';
 import type { MixpanelAuth, MixpanelConfig, MixpanelRegion } from './config-types.js';
+import { validUserAgent } from './user-agent.js';
 
 /** Every environment variable the Mixpanel source reads, with a one-line description (README, `--help`). */
 export const MIXPANEL_ENV_VARS: Readonly<Record<string, string>> = Object.freeze({
@@ -17,6 +18,7 @@ export const MIXPANEL_ENV_VARS: Readonly<Record<string, string>> = Object.freeze
   MIXPANEL_LEGACY_LOCAL_TIME: 'true for projects created before 2023-01-01 (time stored as project-local wall clock). Default false.',
   MIXPANEL_HISTORICAL_DAYS: 'Days of history the first run of an incremental table reads (default 30).',
   MIXPANEL_BASE_URL: 'One Mixpanel-compatible server for every API (the emulator or a proxy), e.g. http://127.0.0.1:8080.',
+  MIXPANEL_USER_AGENT: 'User-Agent header of every call (default mixpanel-lakeflow/<version>).',
 });
 
 const CREDENTIALS_FIX =
@@ -117,6 +119,15 @@ export function mixpanelConfigFromEnv(env: Readonly<Record<string, string | unde
   const legacyLocalTime = parseBoolean(nonEmpty(env, 'MIXPANEL_LEGACY_LOCAL_TIME'), 'MIXPANEL_LEGACY_LOCAL_TIME');
   const historicalDays = parseHistoricalDays(nonEmpty(env, 'MIXPANEL_HISTORICAL_DAYS'));
   const baseUrl = parseBaseUrl(nonEmpty(env, 'MIXPANEL_BASE_URL'));
-  const config: MixpanelConfig = { auth, region, projectTimezone, legacyLocalTime, historicalDays };
-  return baseUrl === undefined ? config : { ...config, baseUrl };
+  const userAgentText = nonEmpty(env, 'MIXPANEL_USER_AGENT');
+  const userAgent = userAgentText === undefined ? undefined : validUserAgent(userAgentText, 'MIXPANEL_USER_AGENT');
+  return {
+    auth,
+    region,
+    projectTimezone,
+    legacyLocalTime,
+    historicalDays,
+    ...(baseUrl === undefined ? {} : { baseUrl }),
+    ...(userAgent === undefined ? {} : { userAgent }),
+  };
 }

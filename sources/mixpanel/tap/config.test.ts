@@ -16,7 +16,15 @@ describe('tap config.json', () => {
     expect(c.tableOptions['events']).toEqual({ start_date: '2019-01-01', window_days: '14', lookback_days: '3', export_events: '["a","b"]' });
     expect(c.tableOptions['funnels']).toEqual({ start_date: '2019-01-01', date_window_size: '14', attribution_window: '3' });
     expect(c.settings).toEqual({ denestProperties: false, selectPropertiesByDefault: false, propertyNaming: 'mp_reserved', attributionDays: 3 });
-    expect(c.warnings).toEqual(['config.json: "user_agent" accepted and ignored: the connector sends its own User-Agent', 'config.json: unknown key "foo" ignored']);
+    expect(c.warnings).toEqual(['config.json: unknown key "foo" ignored']);
+    expect(c.mixpanel.userAgent).toBe('x');
+  });
+
+  it('maps end_date onto the events stream and says it applies there only', () => {
+    const c = parseTapConfig({ api_secret: 's', start_date: '2024-01-01T00:00:00Z', end_date: '2024-06-30T00:00:00Z' }, ENV);
+    expect(c.tableOptions['events']).toMatchObject({ start_date: '2024-01-01', end_date: '2024-06-30' });
+    expect(c.warnings).toEqual(['config.json: "end_date" applies to the export stream only']);
+    expect(() => parseTapConfig({ api_secret: 's', end_date: 'June' }, ENV)).toThrow(/"end_date" must be an RFC 3339 timestamp/);
   });
 
   it('rejects what it cannot honour with a ConfigError naming the key, never the secret', () => {

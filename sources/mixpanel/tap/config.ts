@@ -4,6 +4,7 @@
  * `"true"`) as in the tap's README, or JSON numbers/booleans. Unknown keys are warnings, never failures.
  * The base URL comes from the environment (`MIXPANEL_BASE_URL`), so the same file runs against the emulator.
  */
+import { validUserAgent } from '../user-agent.js';
 import { IANAZone } from 'luxon';
 import { ConfigError, type TableOptions } from '../../../connector-spec/index.js';
 import type { MixpanelAuth, MixpanelConfig } from '../config-types.js';
@@ -33,8 +34,6 @@ export interface TapConfig {
 
 /** Keys the tap documents that are accepted and ignored, with the reason (printed as a warning). */
 const IGNORED: Readonly<Record<string, string>> = {
-  user_agent: 'the connector sends its own User-Agent',
-  end_date: 'every stream reads up to today (an end date would leave the bookmark behind the data)',
   request_timeout: 'timeouts are fixed by the client (connect 30 s, headers and body 300 s)',
 };
 
@@ -53,6 +52,8 @@ const KNOWN = new Set([
   'eu_residency',
   'eu_residency_server',
   'property_naming',
+  'user_agent',
+  'end_date',
   ...Object.keys(IGNORED),
 ]);
 
@@ -132,6 +133,11 @@ export function parseTapConfig(raw: unknown, env: Readonly<Record<string, string
   const startText = text(raw, 'start_date');
   const startDate = startText === undefined ? undefined : dateOfTimestamp(startText);
   if (startText !== undefined && startDate === undefined) throw invalid('start_date', `must be an RFC 3339 timestamp such as 2019-01-01T00:00:00Z, got "${startText}"`);
+  const endText = text(raw, 'end_date');
+  const endDate = endText === undefined ? undefined : dateOfTimestamp(endText);
+  if (endText !== undefined && endDate === undefined) throw invalid('end_date', `must be an RFC 3339 timestamp such as 2024-06-30T00:00:00Z, got "${endText}"`);
+  if (endDate !== undefined) warnings.push('config.json: "end_date" applies to the export stream only');
+  const userAgent = text(raw, 'user_agent');
   const windowDays = days(raw, 'date_window_size', 30, 1, 365);
   const attributionDays = days(raw, 'attribution_window', 5, 0, 365);
   const eu = bool(raw, 'eu_residency', false) || bool(raw, 'eu_residency_server', false);
@@ -148,12 +154,18 @@ export function parseTapConfig(raw: unknown, env: Readonly<Record<string, string
     MIXPANEL_HISTORICAL_DAYS: env['MIXPANEL_HISTORICAL_DAYS'],
     MIXPANEL_API_SECRET: 'placeholder',
   });
-  const mixpanel: MixpanelConfig = { ...fromEnv, auth: auth(raw), projectTimezone: timezone, region: eu ? 'EU' : fromEnv.region };
+  const mixpanel: MixpanelConfig = {
+    ...fromEnv,
+    auth: auth(raw),
+    projectTimezone: timezone,
+    region: eu ? 'EU' : fromEnv.region,
+    ...(userAgent === undefined ? {} : { userAgent: validUserAgent(userAgent, 'config.json: "user_agent"') }),
+  };
 
   const start: Record<string, string> = startDate === undefined ? {} : { start_date: startDate };
   const exportEvents = eventNames(raw);
   const tableOptions: Record<string, TableOptions> = {
-    events: { ...start, window_days: String(windowDays), lookback_days: String(attributionDays), ...(exportEvents === undefined ? {} : ({ export_events: exportEvents } as Record<string, string>)) },
+    events: { ...start, window_days: String(windowDays), lookback_days: String(attributionDays), ...(exportEvents === undefined ? {} : ({ export_events: exportEvents } as Record<string, string>)), ...(endDate === undefined ? {} : { end_date: endDate }) },
     funnels: { ...start, date_window_size: String(windowDays), attribution_window: String(attributionDays) },
     revenue: { ...start, date_window_size: String(windowDays), attribution_window: String(attributionDays) },
     annotations: { ...start },
