@@ -82,6 +82,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   program
+    .command('proxy')
+    .description('Tracking proxy: forward SDK traffic to Mixpanel unchanged and spool a durable copy for the mixpanel_proxy source.')
+    .option('--port <n>', 'port to listen on', '8080')
+    .requiredOption('--spool <dir>', 'spool folder (read by `run --source mixpanel_proxy` via MIXPANEL_PROXY_SPOOL)')
+    .option('--region <region>', 'Mixpanel ingestion region: US, EU or IN', 'US')
+    .option('--upstream <url>', 'send here instead of Mixpanel (e.g. the emulator)')
+    .option('--cors-origin <origin...>', 'browser origins allowed to call the proxy (with credentials)')
+    .option('--trust-proxy', 'trust X-Forwarded-For from the peer (behind a load balancer)', false)
+    .action(async (opts: { port: string; spool: string; region: string; upstream?: string; corsOrigin?: string[]; trustProxy: boolean }) => {
+      const { runProxyCommand } = await import('../proxy/index.js');
+      await runProxyCommand(opts);
+    });
+
+  program
     .command('singer')
     .description('Singer-compatible mode for pipelinewise-tap-mixpanel users: SCHEMA/RECORD/STATE messages on stdout.')
     .requiredOption('--config <file>', "the tap's config.json (api_secret, start_date, attribution_window, …)")
