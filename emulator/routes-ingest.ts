@@ -204,74 +204,54 @@ function operationOf(update: Record<string, unknown>): { op: string; value: unkn
   return { op, value: update[op] };
 }
 
-/** `/engage`: user profile updates with `$token` and `$distinct_id`. */
-export function serveEngageIngest(c: Call, target: IngestTarget): void {
+/**
+ * The loop `/engage` and `/groups` share: decode, enforce the batch limit, apply each update object, and answer
+ * `1` when one or more were valid (the last error otherwise). `apply` returns an error message or undefined.
+ */
+function serveUpdates(c: Call, apply: (item: Record<string, unknown>) => string | undefined): void {
   const decoded = decodePayload(c);
   if (!decoded.ok) return answer(c, false, decoded.message);
   if (decoded.items.length > MAX_RECORDS) return answer(c, false, `too many updates (max ${MAX_RECORDS})`);
   let valid = 0;
   let lastError: string | undefined;
   for (const item of decoded.items) {
-    if (!isRecord(item)) {
-      lastError = 'update must be a JSON object';
-      continue;
-    }
-    const did = item['$distinct_id'];
-    if (typeof did !== 'string' || did === '') {
-      lastError = 'Engage API error: $distinct_id, missing or empty';
-      continue;
-    }
-    const op = operationOf(item);
-    if (op === undefined) {
-      lastError = 'Engage API error: exactly one operation ($set, $set_once, $add, $append, $union, $remove, $unset, $delete) is required';
-      continue;
-    }
-    const store = target.projectForToken(typeof item['$token'] === 'string' ? item['$token'] : '', c);
-    const ignoreTime = item['$ignore_time'] === true || item['$ignore_time'] === 'true';
-    if (store !== undefined) {
-      const err = store.applyProfileOperation(did, op.op, op.value, ignoreTime);
-      if (err !== undefined) {
-        lastError = `Engage API error: ${err}`;
-        continue;
-      }
-    }
-    valid++;
+    const error = isRecord(item) ? apply(item) : 'update must be a JSON object';
+    if (error === undefined) valid++;
+    else lastError = error;
   }
   answer(c, valid > 0, lastError);
 }
 
+/** `/engage`: user profile updates with `$token` and `$distinct_id`. */
+export function serveEngageIngest(c: Call, target: IngestTarget): void {
+  serveUpdates(c, (item) => {
+    const did = item['$distinct_id'];
+    if (typeof did !== 'string' || did === '') return 'Engage API error: $distinct_id, missing or empty';
+    const op = operationOf(item);
+    if (op === undefined) {
+      return 'Engage API error: exactly one operation ($set, $set_once, $add, $append, $union, $remove, $unset, $delete) is required';
+    }
+    const store = target.projectForToken(typeof item['$token'] === 'string' ? item['$token'] : '', c);
+    const ignoreTime = item['$ignore_time'] === true || item['$ignore_time'] === 'true';
+    const err = store?.applyProfileOperation(did, op.op, op.value, ignoreTime);
+    return err === undefined ? undefined : `Engage API error: ${err}`;
+  });
+}
+
 /** `/groups`: group profile updates with `$token`, `$group_key`, `$group_id`. */
 export function serveGroups(c: Call, target: IngestTarget): void {
-  const decoded = decodePayload(c);
-  if (!decoded.ok) return answer(c, false, decoded.message);
-  if (decoded.items.length > MAX_RECORDS) return answer(c, false, `too many updates (max ${MAX_RECORDS})`);
-  let valid = 0;
-  let lastError: string | undefined;
-  for (const item of decoded.items) {
-    if (!isRecord(item)) {
-      lastError = 'update must be a JSON object';
-      continue;
-    }
+  serveUpdates(c, (item) => {
     const key = item['$group_key'];
     const gid = item['$group_id'];
     if (typeof key !== 'string' || key === '' || (typeof gid !== 'string' && typeof gid !== 'number') || gid === '') {
-      lastError = 'Groups API error: $group_key and $group_id are required';
-      continue;
+      return 'Groups API error: $group_key and $group_id are required';
     }
     const op = operationOf(item);
     if (op === undefined || ['$add', '$append'].includes(op.op)) {
-      lastError = 'Groups API error: exactly one operation ($set, $set_once, $unset, $remove, $union, $delete) is required';
-      continue;
+      return 'Groups API error: exactly one operation ($set, $set_once, $unset, $remove, $union, $delete) is required';
     }
     const store = target.projectForToken(typeof item['$token'] === 'string' ? item['$token'] : '', c);
-    if (store !== undefined) {
-      const err = store.applyGroupOperation(store.dataGroupIdForKey(key), String(gid), op.op, op.value);
-      if (err !== undefined) {
-        lastError = `Groups API error: ${err}`;
-        continue;
-      }
-    }
-    valid++;
-  }
-  answer(c, valid > 0, lastError);
+    const err = store?.applyGroupOperation(store.dataGroupIdForKey(key), String(gid), op.op, op.value);
+    return err === undefined ? undefined : `Groups API error: ${err}`;
+  });
 }

@@ -31,8 +31,8 @@ export function tempName(target: string): string {
   return `${target}.${process.pid}.${tempCounter}.tmp`;
 }
 
-/** Write `data` to `file` atomically and durably: temp file in `tempDir` (same file system), fsync, rename, fsync dir. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, tempDir = path.dirname(file)): Promise<void> {
+/** Write `data` under a fresh temp name in `tempDir` (same file system as `file`) and fsync it; returns the temp path. */
+async function writeDurableTemp(file: string, data: string | Uint8Array, tempDir: string): Promise<string> {
   await fs.mkdir(tempDir, { recursive: true });
   await fs.mkdir(path.dirname(file), { recursive: true });
   const temp = tempName(path.join(tempDir, path.basename(file)));
@@ -43,6 +43,12 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, t
   } finally {
     await handle.close();
   }
+  return temp;
+}
+
+/** Write `data` to `file` atomically and durably: temp file in `tempDir` (same file system), fsync, rename, fsync dir. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, tempDir = path.dirname(file)): Promise<void> {
+  const temp = await writeDurableTemp(file, data, tempDir);
   try {
     await fs.rename(temp, file);
   } catch (error) {
@@ -59,16 +65,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, t
  * Returns false when the file already existed.
  */
 export async function putIfAbsent(file: string, data: string, tempDir: string): Promise<boolean> {
-  await fs.mkdir(tempDir, { recursive: true });
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const temp = tempName(path.join(tempDir, path.basename(file)));
-  const handle = await fs.open(temp, 'wx');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  const temp = await writeDurableTemp(file, data, tempDir);
   try {
     await fs.link(temp, file);
   } catch (error) {
