@@ -1,28 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../../emulator/index.js';
-import type { MixpanelClient } from '../client-types.js';
-import { readOnce, testContext } from '../profiles/testing-driver.js';
-import { serviceAccountConfig, testClient } from '../profiles/testing-setup.js';
+import { readOnce } from '../profiles/testing-driver.js';
+import { queryHarness } from '../profiles/testing-setup.js';
 import { cohortMembers } from './cohort-members.js';
 
 const T0 = Date.UTC(2026, 0, 10, 12, 0, 0);
 
-let emulator: Emulator | undefined;
-let client: MixpanelClient | undefined;
-
-afterEach(async () => {
-  await client?.close();
-  await emulator?.close();
-});
-
-async function setup(): Promise<{ emu: Emulator; ctx: (table: string, runStart?: number) => ReturnType<typeof testContext> }> {
-  const emu = await startEmulator({ now: () => T0, limits: { queryPerHour: Infinity, queryConcurrent: Infinity } });
-  emulator = emu;
-  const config = serviceAccountConfig(emu);
-  const c = testClient(config);
-  client = c;
-  return { emu, ctx: (table, runStart = T0) => testContext(table, config, c, runStart) };
-}
+const harness = queryHarness();
+afterEach(() => harness.stop());
+const setup = (): ReturnType<typeof harness.start> => harness.start(T0);
 
 function memberPairs(rows: readonly Record<string, unknown>[]): string[] {
   return rows.map((r) => `${String(r.cohort_id)}:${String(r.distinct_id)}`).sort();

@@ -1,29 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cursorsEqual } from '../../../connector-spec/index.js';
-import { startEmulator, type Emulator } from '../../../emulator/index.js';
-import type { MixpanelClient } from '../client-types.js';
-import { readOnce, testContext } from '../profiles/testing-driver.js';
-import { serviceAccountConfig, testClient } from '../profiles/testing-setup.js';
+import { readOnce } from '../profiles/testing-driver.js';
+import { queryHarness } from '../profiles/testing-setup.js';
 import { cohorts } from './cohorts.js';
 
 const T0 = Date.UTC(2026, 0, 10, 12, 0, 0);
 
-let emulator: Emulator | undefined;
-let client: MixpanelClient | undefined;
-
-afterEach(async () => {
-  await client?.close();
-  await emulator?.close();
-});
-
-async function setup(): Promise<{ emu: Emulator; ctx: (table: string, runStart?: number) => ReturnType<typeof testContext> }> {
-  const emu = await startEmulator({ now: () => T0, limits: { queryPerHour: Infinity, queryConcurrent: Infinity } });
-  emulator = emu;
-  const config = serviceAccountConfig(emu);
-  const c = testClient(config);
-  client = c;
-  return { emu, ctx: (table, runStart = T0) => testContext(table, config, c, runStart) };
-}
+const harness = queryHarness();
+afterEach(() => harness.stop());
+const setup = (): ReturnType<typeof harness.start> => harness.start(T0);
 
 describe('cohorts table', () => {
   it('types every field, sends project_id, and an unchanged cohort is an unchanged row', async () => {
