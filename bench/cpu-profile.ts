@@ -97,13 +97,26 @@ export function summarizeProfile(profile: CpuProfile, file: string, top = 15): P
     byId.set(node.id, node.callFrame);
     for (const child of node.children ?? []) parent.set(child, node.id);
   }
-  /** Stage of the nearest ancestor with a script URL (for native frames such as JSON.parse or Buffer.write). */
+  /**
+   * Native frames (JSON.parse, Buffer.write) and node internals (node:buffer) are charged to the nearest caller
+   * in our code or a package, so the step roll-up names the step that asked for the work.
+   */
+  const isHelper = (stage: string): boolean => stage === '(native)' || (stage.startsWith('node:') && !stage.startsWith('node:zlib'));
   const callerStage = (id: number): string => {
     for (let at = parent.get(id); at !== undefined; at = parent.get(at)) {
       const frame = byId.get(at);
-      if (frame && frame.url !== '') return stageOf(frame);
+      if (frame && frame.url !== '' && !isHelper(stageOf(frame))) return stageOf(frame);
     }
     return '(native)';
+  };
+  /** Nearest caller in our own code (connector-spec, sources, runner, bench). */
+  const ourCaller = (id: number): string | undefined => {
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const frame = byId.get(at);
+      const stage = frame ? stageOf(frame) : '';
+      if (/^(connector-spec|sources|runner|bench)\//.test(stage)) return stage;
+    }
+    return undefined;
   };
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
@@ -122,7 +135,9 @@ export function summarizeProfile(profile: CpuProfile, file: string, top = 15): P
     functions.set(name, (functions.get(name) ?? 0) + ms);
     const stage = stageOf(frame);
     stages.set(stage, (stages.get(stage) ?? 0) + ms);
-    const step = stepOf(stage === '(native)' ? callerStage(samples[i]!) : stage);
+    let step = stepOf(isHelper(stage) ? callerStage(samples[i]!) : stage);
+    // parquet-wasm also decodes: the runner's merge reads staged files back through runner/parquet-reader.ts.
+    if (step === 'Parquet encode' && ourCaller(samples[i]!) === 'runner/parquet-reader.ts') step = 'Parquet read-back (runner merge)';
     steps.set(step, (steps.get(step) ?? 0) + ms);
   }
   return {

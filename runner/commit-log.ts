@@ -40,6 +40,11 @@ export interface CommitRecord {
   readonly cursor: Cursor;
   readonly add: readonly AddAction[];
   readonly remove: readonly RemoveAction[];
+  /**
+   * The columns of the table's files after this commit (`name:type[?]`, `?` = nullable), like Delta's metaData
+   * schema: a later run compares it before rewriting existing rows. Absent in records written before it existed.
+   */
+  readonly schema?: readonly string[];
 }
 
 export interface TablePaths {
@@ -114,6 +119,7 @@ export function parseCommitRecord(text: string, file: string): CommitRecord {
     cursor: (raw['cursor'] ?? null) as JsonValue,
     add,
     remove,
+    ...(Array.isArray(raw['schema']) && raw['schema'].every((c) => typeof c === 'string') ? { schema: raw['schema'] as string[] } : {}),
   };
 }
 

@@ -113,6 +113,42 @@ function schemaSignature(schema: Schema): string {
   return schema.fields.map((f) => `${f.name}:${String(f.type)}`).join(',');
 }
 
+/** The column list recorded in every commit: `name:type`, with `?` for nullable. */
+export function columnSignatures(schema: Schema): string[] {
+  return schema.fields.map((f) => `${f.name}:${String(f.type)}${f.nullable ? '?' : ''}`);
+}
+
+/**
+ * A cdc merge rewrites existing files in the *new* schema: if columns were removed or changed since the last
+ * commit (e.g. a different `properties` selection), existing rows would silently lose those values. Refuse, and
+ * name the columns and the fix. Snapshot tables (replaced whole) and append tables (never rewritten) may change.
+ */
+async function checkSchemaUnchanged(ctx: TableRunContext, p: Plan, paths: TablePaths, version: number): Promise<void> {
+  if (p.ingestion !== 'cdc' || version < 0) return;
+  const committed = (await readCommit(paths, version)).schema;
+  if (committed === undefined) return;
+  const now = columnSignatures(p.outputSchema);
+  if (committed.length === now.length && committed.every((c, i) => c === now[i])) return;
+  const name = (sig: string): string => sig.slice(0, sig.indexOf(':'));
+  const before = new Map(committed.map((c) => [name(c), c]));
+  const after = new Map(now.map((c) => [name(c), c]));
+  const removed = [...before.keys()].filter((n) => !after.has(n));
+  const added = [...after.keys()].filter((n) => !before.has(n));
+  const changed = [...after.keys()].filter((n) => before.has(n) && before.get(n) !== after.get(n));
+  const parts = [
+    removed.length > 0 ? `removed ${removed.join(', ')}` : '',
+    added.length > 0 ? `added ${added.join(', ')}` : '',
+    changed.length > 0 ? `changed ${changed.join(', ')}` : '',
+    removed.length + added.length + changed.length === 0 ? 'column order changed' : '',
+  ].filter((s) => s !== '');
+  const table = ctx.spec.destinationTable;
+  throw new ConfigError(
+    `${ctx.spec.path}: the columns of ${table} changed since its last commit (${parts.join('; ')}); merging would rewrite existing rows without them. ` +
+      `Restore the previous table options, or rebuild the table with: mixpanel-lakeflow run --full-refresh ${table}`,
+    { code: 'RUNNER_SCHEMA_CHANGED', context: { table } },
+  );
+}
+
 /** Roll a committed-but-unpublished version forward, repair a lagging state file, drop uncommitted staging. */
 async function recover(ctx: TableRunContext, paths: TablePaths, report: TableReport): Promise<{ version: number; cursor: Cursor }> {
   const table = ctx.spec.destinationTable;
@@ -311,6 +347,7 @@ async function commitCall(ctx: TableRunContext, p: Plan, paths: TablePaths, vers
     cursor: result.cursor,
     add: add.map((f) => ({ path: f.relPath, rows: f.rows, bytes: f.bytes, partitionValues: f.partitionValues })),
     remove: remove.map((r) => ({ path: r })),
+    schema: columnSignatures(p.outputSchema),
   };
   await writeCommit(paths, record, ctx.faults);
   await publish(paths, record, ctx.faults);
@@ -372,6 +409,7 @@ export async function runTable(ctx: TableRunContext): Promise<TableReport> {
     report.cursorBefore = cursor;
     report.cursorAfter = cursor;
     const p = await plan(ctx);
+    await checkSchemaUnchanged(ctx, p, paths, version);
     report.ingestionType = p.ingestion;
     report.scdType = p.scd2 ? 'SCD_TYPE_2' : p.ingestion === 'append' ? 'APPEND_ONLY' : 'SCD_TYPE_1';
     const progressBase = { rows: 0, bytes: 0 };
