@@ -120,8 +120,9 @@ export function columnSignatures(schema: Schema): string[] {
 
 /**
  * A cdc merge rewrites existing files in the *new* schema: if columns were removed or changed since the last
- * commit (e.g. a different `properties` selection), existing rows would silently lose those values. Refuse, and
- * name the columns and the fix. Snapshot tables (replaced whole) and append tables (never rewritten) may change.
+ * commit (e.g. a narrower `properties` selection), existing rows would silently lose those values. Refuse, and
+ * name the columns and the fix. Added nullable columns are fine (old rows read null there). Snapshot tables
+ * (replaced whole) and append tables (never rewritten) may change freely.
  */
 async function checkSchemaUnchanged(ctx: TableRunContext, p: Plan, paths: TablePaths, version: number): Promise<void> {
   if (p.ingestion !== 'cdc' || version < 0) return;
@@ -135,13 +136,17 @@ async function checkSchemaUnchanged(ctx: TableRunContext, p: Plan, paths: TableP
   const removed = [...before.keys()].filter((n) => !after.has(n));
   const added = [...after.keys()].filter((n) => !before.has(n));
   const changed = [...after.keys()].filter((n) => before.has(n) && before.get(n) !== after.get(n));
+  const table = ctx.spec.destinationTable;
+  // New nullable columns are safe: rewritten old rows get null there (nothing they had is dropped).
+  if (removed.length === 0 && changed.length === 0 && added.every((n) => after.get(n)!.endsWith('?'))) {
+    ctx.logger.info('table gained columns; existing rows read null there', { table, added });
+    return;
+  }
   const parts = [
     removed.length > 0 ? `removed ${removed.join(', ')}` : '',
     added.length > 0 ? `added ${added.join(', ')}` : '',
     changed.length > 0 ? `changed ${changed.join(', ')}` : '',
-    removed.length + added.length + changed.length === 0 ? 'column order changed' : '',
   ].filter((s) => s !== '');
-  const table = ctx.spec.destinationTable;
   throw new ConfigError(
     `${ctx.spec.path}: the columns of ${table} changed since its last commit (${parts.join('; ')}); merging would rewrite existing rows without them. ` +
       `Restore the previous table options, or rebuild the table with: mixpanel-lakeflow run --full-refresh ${table}`,
