@@ -31,6 +31,8 @@ export interface BenchOptions {
   readonly nodeFlags?: string[];
   /** Skip the DuckDB baseline rows. */
   readonly noDuckdb?: boolean;
+  /** Events with `scd_type: APPEND_ONLY` (no cdc merge), to isolate the merge's cost. */
+  readonly appendOnly?: boolean;
   /** Run sizes even when their projected peak RSS exceeds half of the machine's RAM. */
   readonly force?: boolean;
   /** Keep the written lakehouses under `.bench/runs/`. */
@@ -39,6 +41,10 @@ export interface BenchOptions {
   readonly dir?: string;
   /** Repeat each first-run measurement N times (fresh lakehouse each time) and keep the median (default 1). */
   readonly repeat?: number;
+  /** Skip the tracking proxy's added-latency row (1,000 requests; default on). */
+  readonly noProxy?: boolean;
+  /** Skip the emulator footprint row (1M events generated and served; quick: 250k; default on). */
+  readonly noEmulator?: boolean;
   /** Where to print (default process.stdout). */
   readonly out?: (text: string) => void;
 }
@@ -93,9 +99,25 @@ export async function runBench(options: BenchOptions = {}): Promise<void> {
   } finally {
     await server.close();
   }
+  const extras: string[] = [];
+  if (!options.noProxy) {
+    const { benchProxyLatency } = await import('../proxy/bench-latency.js');
+    const r = await benchProxyLatency({ requests: 1_000 });
+    extras.push(
+      `proxy added latency over direct (1,000 requests, lake side stalled, spool fsync on): p50 ${r.addedP50Ms} ms, p99 ${r.addedP99Ms} ms ` +
+        `(direct p50 ${r.directP50Ms} / p99 ${r.directP99Ms} ms; via proxy p50 ${r.proxyP50Ms} / p99 ${r.proxyP99Ms} ms; target p99 < 20 ms)`,
+    );
+  }
+  if (!options.noEmulator) {
+    const { measureEmulatorMemory } = await import('../emulator/scripts/measure-memory.js');
+    const n = quick ? 250_000 : 1_000_000;
+    const m = await measureEmulatorMemory(n, false);
+    extras.push(`emulator footprint: generated and served ${human(m.events)} events (drained by a client in another process): peak RSS ${m.peakRssMB.toFixed(0)} MB (target < 200 MB)`);
+  }
   const after = machineNote();
   print('');
   print(formatTable(rows));
+  for (const line of extras) print(line);
   print('');
   print(`machine before: ${before}`);
   print(`machine after:  ${after}`);

@@ -10,6 +10,8 @@ export interface PipelineJob {
   readonly historicalDays: number;
   readonly lakehouseDir: string;
   readonly stateDir: string;
+  /** `scd_type: APPEND_ONLY` in the spec: no merge by key (isolates the runner's cdc merge cost). */
+  readonly appendOnly?: boolean;
 }
 
 export interface DuckdbJob {

@@ -14,7 +14,10 @@ const USAGE = `usage: node --import tsx bench/main.ts [options]
   --cpu-prof          profile each connector child and print the top self-time stages and functions
   --no-gzip           serve plain JSONL instead of gzip
   --no-duckdb         skip the DuckDB baseline
+  --no-proxy          skip the tracking proxy's added-latency row
+  --no-emulator       skip the emulator footprint row
   --keep              keep the written lakehouses under .bench/runs/
+  --append-only       events with scd_type APPEND_ONLY (no merge by key): isolates the runner's merge cost
   --force             run sizes whose projected peak RSS exceeds half of RAM (skipped by default)
   --repeat N          run each measurement N times and keep the median (highest peak RSS)
   --node-flag F       extra node flag for the connector children (repeatable)`;
@@ -36,8 +39,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       'cpu-prof': { type: 'boolean' },
       'no-gzip': { type: 'boolean' },
       'no-duckdb': { type: 'boolean' },
+      'no-proxy': { type: 'boolean' },
+      'no-emulator': { type: 'boolean' },
       keep: { type: 'boolean' },
       force: { type: 'boolean' },
+      'append-only': { type: 'boolean' },
       repeat: { type: 'string' },
       'node-flag': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
@@ -58,8 +64,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     ...(values['cpu-prof'] ? { cpuProf: true } : {}),
     ...(values['no-gzip'] ? { gzip: false } : {}),
     ...(values['no-duckdb'] ? { noDuckdb: true } : {}),
+    ...(values['no-proxy'] ? { noProxy: true } : {}),
+    ...(values['no-emulator'] ? { noEmulator: true } : {}),
     ...(values.keep ? { keep: true } : {}),
     ...(values.force ? { force: true } : {}),
+    ...(values['append-only'] ? { appendOnly: true } : {}),
     ...(values.repeat !== undefined ? { repeat: Math.max(1, count(values.repeat, '--repeat')) } : {}),
     ...(values['node-flag'] ? { nodeFlags: values['node-flag'] } : {}),
   };

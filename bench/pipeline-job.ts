@@ -38,7 +38,8 @@ export async function runPipelineJob(job: PipelineJob): Promise<{ seconds: numbe
     logger,
     limits: { query: { minTime: 0, maxConcurrent: 5, reservoir: Number.POSITIVE_INFINITY, reservoirRefreshIntervalMs: 3_600_000 } },
   });
-  const specText = JSON.stringify({ connection_name: 'bench', objects: [{ table: { source_table: job.table } }] });
+  const table = job.appendOnly ? { source_table: job.table, table_configuration: { scd_type: 'APPEND_ONLY' } } : { source_table: job.table };
+  const specText = JSON.stringify({ connection_name: 'bench', objects: [{ table }] });
   const spec = parsePipelineSpec(specText, 'bench-pipeline-spec.json');
   try {
     await validateSpecAgainstSource(spec, source);

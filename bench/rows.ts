@@ -20,6 +20,7 @@ export interface RowOptions {
   readonly nodeFlags?: string[];
   readonly keep?: boolean;
   readonly repeat?: number;
+  readonly appendOnly?: boolean;
 }
 
 export interface Context {
@@ -128,16 +129,24 @@ export async function eventsRows(ctx: Context, events: number, window: BenchWind
   const days = WINDOW_DAYS[window];
   const dataset = await ensureEventsDataset(ctx.root, events, days, 1, ctx.print);
   ctx.server.setEvents(dataset);
-  const label = `events ${human(events)} × ${window}`;
+  const label = `events ${human(events)} × ${window}${ctx.options.appendOnly ? ' APPEND_ONLY' : ''}`;
   const runDir = join(ctx.root, 'runs', `events-${events}-${window}`);
-  const base = { kind: 'pipeline', table: 'events', baseUrl: ctx.server.url, historicalDays: days, lakehouseDir: join(runDir, 'lakehouse'), stateDir: join(runDir, 'state') } as const;
+  const base = {
+    kind: 'pipeline',
+    table: 'events',
+    baseUrl: ctx.server.url,
+    historicalDays: days,
+    lakehouseDir: join(runDir, 'lakehouse'),
+    stateDir: join(runDir, 'state'),
+    appendOnly: ctx.options.appendOnly ?? false,
+  } as const;
   const m = await measureFresh(ctx, label, { ...base, nowMs: BENCH_NOW_MS }, () => rm(runDir, { recursive: true, force: true }));
   const bytes = await parquetBytes(join(base.lakehouseDir, 'events'));
   if (!m.run.result.error) await checkRows(ctx, label, base.lakehouseDir, 'events', events);
   const rate = m.run.result.seconds > 0 ? events / m.run.result.seconds : 0;
   const rows = [row(label, events, dataset.bytes, m, bytes, duckdbRate ? rate / duckdbRate : null)];
   if (withIncremental && !m.run.result.error) {
-    const incLabel = `events incremental, nothing new (after ${human(events)} × ${window})`;
+    const incLabel = `events incremental, nothing new (after ${label.slice('events '.length)})`;
     const inc = await measure(ctx, incLabel, { ...base, nowMs: INCREMENTAL_NOW_MS });
     rows.push(row(incLabel, 0, null, inc, (await parquetBytes(join(base.lakehouseDir, 'events'))) - bytes));
   }

@@ -142,17 +142,15 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   program
     .command('bench')
-    .description('Benchmarks (not part of npm test): events and engage throughput and memory against a DuckDB baseline.')
-    .option('--events <list>', 'event counts to run (comma separated)', (v: string) => list(v).map(positiveInt))
-    .option('--profiles <n>', 'profiles for the engage row', positiveInt)
-    .option('--quick', 'small sizes for a smoke run')
-    .action(async (opts: { events?: number[]; profiles?: number; quick?: boolean }) => {
+    .description('Benchmarks (not part of npm test): events and engage throughput and memory vs a DuckDB baseline, proxy latency, emulator footprint. Flags: see README (--events, --windows, --profiles, --quick, --cpu-prof, …).')
+    .helpOption(false)
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .argument('[flags...]', 'bench flags, passed through to bench/main.ts')
+    .action(async (flags: string[]) => {
       const { runBench } = await import('../bench/index.js');
-      await runBench({
-        ...(opts.events !== undefined ? { events: opts.events } : {}),
-        ...(opts.profiles !== undefined ? { profiles: opts.profiles } : {}),
-        ...(opts.quick !== undefined ? { quick: opts.quick } : {}),
-      });
+      const { parseBenchArgs } = await import('../bench/main.js');
+      await runBench(parseBenchArgs(flags));
     });
 
   try {
