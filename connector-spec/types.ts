@@ -90,7 +90,19 @@ export interface ReadOptions {
   readonly onProgress?: (progress: ReadProgress) => void;
   /** When given, the source adds its API calls, retries, waits and warnings here. */
   readonly stats?: ReadStats;
+  /**
+   * The host's current rows of this table, as committed before this call: one array per row holding the values
+   * of `columns` in order. A source uses it where a full snapshot must detect deletions (a key live in the
+   * destination but absent upstream) without keeping every key in its cursor. Absent when the host keeps no
+   * table (the acceptance suite, a one-off read): the source then falls back to what its cursor can hold.
+   */
+  readonly liveRows?: LiveRows;
 }
+
+/** A cell of `liveRows`: Utf8 → string, integers → number (bigint beyond 2^53), timestamps → epoch ms, null. */
+export type LiveCell = string | number | bigint | boolean | null;
+
+export type LiveRows = (columns: readonly string[]) => AsyncIterable<readonly LiveCell[]>;
 
 /**
  * One call of `readTable`: an async generator that yields Arrow record batches and *returns* the next
