@@ -45,3 +45,23 @@ describe('batchFromColumns', () => {
     expect(() => batchFromColumns(schema, [['x'], []])).toThrow(/column b has 0 rows/);
   });
 });
+
+describe('utf8Data', () => {
+  it('encodes ASCII-only and mixed columns to the same bytes and offsets a per-string encoder gives', async () => {
+    const { utf8Data } = await import('./columns.js');
+    for (const column of [
+      ['abc', null, '', 'xyz', null],
+      ['abc', 'é', null, '😀x', ''],
+      [null, null],
+      [],
+    ]) {
+      const data = utf8Data(column);
+      const expected = Buffer.concat(column.filter((s): s is string => s !== null).map((s) => Buffer.from(s, 'utf8')));
+      expect(Buffer.from(data.values.subarray(0, expected.length))).toEqual(expected);
+      const offsets = [0];
+      for (const s of column) offsets.push(offsets.at(-1)! + (s === null ? 0 : Buffer.byteLength(s)));
+      expect([...data.valueOffsets]).toEqual(offsets);
+      expect(data.nullCount).toBe(column.filter((s) => s === null).length);
+    }
+  });
+});

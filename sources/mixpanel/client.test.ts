@@ -150,3 +150,30 @@ describe('shared limiter', () => {
     for (let i = 3; i < calls.length; i++) expect(calls[i]!.atMs - calls[i - 3]!.atMs).toBeGreaterThanOrEqual(1_500);
   });
 });
+
+describe('export body encoding', () => {
+  it('reads an empty body sent with Content-Encoding: gzip as an empty export', async () => {
+    expect.hasAssertions();
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip', 'content-length': '0' });
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const c = createMixpanelClient(
+      { auth: { kind: 'api_secret', secret: 'secret' }, region: 'US', projectTimezone: 'UTC', legacyLocalTime: false, historicalDays: 30, baseUrl: `http://127.0.0.1:${port}` },
+      { limits: { ...FAST_LIMITS }, now: () => T },
+    );
+    try {
+      const response = await c.exportStream({ fromDate: '2024-06-10', toDate: '2024-06-10' }, { ...ctx, stats: emptyReadStats() });
+      const chunks: Buffer[] = [];
+      for await (const chunk of response.body) chunks.push(chunk as Buffer);
+      expect(Buffer.concat(chunks).length).toBe(0);
+    } finally {
+      await c.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});

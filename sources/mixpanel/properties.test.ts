@@ -91,3 +91,25 @@ describe('standard property tables', () => {
     ]);
   });
 });
+
+describe('parseLenientDatetime: the YYYY-MM-DDTHH:MM:SS fast path', () => {
+  it('gives the answer of the general parser for every text of that shape (valid, impossible, non-digit)', () => {
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pad = (n: number, w: number): string => String(n).padStart(w, '0');
+    const texts = ['2024-02-29T12:00:00', '2023-02-29T12:00:00', '2024-04-31 00:00:00', '0050-01-01T00:00:00', '2024-01-15t10:20:30', '2024-13-01T00:00:00', '2024-01-00T00:00:00', '2024-01-01T24:00:00', '2024-01-01T23:60:00', '2024-01-01T23:59:60', '2024-0a-01T00:00:00', '2024-01-01X00:00:00', '+024-01-01T00:00:00'];
+    for (let i = 0; i < 3000; i++) {
+      const sep = [' ', 'T', 't'][rand(3)]!;
+      texts.push(`${pad(rand(10000), 4)}-${pad(rand(14), 2)}-${pad(rand(33), 2)}${sep}${pad(rand(25), 2)}:${pad(rand(61), 2)}:${pad(rand(61), 2)}`);
+    }
+    for (const text of texts) {
+      // A trailing space takes the general (regex) path, which trims it: the reference answer.
+      expect(parseLenientDatetime(text), text).toBe(parseLenientDatetime(`${text} `));
+    }
+    expect(parseLenientDatetime('2024-01-15T10:20:30')).toBe(Date.UTC(2024, 0, 15, 10, 20, 30));
+    expect(parseLenientDatetime('2023-02-29T12:00:00')).toBeNull();
+  });
+});

@@ -110,6 +110,7 @@ export function createMixpanelSource(config: MixpanelConfig, options: MixpanelSo
           stats: readOptions.stats ?? emptyReadStats(),
           signal: readOptions.signal,
           onProgress: readOptions.onProgress,
+          liveRows: readOptions.liveRows,
         },
         cursor,
         tableOptions,

@@ -3,7 +3,7 @@
  * its endpoint, its schema, its option list and its record mapping; `source.ts` serves the registry.
  */
 import type { Schema } from 'apache-arrow';
-import type { Cursor, Logger, ReadProgress, ReadStats, TableMetadata, TableOptionSpec, TableOptions, TableRead } from '../../connector-spec/index.js';
+import type { Cursor, LiveRows, Logger, ReadProgress, ReadStats, TableMetadata, TableOptionSpec, TableOptions, TableRead } from '../../connector-spec/index.js';
 import type { MixpanelClient } from './client-types.js';
 import type { MixpanelConfig } from './config-types.js';
 
@@ -20,6 +20,8 @@ export interface TableContext {
   readonly stats: ReadStats;
   readonly signal: AbortSignal | undefined;
   readonly onProgress: ((progress: ReadProgress) => void) | undefined;
+  /** The host's committed rows of this table (for deletion detection), when the host keeps one. */
+  readonly liveRows: LiveRows | undefined;
 }
 
 export interface MixpanelTableDefinition {

@@ -5,7 +5,7 @@
 import type { RecordBatch } from 'apache-arrow';
 import { TransientError, batchFromColumns, utf8MapFromFlat } from '../../../connector-spec/index.js';
 import { stringifyJson } from '../json.js';
-import { splitPropertiesInto, type CustomSink } from '../properties.js';
+import { NO_FIT, convertValue, type CustomSink, type PropertyKind, type PropertyTable } from '../properties.js';
 import { UtcDateCache } from './dates.js';
 import { contentKey, dedupeKey } from './dedupe.js';
 import type { LegacyClock } from './legacy-time.js';
@@ -16,8 +16,36 @@ import { ZoneShiftTally } from './zone-shift.js';
 /** Rows per batch (a chunk's worth of lines may be added on top). */
 export const BATCH_ROWS = 16_384;
 
-/** Properties read into core columns from their real places only. */
-const CORE_PROPERTIES: ReadonlySet<string> = new Set(['time', 'distinct_id', '$insert_id', 'mp_processing_time_ms']);
+/** Properties read into core columns from their real places only: their slots in `PropertySlots.slot`. */
+const TIME = -1;
+const DISTINCT_ID = -2;
+const INSERT_ID = -3;
+const PROCESSING = -4;
+const CORE_PROPERTIES: readonly (readonly [string, number])[] = [
+  ['time', TIME],
+  ['distinct_id', DISTINCT_ID],
+  ['$insert_id', INSERT_ID],
+  ['mp_processing_time_ms', PROCESSING],
+];
+
+/** One lookup per property name: a standard column index (≥ 0) or a core slot (< 0); absent = custom. */
+interface PropertySlots {
+  readonly slot: ReadonlyMap<string, number>;
+  readonly kinds: readonly PropertyKind[];
+}
+
+const slotsCache = new WeakMap<PropertyTable, PropertySlots>();
+
+function slotsOf(table: PropertyTable): PropertySlots {
+  let slots = slotsCache.get(table);
+  if (slots === undefined) {
+    const slot = new Map<string, number>(table.index);
+    for (const [name, code] of CORE_PROPERTIES) slot.set(name, code);
+    slots = { slot, kinds: table.properties.map((p) => p.kind) };
+    slotsCache.set(table, slots);
+  }
+  return slots;
+}
 
 export interface EventCounters {
   valuesKeptRaw: number;
@@ -60,6 +88,7 @@ export class EventBatchBuilder implements LineSink {
   private custom: CustomSink = { keys: [], values: [] };
   private customOffsets: number[] = [0];
   private readonly dates = new UtcDateCache();
+  private readonly slots: PropertySlots;
 
   /**
    * @param legacy converter for legacy projects (`time` is project-local wall clock), null for UTC projects
@@ -71,6 +100,7 @@ export class EventBatchBuilder implements LineSink {
     private readonly what: string,
     private readonly columns: EventColumns = ALL_EVENT_COLUMNS,
   ) {
+    this.slots = slotsOf(columns.table);
     this.reset();
   }
 
@@ -120,12 +150,44 @@ export class EventBatchBuilder implements LineSink {
     const row = this.rows;
     const custom = this.custom;
     const counters = this.counters;
-    counters.valuesKeptRaw += splitPropertiesInto(props, this.columns.table, CORE_PROPERTIES, this.standard, row, custom, undefined, plainJson);
+    const { slot, kinds } = this.slots;
+    const standard = this.standard;
+    // One pass over the properties (source order): a standard property whose value fits goes to its column, a
+    // core property is picked up, everything else (and every misfit, and a present null) goes to custom_properties.
+    let timeValue: unknown;
+    let procValue: unknown;
+    let distinctValue: unknown;
+    let insertValue: unknown;
+    let misfits = 0;
+    for (const key in props) {
+      const value = props[key];
+      const i = slot.get(key);
+      if (i !== undefined) {
+        if (i >= 0) {
+          if (value !== null && value !== undefined) {
+            const converted = convertValue(kinds[i]!, value);
+            if (converted !== NO_FIT) {
+              standard[i]![row] = converted;
+              continue;
+            }
+            misfits++;
+          }
+        } else {
+          if (i === TIME) timeValue = value;
+          else if (i === DISTINCT_ID) distinctValue = value;
+          else if (i === INSERT_ID) insertValue = value;
+          else procValue = value;
+          continue;
+        }
+      }
+      custom.keys.push(key);
+      custom.values.push(plainJson || typeof value === 'string' ? (JSON.stringify(value) ?? 'null') : stringifyJson(value));
+    }
+    counters.valuesKeptRaw += misfits;
 
     const eventRaw = record['event'];
     const event = typeof eventRaw === 'string' ? eventRaw : null;
 
-    const timeValue = props['time'];
     let timeRaw: number | null = null;
     if (typeof timeValue === 'number' && Number.isSafeInteger(timeValue)) timeRaw = timeValue;
     else {
@@ -133,7 +195,6 @@ export class EventBatchBuilder implements LineSink {
       if (timeValue !== undefined) pushCustom(custom, 'time', timeValue);
     }
 
-    const procValue = props['mp_processing_time_ms'];
     let processing: number | null = null;
     if (typeof procValue === 'number' && Number.isSafeInteger(procValue)) processing = procValue;
     else if (procValue !== undefined && procValue !== null) {
@@ -141,7 +202,6 @@ export class EventBatchBuilder implements LineSink {
       pushCustom(custom, 'mp_processing_time_ms', procValue);
     }
 
-    const distinctValue = props['distinct_id'];
     let distinctId: string | null = null;
     if (typeof distinctValue === 'string') distinctId = distinctValue;
     else if (distinctValue !== undefined && distinctValue !== null) {
@@ -149,7 +209,6 @@ export class EventBatchBuilder implements LineSink {
       pushCustom(custom, 'distinct_id', distinctValue);
     }
 
-    const insertValue = props['$insert_id'];
     let insertId: string | null = null;
     if (typeof insertValue === 'string') insertId = insertValue;
     else if (insertValue !== undefined && insertValue !== null) {

@@ -12,7 +12,11 @@ function hash(text: string): string {
 
 /** Key of an event with an `$insert_id`. `distinctId` is the JSON text of the raw value (null when absent). */
 export function dedupeKey(event: string | null, distinctIdJson: string | null, timeSeconds: number | null, insertId: string): string {
-  return hash(`v1\u0000${JSON.stringify([event, distinctIdJson, timeSeconds, insertId])}`);
+  // The text of JSON.stringify([event, distinctIdJson, timeSeconds, insertId]), without the array.
+  const e = event === null ? 'null' : JSON.stringify(event);
+  const d = distinctIdJson === null ? 'null' : JSON.stringify(distinctIdJson);
+  const t = timeSeconds === null ? 'null' : JSON.stringify(timeSeconds);
+  return hash(`v1\u0000[${e},${d},${t},${JSON.stringify(insertId)}]`);
 }
 
 /** JSON with object keys sorted at every level (numbers written exactly). */

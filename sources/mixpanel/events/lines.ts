@@ -103,8 +103,8 @@ export function escapeControlCharsInStrings(text: string): string {
 }
 
 /**
- * `plain`: the line has no number that `JSON.parse` could round (no 16+ digit run, no 3-digit exponent), so it
- * was parsed by `JSON.parse` and holds no bigint/LosslessNumber (same test as `parseJsonLossless`).
+ * `plain`: the line has no number that `JSON.parse` could round (no parsed number beyond ±(2^53 − 1), see
+ * `holdsRoundedNumber`), so the `JSON.parse` result was kept and holds no bigint/LosslessNumber.
  */
 export type ParsedLine = { readonly ok: true; readonly value: unknown; readonly recovered: boolean; readonly plain: boolean } | { readonly ok: false; readonly error: string };
 

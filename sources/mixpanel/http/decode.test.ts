@@ -35,3 +35,22 @@ describe('decodedBody', () => {
     expect((resetError as Error).message).toContain('UND_ERR_SOCKET');
   });
 });
+
+describe('decodedBody with an empty body', () => {
+  it('reads an empty body labelled gzip as empty (no error, so the slice is not split)', async () => {
+    const body = new PassThrough();
+    body.end();
+    expect(await collect(decodedBody(body, true, 'empty'))).toBe('');
+    const plain = new PassThrough();
+    plain.end();
+    expect(await collect(decodedBody(plain, false, 'empty'))).toBe('');
+  });
+
+  it('still fails a gzip body that is cut after some bytes', async () => {
+    const zipped = gzipSync(Buffer.from(text));
+    const cut = new PassThrough();
+    cut.end(zipped.subarray(0, 5));
+    const error = await collect(decodedBody(cut, true, 'cut')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientError);
+  });
+});

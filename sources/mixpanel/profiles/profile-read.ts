@@ -9,7 +9,8 @@
  *   re-read: those rows are emitted only if the window's digest differs from the cursor's (a late or
  *   `$ignore_time` update inside the window). A scan with no new rows and an unchanged window yields nothing and
  *   returns its input cursor.
- * - Full scans with tombstones enabled emit a deletion marker for every id in `known_ids` that the scan did not see.
+ * - Full scans with tombstones enabled emit a deletion marker for every live id the scan did not see: the host's
+ *   committed rows (`ctx.liveRows`) when it keeps the table, else the cursor's `known_ids` (bounded).
  */
 import type { Schema } from 'apache-arrow';
 import { cursorsEqual, type Cursor, type TableRead } from '../../../connector-spec/index.js';
@@ -18,12 +19,16 @@ import { formatWhereDatetime } from './datetime.js';
 import { mapProfileProperties, ProfileRowBuffer, BATCH_ROWS } from './profile-rows.js';
 import { parseProfileCursor, profileCursorJson, type ProfileCursor } from './profile-cursor.js';
 import type { ProfileColumn } from './schema.js';
+import type { ProfileRecord } from './engage-response.js';
 import { scanEngage } from './scan.js';
+import { deletedIdsFromLiveRows } from './live-deletions.js';
 import { digestOf, profileHash } from './window-digest.js';
 
 export interface ProfileReadSettings {
   readonly schema: Schema;
   readonly columns: readonly ProfileColumn[];
+  /** The table's primary key columns, the profile's own id last (`distinct_id`; `group_key`, `group_id`). */
+  readonly keyColumns: readonly string[];
   /** Key values placed before the profile's own id (groups: the group key). */
   readonly keyPrefix: readonly string[];
   /** Extra Engage parameters (groups: `data_group_id`). */
@@ -35,9 +40,14 @@ export interface ProfileReadSettings {
   readonly maxSessionRestarts: number;
 }
 
+/** A profile that may belong to the window; hashed only at the end, if it is still inside it. */
 interface WindowRow {
   readonly ms: number | null;
-  readonly hash: bigint;
+  readonly record: ProfileRecord;
+}
+
+function rowHash(row: WindowRow): bigint {
+  return profileHash(row.record.distinctId, row.record.properties);
 }
 
 /** The `where` of one scan: the user's filter AND the `$last_seen` lower bound (either may be absent). */
@@ -74,12 +84,15 @@ async function* run(ctx: TableContext, input: Cursor, previous: ProfileCursor | 
   if (where !== undefined) params.where = where;
   const lastSeenIndex = s.keyPrefix.length + 1 + columnIndex(s.columns, '$last_seen');
   const tracking = s.fullRefreshEveryMs !== null;
+  /** With the host's rows, ids are needed only to compare a full scan; without them the cursor accumulates them. */
+  const collectIds = tracking && (ctx.liveRows === undefined || full);
 
   /** Rows to emit: every row of a full scan, the new rows of an incremental scan. */
   const out = new ProfileRowBuffer(s.schema);
   /** Incremental scans: rows at or before the old cursor (the overlap re-read), emitted only if the window changed. */
   const held = new ProfileRowBuffer(s.schema);
-  const heldHashes: bigint[] = [];
+  /** Held rows inside the old window (their digest is compared with the cursor's). */
+  const heldWindow: WindowRow[] = [];
   let maxSeen = oldLastSeen;
   let window: WindowRow[] = [];
   let pruneAt = 4096;
@@ -110,16 +123,16 @@ async function* run(ctx: TableContext, input: Cursor, previous: ProfileCursor | 
       const capped = ms === null ? null : Math.min(ms, runStartMs);
       if (capped !== null && (maxSeen === null || capped > maxSeen)) maxSeen = capped;
       const hasLastSeen = record.properties.$last_seen !== undefined && record.properties.$last_seen !== null;
-      const hash = hasLastSeen ? profileHash(record.distinctId, record.properties) : 0n;
+      // Only profiles inside the window are hashed, once, at the end (the floor only rises during the scan).
       if (hasLastSeen && (ms === null || ms > windowFloor(maxSeen, s.overlapMs))) {
-        window.push({ ms, hash });
+        window.push({ ms, record });
         if (window.length > pruneAt) {
           const floor = windowFloor(maxSeen, s.overlapMs);
           window = window.filter((w) => w.ms === null || w.ms > floor);
           pruneAt = Math.max(4096, window.length * 2);
         }
       }
-      if (tracking) seenIds.push(record.distinctId);
+      if (collectIds) seenIds.push(record.distinctId);
       const keys = [...s.keyPrefix, record.distinctId];
       const isNew = full || (capped !== null && (oldLastSeen === null || capped > oldLastSeen));
       if (isNew) {
@@ -128,7 +141,7 @@ async function* run(ctx: TableContext, input: Cursor, previous: ProfileCursor | 
         if (out.length >= BATCH_ROWS) yield out.take()!;
       } else {
         held.add(keys, mapped);
-        if (hasLastSeen && (ms === null || (ms > oldFloor && ms <= (oldLastSeen ?? 0)))) heldHashes.push(hash);
+        if (hasLastSeen && (ms === null || (ms > oldFloor && ms <= (oldLastSeen ?? 0)))) heldWindow.push({ ms, record });
       }
       rowsRead++;
     }
@@ -137,12 +150,15 @@ async function* run(ctx: TableContext, input: Cursor, previous: ProfileCursor | 
   if (mismatches > 0) stats.counters[`${table}.standard_property_kept_raw`] = (stats.counters[`${table}.standard_property_kept_raw`] ?? 0) + mismatches;
 
   const newFloor = windowFloor(maxSeen, s.overlapMs);
-  const digest = digestOf(window.filter((w) => w.ms === null || (w.ms > newFloor && w.ms <= (maxSeen ?? 0))).map((w) => w.hash));
-  const windowChanged = !full && digestOf(heldHashes) !== previous?.window_digest;
+  const digest = digestOf(window.filter((w) => w.ms === null || (w.ms > newFloor && w.ms <= (maxSeen ?? 0))).map(rowHash));
+  const windowChanged = !full && digestOf(heldWindow.map(rowHash)) !== previous?.window_digest;
 
   let knownIds: string[] | null = null;
   const tombstones: string[] = [];
-  if (tracking) {
+  if (tracking && ctx.liveRows !== undefined) {
+    // The host keeps the table: a full scan is compared with its live rows; the cursor holds no id list.
+    if (full) tombstones.push(...(await deletedIdsFromLiveRows(ctx.liveRows, s.keyColumns, s.keyPrefix, new Set(seenIds))));
+  } else if (tracking) {
     const seen = new Set(seenIds);
     if (full) {
       if (previous?.known_ids != null) {

@@ -6,7 +6,7 @@
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { batchFromColumns } from '../../../connector-spec/index.js';
 import { stringifyJson } from '../json.js';
-import { CONVERTERS } from '../properties.js';
+import { NO_FIT, convertValue } from '../properties.js';
 import { parseProfileDatetime } from './datetime.js';
 import type { ProfileColumn } from './schema.js';
 
@@ -27,42 +27,63 @@ export interface MappedProfile {
   readonly mismatches: number;
 }
 
+/** Where each standard property goes: its position in `typed` and its kind. Computed once per column list. */
+interface ColumnSlot {
+  readonly pos: number;
+  readonly kind: ProfileColumn['kind'];
+  readonly lastSeen: boolean;
+}
+
+interface ColumnLayout {
+  readonly slots: ReadonlyMap<string, ColumnSlot>;
+  readonly width: number;
+}
+
+const layouts = new WeakMap<readonly ProfileColumn[], ColumnLayout>();
+
+function layoutOf(columns: readonly ProfileColumn[]): ColumnLayout {
+  let layout = layouts.get(columns);
+  if (layout === undefined) {
+    const slots = new Map<string, ColumnSlot>();
+    let pos = 0;
+    for (const c of columns) {
+      slots.set(c.property, { pos, kind: c.kind, lastSeen: c.property === '$last_seen' });
+      pos += c.kind === 'timestamp' ? 2 : 1;
+    }
+    layout = { slots, width: pos };
+    layouts.set(columns, layout);
+  }
+  return layout;
+}
+
 export function mapProfileProperties(properties: Readonly<Record<string, unknown>>, columns: readonly ProfileColumn[]): MappedProfile {
-  const typed: unknown[] = [];
-  const handled = new Set<string>();
+  const { slots, width } = layoutOf(columns);
+  const typed: unknown[] = new Array<unknown>(width).fill(null);
+  const custom: (readonly [string, string | null])[] = [];
   let mismatches = 0;
   let lastSeenMs: number | null = null;
-  for (const c of columns) {
-    const value = Object.prototype.hasOwnProperty.call(properties, c.property) ? properties[c.property] : undefined;
-    if (c.kind === 'timestamp') {
-      // Typed value plus the exact text; a value that does not parse keeps its text in `_raw` (and is counted).
-      if (value === undefined || value === null) {
-        typed.push(null, null);
+  // One pass in source order: a standard property that fits (a timestamp: any non-null value, its text kept in
+  // `_raw`) fills its column; everything else, a misfit and a present null included, goes to custom_properties.
+  for (const key in properties) {
+    const value = properties[key];
+    const slot = slots.get(key);
+    if (slot !== undefined && value !== undefined && value !== null) {
+      if (slot.kind === 'timestamp') {
+        const ms = parseProfileDatetime(value);
+        if (ms === null) mismatches++;
+        typed[slot.pos] = ms;
+        typed[slot.pos + 1] = rawText(value);
+        if (slot.lastSeen) lastSeenMs = ms;
         continue;
       }
-      const ms = parseProfileDatetime(value);
-      if (ms === null) mismatches++;
-      typed.push(ms, rawText(value));
-      handled.add(c.property);
-      if (c.property === '$last_seen') lastSeenMs = ms;
-      continue;
-    }
-    if (value === undefined || value === null) {
-      typed.push(null); // a present null stays in custom_properties as `null`
-      continue;
-    }
-    const converted = CONVERTERS[c.kind](value);
-    if (converted.ok) {
-      typed.push(converted.value);
-      handled.add(c.property);
-    } else {
-      typed.push(null);
+      const converted = convertValue(slot.kind, value);
+      if (converted !== NO_FIT) {
+        typed[slot.pos] = converted;
+        continue;
+      }
       mismatches++;
     }
-  }
-  const custom: (readonly [string, string | null])[] = [];
-  for (const key of Object.keys(properties)) {
-    if (!handled.has(key)) custom.push([key, stringifyJson(properties[key])]);
+    custom.push([key, stringifyJson(value)]);
   }
   return { typed, custom, lastSeenMs, mismatches };
 }
@@ -89,7 +110,14 @@ export class ProfileRowBuffer {
   }
 
   add(keys: readonly string[], mapped: MappedProfile): void {
-    this.push([...keys, ...mapped.typed, mapped.custom, null]);
+    const { typed } = mapped;
+    if (keys.length + typed.length + 2 !== this.width) throw new TypeError(`row has ${keys.length + typed.length + 2} values for ${this.width} columns`);
+    const columns = this.columns;
+    let c = 0;
+    for (let i = 0; i < keys.length; i++) columns[c++]!.push(keys[i]);
+    for (let i = 0; i < typed.length; i++) columns[c++]!.push(typed[i]);
+    columns[c++]!.push(mapped.custom);
+    columns[c]!.push(null);
   }
 
   /** A deletion marker: the key, `_deleted_at`, and `last_seen` = `_deleted_at` so the marker wins the merge. */

@@ -28,4 +28,29 @@ describe('scanEngage', () => {
     expect(sizes).toEqual([...Array.from({ length: 10 }, () => 1000), 1]);
     expect(step.value).toEqual({ pages: 11, restarts: 0, profiles: 10_001 });
   });
+
+  it('requests the next page while the caller works on this one: same requests, same order, none extra', async () => {
+    expect.hasAssertions();
+    emulator = await startEmulator({ profiles: 2_500, limits: { queryPerHour: Infinity } });
+    client = testClient(serviceAccountConfig(emulator));
+    const real = client;
+    const requested: string[] = [];
+    const recording: MixpanelClient = Object.assign(Object.create(real) as MixpanelClient, {
+      queryJson: (path: string, params: Readonly<Record<string, string>>, ctx: Parameters<MixpanelClient['queryJson']>[2]) => {
+        requested.push(params['page'] ?? '');
+        return real.queryJson(path, params, ctx);
+      },
+    });
+    const scan = scanEngage({ table: 'engage', client: recording, params: {}, maxRestarts: 0, stats: emptyReadStats(), signal: undefined });
+    const first = await scan.next();
+    expect(first.done).toBe(false);
+    // Page 1 was requested before page 0's rows were handed out.
+    expect(requested).toEqual(['0', '1']);
+    let step = await scan.next();
+    while (!step.done) step = await scan.next();
+    expect(step.value).toEqual({ pages: 3, restarts: 0, profiles: 2_500 });
+    expect(requested).toEqual(['0', '1', '2']);
+    const engagePages = emulator.log.entries.filter((e) => e.path === '/api/query/engage').map((e) => e.params['page'] ?? '');
+    expect(engagePages).toEqual(['0', '1', '2']);
+  });
 });

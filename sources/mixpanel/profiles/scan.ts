@@ -3,7 +3,9 @@
  * trusted to stop or to be present: it is only a reason to go on after a short page that ends before page 0's
  * `total` (a profile deleted during the scan shortens a page in the middle); an empty page always ends the scan. No sleeps between pages (the shared client's limiter alone paces calls). A rejected session (HTTP 400
  * on a page after the first) restarts the scan from page 0; ids already delivered by this scan are skipped, so
- * the caller sees every profile exactly once (0 duplicates, 0 gaps).
+ * the caller sees every profile exactly once (0 duplicates, 0 gaps). The next page is requested as soon as a full
+ * page has arrived, before its rows are handed out, so the caller's work overlaps the next round trip (the
+ * requests and their order are the same as one at a time).
  */
 import { DataError, TransientError, isConnectorError, type ReadStats } from '../../../connector-spec/index.js';
 import type { MixpanelClient } from '../client-types.js';
@@ -45,12 +47,19 @@ export async function* scanEngage(options: EngageScanOptions): AsyncGenerator<re
   let restarts = 0;
   let pages = 0;
   let totalHint: number | undefined;
+  const fetchPage = (n: number, session: string | undefined): Promise<unknown> => {
+    const request: Record<string, string> = { ...params, page: String(n) };
+    if (session !== undefined) request.session_id = session;
+    return client.queryJson(ENGAGE_PATH, request, { table, signal, stats, method: 'POST' });
+  };
+  /** The next page, requested before this page's rows are handed out (same requests, same order; overlaps I/O). */
+  let prefetched: Promise<unknown> | undefined;
   for (;;) {
-    const request: Record<string, string> = { ...params, page: String(page) };
-    if (sessionId !== undefined) request.session_id = sessionId;
     let body: unknown;
     try {
-      body = await client.queryJson(ENGAGE_PATH, request, { table, signal, stats, method: 'POST' });
+      const next = prefetched ?? fetchPage(page, sessionId);
+      prefetched = undefined;
+      body = await next;
     } catch (error) {
       if (page > 0 && isRejectedSession(error)) {
         if (restarts >= options.maxRestarts) {
@@ -76,13 +85,22 @@ export async function* scanEngage(options: EngageScanOptions): AsyncGenerator<re
       seen.add(record.distinctId);
       fresh.push(record);
     }
-    if (fresh.length > 0) yield fresh;
     const pageSize = parsed.pageSize ?? DEFAULT_PAGE_SIZE;
     if (page === 0) totalHint = parsed.total;
     const reached = page * pageSize + parsed.results.length;
     const short = parsed.results.length < pageSize && (totalHint === undefined || reached >= totalHint);
-    if (parsed.results.length === 0 || short) return { pages, restarts, profiles: seen.size };
-    sessionId = parsed.sessionId ?? sessionId;
+    const last = parsed.results.length === 0 || short;
+    if (!last) {
+      sessionId = parsed.sessionId ?? sessionId;
+      if (sessionId !== undefined) {
+        // A failure surfaces when it is awaited at the top of the loop (restart rules unchanged); until then it
+        // is marked handled so an abandoned scan leaves no unhandled rejection.
+        prefetched = fetchPage(page + 1, sessionId);
+        prefetched.catch(() => {});
+      }
+    }
+    if (fresh.length > 0) yield fresh;
+    if (last) return { pages, restarts, profiles: seen.size };
     if (sessionId === undefined) {
       throw new DataError(`table ${table}: a full Engage page came without session_id, so the next page cannot be requested; check MIXPANEL_BASE_URL points at Mixpanel`, {
         code: 'MP_ENGAGE_NO_SESSION',

@@ -10,7 +10,7 @@ import type { MixpanelTable, TableContext } from '../table.js';
 export const SILENT_LOGGER: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export function testContext(table: string, config: MixpanelConfig, client: MixpanelClient, runStartMs: number, stats: ReadStats = emptyReadStats()): TableContext {
-  return { table, config, client, runStartMs, now: () => runStartMs, logger: SILENT_LOGGER, stats, signal: undefined, onProgress: undefined };
+  return { table, config, client, runStartMs, now: () => runStartMs, logger: SILENT_LOGGER, stats, signal: undefined, onProgress: undefined, liveRows: undefined };
 }
 
 export interface CallResult {

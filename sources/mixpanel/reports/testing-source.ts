@@ -52,7 +52,7 @@ export function sourceOfTables(
       const tableOptions = read.tableOptions ?? {};
       check(t, tableOptions);
       return t.read(
-        { table: t.name, config, client, runStartMs, now: options.now, logger: read.logger ?? logger, stats: read.stats ?? emptyReadStats(), signal: read.signal, onProgress: read.onProgress },
+        { table: t.name, config, client, runStartMs, now: options.now, logger: read.logger ?? logger, stats: read.stats ?? emptyReadStats(), signal: read.signal, onProgress: read.onProgress, liveRows: read.liveRows },
         cursor,
         tableOptions,
       );

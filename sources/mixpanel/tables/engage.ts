@@ -22,6 +22,7 @@ export const engage = defineTable({
     return readProfiles(ctx, cursor, {
       schema: engageSchema(),
       columns: PEOPLE_COLUMNS,
+      keyColumns: ['distinct_id'],
       keyPrefix: [],
       params: {},
       userWhere: o.where,

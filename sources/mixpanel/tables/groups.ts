@@ -37,6 +37,7 @@ export const groups = defineTable({
     return readProfiles(ctx, cursor, {
       schema: groupsSchema(),
       columns: GROUP_COLUMNS,
+      keyColumns: ['group_key', 'group_id'],
       keyPrefix: [groupKey],
       params: { data_group_id: dataGroupId },
       userWhere: o.where,
