@@ -114,3 +114,63 @@ export function takeRows(batch: RecordBatch, rows: readonly number[]): RecordBat
   });
   return batchFromCells(batch.schema, columns);
 }
+
+const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
+
+/**
+ * Split a batch into runs of consecutive rows with the same partition value, each a zero-copy slice, in row
+ * order (a value may come back in several runs). A Utf8 partition column is compared byte by byte with the
+ * previous row, so a value is decoded once per run, not once per row. A batch whose values interleave so
+ * much that slices would be tiny is split by copying instead, one batch per value.
+ */
+export function partitionRuns(batch: RecordBatch, column: string): [string, RecordBatch][] {
+  const vector = batch.getChild(column);
+  if (!vector) throw new TypeError(`partition column ${column} is missing from the batch`);
+  const n = batch.numRows;
+  const values: string[] = [];
+  const starts: number[] = [];
+  const push = (value: string, row: number) => {
+    if (values.length > 0 && values[values.length - 1] === value) return;
+    values.push(value);
+    starts.push(row);
+  };
+  const data = vector.data[0];
+  if (vector.type.typeId === Type.Utf8 && vector.data.length === 1 && data) {
+    const offsets = data.valueOffsets as Int32Array;
+    const bytes = data.values as Uint8Array;
+    const bitmap = data.nullCount > 0 ? data.nullBitmap : undefined;
+    let prevStart = -1;
+    let prevEnd = -1;
+    let prevNull = false;
+    for (let r = 0; r < n; r++) {
+      const i = data.offset + r;
+      const isNull = bitmap !== undefined && bitmap.length > 0 && ((bitmap[i >> 3]! >> (i & 7)) & 1) === 0;
+      const s = offsets[r]!;
+      const e = offsets[r + 1]!;
+      let same = r > 0 && isNull === prevNull;
+      if (same && !isNull) {
+        same = e - s === prevEnd - prevStart;
+        for (let k = 0; same && k < e - s; k++) same = bytes[s + k] === bytes[prevStart + k];
+      }
+      if (!same) push(isNull ? HIVE_NULL : partitionValue(cellOf(vector, r), vector.type), r);
+      prevStart = s;
+      prevEnd = e;
+      prevNull = isNull;
+    }
+  } else {
+    for (let r = 0; r < n; r++) push(partitionValue(cellOf(vector, r), vector.type), r);
+  }
+  if (values.length <= 1) return values.length === 0 ? [] : [[values[0]!, batch]];
+  const distinct = new Set(values).size;
+  if (values.length <= Math.max(16, 4 * distinct)) {
+    return values.map((value, k) => [value, batch.slice(starts[k]!, k + 1 < starts.length ? starts[k + 1]! : n)]);
+  }
+  const rowsByValue = new Map<string, number[]>();
+  values.forEach((value, k) => {
+    let rows = rowsByValue.get(value);
+    if (!rows) rowsByValue.set(value, (rows = []));
+    const end = k + 1 < starts.length ? starts[k + 1]! : n;
+    for (let r = starts[k]!; r < end; r++) rows.push(r);
+  });
+  return [...rowsByValue].map(([value, rows]) => [value, takeRows(batch, rows)]);
+}

@@ -18,7 +18,7 @@ const TABLES = ['items', 'items_history', 'events', 'logs', 'members'];
 
 const KILL_POINTS = [
   'fetch:1', 'fetch:5', 'fetch:11', 'fetch:20',
-  'parquet-write:1', 'parquet-write:7', 'parquet-write:16', 'parquet-write:27',
+  'parquet-write:1', 'parquet-write:7', 'parquet-write:16', 'parquet-write:25',
   'staged:2', 'staged:12', 'staged:24',
   'committed:1', 'committed:3', 'committed:7',
   'publish:1', 'publish:6', 'publish:14',

@@ -3,7 +3,8 @@
  * keeps one row per key (SCD type 1), or every version is kept with `__start_at`/`__end_at`
  * (SCD type 2). Only files holding an affected key (in the partitions the call touched) are rewritten.
  *
- * Memory: keys and sequence values of one call, plus one partition's affected files at a time.
+ * Memory: keys and sequence values of one call, plus one row group at a time. (SCD type 1 tables take the
+ * indexed merge in merge-scd1.ts, which does not read the call back; this one serves SCD type 2.)
  */
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import { Field, Schema, type DataType, type Table, type Vector } from 'apache-ar
 import { DataError } from '../connector-spec/index.js';
 import { batchFromCells, cellOf, compareSequence, keyString, type Cell } from './arrow-rows.js';
 import type { PartFile, PartitionedWriter } from './partitioned-writer.js';
-import { readParquetFile } from './parquet-reader.js';
+import { readParquetRowGroups } from './parquet-reader.js';
 
 export const START_AT = '__start_at';
 export const END_AT = '__end_at';
@@ -76,6 +77,7 @@ function vectors(table: Table, names: readonly string[], file: string): Vector[]
 
 export async function mergeCdc(options: MergeOptions): Promise<MergeResult> {
   const { keys, sequenceBy, scd2, partitionBy } = options;
+  const keyAndSeq = [...new Set([...keys, ...sequenceBy])];
   const incomingPartitions = new Set(options.incoming.map((f) => partitionOf(f.relPath, partitionBy)));
   // Phase A: versions from the incoming files.
   const winners = new Map<string, Version>(); // SCD1
@@ -83,21 +85,24 @@ export async function mergeCdc(options: MergeOptions): Promise<MergeResult> {
   let incomingRows = 0;
   for (let i = 0; i < options.incoming.length; i++) {
     const file = options.incoming[i]!;
-    const table = await readParquetFile(file.absPath);
-    const kv = vectors(table, keys, file.relPath);
-    const sv = vectors(table, sequenceBy, file.relPath);
-    for (let r = 0; r < table.numRows; r++) {
-      incomingRows++;
-      const key = keyString(kv.map((v) => cellOf(v, r)));
-      const version: Version = { seq: sv.map((v) => cellOf(v, r)), origin: i, row: r };
-      if (scd2) {
-        let versions = history.get(key);
-        if (!versions) history.set(key, (versions = new Map()));
-        versions.set(keyString(version.seq), version);
-      } else {
-        const current = winners.get(key);
-        if (!current || compareSequence(version.seq, current.seq) >= 0) winners.set(key, version);
+    let base = 0;
+    for await (const table of readParquetRowGroups(file.absPath, keyAndSeq)) {
+      const kv = vectors(table, keys, file.relPath);
+      const sv = vectors(table, sequenceBy, file.relPath);
+      for (let r = 0; r < table.numRows; r++) {
+        incomingRows++;
+        const key = keyString(kv.map((v) => cellOf(v, r)));
+        const version: Version = { seq: sv.map((v) => cellOf(v, r)), origin: i, row: base + r };
+        if (scd2) {
+          let versions = history.get(key);
+          if (!versions) history.set(key, (versions = new Map()));
+          versions.set(keyString(version.seq), version);
+        } else {
+          const current = winners.get(key);
+          if (!current || compareSequence(version.seq, current.seq) >= 0) winners.set(key, version);
+        }
       }
+      base += table.numRows;
     }
   }
   const incomingKeys = scd2 ? history : winners;
@@ -107,23 +112,26 @@ export async function mergeCdc(options: MergeOptions): Promise<MergeResult> {
   const updatedKeys = new Set<string>();
   for (let j = 0; j < candidates.length; j++) {
     const rel = candidates[j]!;
-    const table = await readParquetFile(path.join(options.tableDir, rel));
-    const kv = vectors(table, keys, rel);
-    const sv = vectors(table, sequenceBy, rel);
     let hit = false;
-    for (let r = 0; r < table.numRows; r++) {
-      const key = keyString(kv.map((v) => cellOf(v, r)));
-      if (!incomingKeys.has(key)) continue;
-      hit = true;
-      updatedKeys.add(key);
-      const version: Version = { seq: sv.map((v) => cellOf(v, r)), origin: -(j + 1), row: r };
-      if (scd2) {
-        const versions = history.get(key)!;
-        const seqKey = keyString(version.seq);
-        if (!versions.has(seqKey)) versions.set(seqKey, version); // incoming wins a tie
-      } else if (compareSequence(version.seq, winners.get(key)!.seq) > 0) {
-        winners.set(key, version); // strictly newer existing row wins over incoming
+    let base = 0;
+    for await (const table of readParquetRowGroups(path.join(options.tableDir, rel), keyAndSeq)) {
+      const kv = vectors(table, keys, rel);
+      const sv = vectors(table, sequenceBy, rel);
+      for (let r = 0; r < table.numRows; r++) {
+        const key = keyString(kv.map((v) => cellOf(v, r)));
+        if (!incomingKeys.has(key)) continue;
+        hit = true;
+        updatedKeys.add(key);
+        const version: Version = { seq: sv.map((v) => cellOf(v, r)), origin: -(j + 1), row: base + r };
+        if (scd2) {
+          const versions = history.get(key)!;
+          const seqKey = keyString(version.seq);
+          if (!versions.has(seqKey)) versions.set(seqKey, version); // incoming wins a tie
+        } else if (compareSequence(version.seq, winners.get(key)!.seq) > 0) {
+          winners.set(key, version); // strictly newer existing row wins over incoming
+        }
       }
+      base += table.numRows;
     }
     if (hit) affected.push(j);
   }
@@ -180,29 +188,32 @@ export async function mergeCdc(options: MergeOptions): Promise<MergeResult> {
       buffered = 0;
     };
     for (const source of sources) {
-      const table = await readParquetFile(source.file);
-      const kv = vectors(table, keys, source.file);
-      const sv = vectors(table, sequenceBy, source.file);
-      const outVectors = outFields.map((f) => table.getChild(f.name));
-      for (let r = 0; r < table.numRows; r++) {
-        const id = `${source.origin}:${r}`;
-        let end: Cell | undefined;
-        if (chosen.has(id)) {
-          const mark = chosen.get(id)!;
-          end = mark === true ? undefined : mark;
-        } else {
-          // Not a chosen version: drop it if its key was merged, keep untouched rows of rewritten files.
-          if (source.origin >= 0 || incomingKeys.has(keyString(kv.map((v) => cellOf(v, r))))) continue;
-        }
-        outFields.forEach((field, c) => {
-          if (scd2 && field.name === START_AT && (source.origin >= 0 || end !== undefined)) columns[c]!.push(cellOf(sv[0]!, r));
-          else if (scd2 && field.name === END_AT && end !== undefined) columns[c]!.push(end);
-          else {
-            const v = outVectors[c];
-            columns[c]!.push(v ? cellOf(v, r) : null);
+      let base = 0;
+      for await (const table of readParquetRowGroups(source.file)) {
+        const kv = vectors(table, keys, source.file);
+        const sv = vectors(table, sequenceBy, source.file);
+        const outVectors = outFields.map((f) => table.getChild(f.name));
+        for (let r = 0; r < table.numRows; r++) {
+          const id = `${source.origin}:${base + r}`;
+          let end: Cell | undefined;
+          if (chosen.has(id)) {
+            const mark = chosen.get(id)!;
+            end = mark === true ? undefined : mark;
+          } else {
+            // Not a chosen version: drop it if its key was merged, keep untouched rows of rewritten files.
+            if (source.origin >= 0 || incomingKeys.has(keyString(kv.map((v) => cellOf(v, r))))) continue;
           }
-        });
-        if (++buffered >= OUTPUT_BATCH_ROWS) await flush();
+          outFields.forEach((field, c) => {
+            if (scd2 && field.name === START_AT && (source.origin >= 0 || end !== undefined)) columns[c]!.push(cellOf(sv[0]!, r));
+            else if (scd2 && field.name === END_AT && end !== undefined) columns[c]!.push(end);
+            else {
+              const v = outVectors[c];
+              columns[c]!.push(v ? cellOf(v, r) : null);
+            }
+          });
+          if (++buffered >= OUTPUT_BATCH_ROWS) await flush();
+        }
+        base += table.numRows;
       }
     }
     await flush();

@@ -16,8 +16,9 @@ import {
 } from 'parquet-wasm';
 import { fsyncDir, tempName } from './durable-fs.js';
 import type { FaultInjector } from './faults.js';
+import type { EncoderWorker } from './parquet-encoder.js';
 
-export const ROW_GROUP_ROWS = 131_072;
+export const ROW_GROUP_ROWS = 32_768;
 
 export interface WrittenFile {
   /** Final path of the written file. */
@@ -31,13 +32,19 @@ export interface ParquetWriterOptions {
   /** Extra Parquet key-value metadata (the Arrow schema metadata is embedded too). */
   readonly keyValueMetadata: ReadonlyMap<string, string>;
   readonly faults: FaultInjector;
+  /** Encode on this worker thread instead of the calling thread (the file is still written here). */
+  readonly encoder?: EncoderWorker;
 }
+
+const CREATED_BY = 'mixpanel-lakeflow runner (parquet-wasm)';
+/** Batches a worker-encoded file may have queued beyond the one being encoded. */
+const IN_FLIGHT = 2;
 
 function writerProperties(kv: ReadonlyMap<string, string>) {
   return new WriterPropertiesBuilder()
     .setCompression(Compression.ZSTD)
     .setMaxRowGroupSize(ROW_GROUP_ROWS)
-    .setCreatedBy('mixpanel-lakeflow runner (parquet-wasm)')
+    .setCreatedBy(CREATED_BY)
     .setKeyValueMetadata(new Map(kv))
     .build();
 }
@@ -65,12 +72,24 @@ export class ParquetFileWriter {
   private bytes = 0;
   private readonly done: Promise<void>;
   private handle: fs.FileHandle | undefined;
+  /** Worker mode: the file id on the encoder, batches not yet taken, and the chain of chunk writes. */
+  private readonly encoder: EncoderWorker | undefined;
+  private encoderId = -1;
+  private inFlight = 0;
+  private taken: (() => void) | undefined;
+  private writes: Promise<void> = Promise.resolve();
 
   private constructor(options: ParquetWriterOptions, handle: fs.FileHandle, temp: string) {
     this.file = options.file;
     this.temp = temp;
     this.faults = options.faults;
     this.handle = handle;
+    this.encoder = options.encoder;
+    if (this.encoder) {
+      this.done = this.startOnWorker(this.encoder, options.keyValueMetadata);
+      this.done.catch(() => {});
+      return;
+    }
     const input = new ReadableStream<WasmRecordBatch>(
       {
         pull: async (controller) => {
@@ -101,6 +120,38 @@ export class ParquetFileWriter {
     return new ParquetFileWriter(options, handle, temp);
   }
 
+  /** Worker mode: the worker encodes; chunks come back and are written here, in order, with the same fault points. */
+  private startOnWorker(encoder: EncoderWorker, kv: ReadonlyMap<string, string>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const fail = (error: unknown) => {
+        if (this.failure === undefined) this.failure = error;
+        this.taken?.();
+        reject(error);
+      };
+      this.encoderId = encoder.open(kv, ROW_GROUP_ROWS, CREATED_BY, {
+        onChunk: (bytes) => {
+          this.writes = this.writes.then(async () => {
+            if (this.failure !== undefined) return;
+            const handle = this.handle;
+            if (!handle) throw new Error('parquet writer closed');
+            await handle.write(bytes);
+            this.bytes += bytes.byteLength;
+            this.faults.check('parquet-write');
+          });
+          this.writes.catch(fail);
+        },
+        onTaken: () => {
+          this.inFlight--;
+          this.taken?.();
+        },
+        onDone: () => {
+          this.writes.then(resolve, fail);
+        },
+        onError: fail,
+      });
+    });
+  }
+
   private async pump(input: ReadableStream<WasmRecordBatch>, kv: ReadonlyMap<string, string>): Promise<void> {
     const output = (await transformParquetStream(input, writerProperties(kv))) as ReadableStream<Uint8Array>;
     const reader = output.getReader();
@@ -120,6 +171,15 @@ export class ParquetFileWriter {
     if (this.failure !== undefined) throw this.failure;
     if (batch.numRows === 0) return;
     this.rows += batch.numRows;
+    if (this.encoder) {
+      this.inFlight++;
+      this.encoder.batch(this.encoderId, tableToIPC(new ArrowTable([batch]), 'stream'));
+      while (this.inFlight > IN_FLIGHT && this.failure === undefined) {
+        await new Promise<void>((resolve) => (this.taken = resolve));
+      }
+      if (this.failure !== undefined) throw this.failure;
+      return;
+    }
     this.queue.push(...toWasmBatches(batch));
     this.wake?.();
     while (this.queue.length > 0 && this.failure === undefined) {
@@ -130,8 +190,13 @@ export class ParquetFileWriter {
 
   /** Finish the file: flush, fsync, rename temp → final name, fsync the directory. */
   async close(): Promise<WrittenFile> {
+    if (this.failure !== undefined) {
+      await this.abort();
+      throw this.failure;
+    }
     this.ended = true;
     this.wake?.();
+    if (this.encoder) this.encoder.end(this.encoderId);
     try {
       await this.done;
       await this.handle!.sync();
@@ -149,10 +214,12 @@ export class ParquetFileWriter {
 
   /** Drop the file (a failed call). */
   async abort(): Promise<void> {
+    if (this.encoder && !this.ended) this.encoder.abort(this.encoderId);
     this.ended = true;
     this.wake?.();
     for (const batch of this.queue.splice(0)) batch.free();
     await this.done.catch(() => {});
+    await this.writes.catch(() => {});
     await this.handle?.close().catch(() => {});
     this.handle = undefined;
     await fs.rm(this.temp, { force: true });

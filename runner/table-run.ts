@@ -22,11 +22,14 @@ import {
   type ReadStats,
   type TableMetadata,
 } from '../connector-spec/index.js';
+import { liveRowsOf } from './live-rows.js';
 import { clearStaging, latestVersion, liveFiles, publish, readCommit, stagedDataDir, tablePaths, writeCommit, STAGING_DIR, type CommitRecord, type Operation, type TablePaths } from './commit-log.js';
 import { deleteState, readState, writeState } from './cursor-store.js';
 import { fsyncDir, isErrno } from './durable-fs.js';
 import type { FaultInjector } from './faults.js';
+import { KeyHashIndex, hashKeys } from './key-index.js';
 import { mergeCdc, scd2Schema } from './merge.js';
+import { mergeScd1Indexed } from './merge-scd1.js';
 import { PartitionedWriter, type PartFile } from './partitioned-writer.js';
 import type { TableSpec } from './pipeline-spec.js';
 import type { ProgressReporter } from './progress.js';
@@ -66,6 +69,10 @@ interface Plan {
 
 interface CallResult {
   readonly files: PartFile[];
+  /** SCD1 cdc: hashes of every row's key, collected while writing (the merge never reads the call back). */
+  readonly index?: KeyHashIndex;
+  /** Next free file number in the staged folder. */
+  readonly nextFileIndex: number;
   readonly rows: number;
   readonly batches: number;
   readonly cursor: Cursor;
@@ -219,6 +226,7 @@ async function readCall(ctx: TableRunContext, p: Plan, paths: TablePaths, versio
     ...(p.partitionBy !== undefined ? { partitionBy: p.partitionBy } : {}),
   });
   const expected = schemaSignature(p.tableSchema);
+  const index = merged && !p.scd2 ? new KeyHashIndex() : undefined;
   let generator: AsyncGenerator<RecordBatch, Cursor, undefined> | undefined;
   let rows = 0;
   let batches = 0;
@@ -237,6 +245,7 @@ async function readCall(ctx: TableRunContext, p: Plan, paths: TablePaths, versio
       tableOptions: ctx.spec.tableOptions,
       logger: ctx.logger,
       stats,
+      liveRows: liveRowsOf(paths),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       onProgress: (progress) => {
         slices = {
@@ -257,6 +266,14 @@ async function readCall(ctx: TableRunContext, p: Plan, paths: TablePaths, versio
           context: { table: ctx.spec.destinationTable },
         });
       }
+      if (index && batch.numRows > 0) {
+        index.add(
+          hashKeys(
+            p.keys.map((k) => batch.getChild(k)!),
+            batch.numRows,
+          ),
+        );
+      }
       await writer.write(new RecordBatch(p.tableSchema, batch.data));
       rows += batch.numRows;
       if (batch.numRows > 0) batches++;
@@ -265,7 +282,7 @@ async function readCall(ctx: TableRunContext, p: Plan, paths: TablePaths, versio
       step = await generator.next();
     }
     const files = await writer.close();
-    return { files, rows, batches, cursor: step.value };
+    return { files, rows, batches, cursor: step.value, nextFileIndex: writer.nextIndex, ...(index ? { index } : {}) };
   } catch (error) {
     await generator?.return(null).catch(() => {});
     await writer.abort();
@@ -318,25 +335,35 @@ async function commitCall(ctx: TableRunContext, p: Plan, paths: TablePaths, vers
     }
   } else if (p.ingestion === 'cdc' && result.files.length > 0) {
     operation = 'MERGE';
-    const merged = await mergeCdc({
-      table: ctx.spec.destinationTable,
+    const writer = new PartitionedWriter({
+      baseDir: dataDir,
+      prefix: `part-${pad(version)}`,
+      keyValueMetadata: fileMetadata(ctx, p, version, cursorBefore),
+      faults: ctx.faults,
+      firstIndex: result.nextFileIndex,
+      ...(p.partitionBy !== undefined ? { partitionBy: p.partitionBy } : {}),
+    });
+    const common = {
       incoming: result.files,
       live: await liveFiles(paths),
       tableDir: paths.tableDir,
       keys: p.keys,
       sequenceBy: p.sequenceBy,
-      scd2: p.scd2,
       outputSchema: p.outputSchema,
       dataDir,
-      writer: new PartitionedWriter({
-        baseDir: dataDir,
-        prefix: `part-${pad(version)}`,
-        keyValueMetadata: fileMetadata(ctx, p, version, cursorBefore),
-        faults: ctx.faults,
-        ...(p.partitionBy !== undefined ? { partitionBy: p.partitionBy } : {}),
-      }),
+      writer,
       ...(p.partitionBy !== undefined ? { partitionBy: p.partitionBy } : {}),
-    });
+    };
+    let merged;
+    try {
+      merged =
+        result.index !== undefined
+          ? await mergeScd1Indexed({ ...common, index: result.index })
+          : await mergeCdc({ ...common, table: ctx.spec.destinationTable, scd2: p.scd2 });
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    }
     add = merged.add;
     remove = merged.remove;
     report.rowsMerged += merged.rowsMerged;

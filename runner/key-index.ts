@@ -1,0 +1,143 @@
+/**
+ * A compact index of a call's primary keys, filled while the call's batches are written: one 53-bit hash
+ * per row (8 bytes, no strings kept). It only says "this key may be present": every hit is confirmed with
+ * the exact key (`keyString`) before anything is merged, so a hash collision costs a check, never a row.
+ */
+import { Type, type Data, type Vector } from 'apache-arrow';
+import { cellOf, keyString } from './arrow-rows.js';
+
+const CHUNK = 65_536;
+
+function finish(h1: number, h2: number): number {
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+function isUtf8(vector: Vector): boolean {
+  return vector.type.typeId === Type.Utf8;
+}
+
+/** Hash of each row's key tuple (`vectors` = the key columns, same length). Same key ⇒ same hash. */
+export function hashKeys(vectors: readonly Vector[], numRows: number): Float64Array {
+  const out = new Float64Array(numRows);
+  if (vectors.length === 1 && isUtf8(vectors[0]!)) {
+    // Fast path: hash the UTF-8 bytes straight from the Arrow buffers, no string decoding.
+    let row = 0;
+    for (const data of vectors[0]!.data as Data<never>[]) {
+      const offsets = data.valueOffsets as Int32Array;
+      const values = data.values as Uint8Array;
+      const bitmap = data.nullBitmap;
+      const base = data.offset;
+      for (let r = 0; r < data.length; r++) {
+        const i = base + r;
+        let h1 = 0xdeadbeef;
+        let h2 = 0x41c6ce57;
+        if (data.nullCount > 0 && bitmap && bitmap.length > 0 && ((bitmap[i >> 3]! >> (i & 7)) & 1) === 0) {
+          h1 = Math.imul(h1 ^ 0x1ff, 2654435761);
+        } else {
+          // Offsets are sliced with the data (index r); the validity bitmap is not (index offset + r).
+          const end = offsets[r + 1]!;
+          for (let p = offsets[r]!; p < end; p++) {
+            const b = values[p]!;
+            h1 = Math.imul(h1 ^ b, 2654435761);
+            h2 = Math.imul(h2 ^ b, 1597334677);
+          }
+        }
+        out[row++] = finish(h1, h2);
+      }
+    }
+    return out;
+  }
+  for (let r = 0; r < numRows; r++) {
+    const cells = vectors.map((v) => cellOf(v, r));
+    const only = cells.length === 1 ? cells[0] : undefined;
+    if (typeof only === 'string') {
+      // A one-column string key hashes its UTF-8 bytes, like the fast path (whatever the string encoding).
+      out[r] = hashBytes(encoder.encode(only));
+    } else if (cells.length === 1 && only === null) {
+      out[r] = finish(Math.imul(0xdeadbeef ^ 0x1ff, 2654435761), 0x41c6ce57);
+    } else {
+      const s = keyString(cells);
+      let h1 = 0xdeadbeef ^ 0x55;
+      let h2 = 0x41c6ce57 ^ 0x55;
+      for (let p = 0; p < s.length; p++) {
+        const c = s.charCodeAt(p);
+        h1 = Math.imul(h1 ^ c, 2654435761);
+        h2 = Math.imul(h2 ^ c, 1597334677);
+      }
+      out[r] = finish(h1, h2);
+    }
+  }
+  return out;
+}
+
+const encoder = new TextEncoder();
+
+function hashBytes(bytes: Uint8Array): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let p = 0; p < bytes.length; p++) {
+    const b = bytes[p]!;
+    h1 = Math.imul(h1 ^ b, 2654435761);
+    h2 = Math.imul(h2 ^ b, 1597334677);
+  }
+  return finish(h1, h2);
+}
+
+/** The key hashes of one call. `add` while writing, then `seal()` once; then `has` and `duplicates`. */
+export class KeyHashIndex {
+  private chunks: Float64Array[] = [];
+  private fill = CHUNK;
+  private sorted: Float64Array | undefined;
+  private dups: Set<number> | undefined;
+
+  get size(): number {
+    return this.sorted ? this.sorted.length : this.chunks.length === 0 ? 0 : (this.chunks.length - 1) * CHUNK + this.fill;
+  }
+
+  add(hashes: Float64Array): void {
+    if (this.sorted) throw new Error('KeyHashIndex is sealed');
+    for (let i = 0; i < hashes.length; i++) {
+      if (this.fill === CHUNK) {
+        this.chunks.push(new Float64Array(CHUNK));
+        this.fill = 0;
+      }
+      this.chunks[this.chunks.length - 1]![this.fill++] = hashes[i]!;
+    }
+  }
+
+  /** Sort the hashes (one array of 8 bytes per row) and find the hashes seen more than once. */
+  seal(): void {
+    if (this.sorted) return;
+    const all = new Float64Array(this.size);
+    this.chunks.forEach((chunk, i) => all.set(i === this.chunks.length - 1 ? chunk.subarray(0, this.fill) : chunk, i * CHUNK));
+    this.chunks = [];
+    all.sort();
+    const dups = new Set<number>();
+    for (let i = 1; i < all.length; i++) if (all[i] === all[i - 1]) dups.add(all[i]!);
+    this.sorted = all;
+    this.dups = dups;
+  }
+
+  has(hash: number): boolean {
+    const a = this.sorted;
+    if (!a) throw new Error('KeyHashIndex is not sealed');
+    let lo = 0;
+    let hi = a.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = a[mid]!;
+      if (v === hash) return true;
+      if (v < hash) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+
+  /** Hashes seen more than once in the call (possible in-call duplicates; exact keys decide). */
+  duplicates(): ReadonlySet<number> {
+    if (!this.dups) throw new Error('KeyHashIndex is not sealed');
+    return this.dups;
+  }
+}
