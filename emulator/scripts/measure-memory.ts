@@ -37,7 +37,7 @@ function cpuSeconds(pid: number): number {
 }
 
 export async function measureEmulatorMemory(events: number, gzip: boolean): Promise<MemoryMeasurement> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./memory-child.ts', import.meta.url)), String(events)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./memory-child.ts', import.meta.url)), String(events)], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
     const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
     const info = JSON.parse(first) as { url: string; secret: string; pid: number };

@@ -8,3 +8,6 @@ process.stdout.write(JSON.stringify({ url: em.url, secret: em.project.apiSecret,
 process.on('SIGTERM', () => {
   void em.close().then(() => process.exit(0));
 });
+// If the parent dies without a SIGTERM (e.g. a test runner timeout), its end of stdin closes: do not linger.
+process.stdin.on('close', () => process.exit(0));
+process.stdin.resume();
