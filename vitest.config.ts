@@ -9,5 +9,6 @@ export default defineConfig({
     pool: 'forks',
     // Two cores on CI: cap the number of test files running at once.
     maxWorkers: 2,
+    reporters: ['default', './test/helpers/closing-line-reporter.ts'],
   },
 });
