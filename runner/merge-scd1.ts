@@ -14,11 +14,10 @@
  */
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Schema, Table, Vector } from 'apache-arrow';
-import { DataError } from '../connector-spec/index.js';
+import type { Schema, Table } from 'apache-arrow';
 import { batchFromCells, cellOf, compareSequence, keyString, type Cell } from './arrow-rows.js';
 import { hashKeys, type KeyHashIndex } from './key-index.js';
-import { COMPACT_ABOVE_FILES, partitionOf, type MergeResult } from './merge.js';
+import { COMPACT_ABOVE_FILES, partitionOf, vectors, type MergeResult } from './merge.js';
 import type { PartFile, PartitionedWriter } from './partitioned-writer.js';
 import { readParquetRowGroups } from './parquet-reader.js';
 
@@ -49,13 +48,6 @@ interface Version {
   readonly row: number;
 }
 
-function vectors(table: Table, names: readonly string[], file: string): Vector[] {
-  return names.map((name) => {
-    const v = table.getChild(name);
-    if (!v) throw new DataError(`${file}: column ${name} is missing; check primary_keys / sequence_by in table_configuration`, { code: 'RUNNER_MISSING_COLUMN', context: { path: file } });
-    return v;
-  });
-}
 
 export async function mergeScd1Indexed(options: IndexedMergeOptions): Promise<MergeResult> {
   const { keys, sequenceBy, partitionBy, index } = options;

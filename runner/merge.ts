@@ -67,7 +67,8 @@ export function partitionOf(relPath: string, partitionBy: string | undefined): s
   return first.startsWith(`${partitionBy}=`) && relPath.includes('/') ? first.slice(partitionBy.length + 1) : '';
 }
 
-function vectors(table: Table, names: readonly string[], file: string): Vector[] {
+/** The named columns of a table read back from `file`; a missing one is a DataError naming the spec keys. */
+export function vectors(table: Table, names: readonly string[], file: string): Vector[] {
   return names.map((name) => {
     const v = table.getChild(name);
     if (!v) throw new DataError(`${file}: column ${name} is missing; check primary_keys / sequence_by in table_configuration`, { code: 'RUNNER_MISSING_COLUMN', context: { path: file } });

@@ -76,14 +76,7 @@ function asciiUtf8Data(values: readonly (string | null | undefined)[]): Data<Utf
   }
   const bytes = Buffer.from(parts.join(''), 'utf8');
   if (bytes.length !== chars) return undefined;
-  return makeData({
-    type: new Utf8(),
-    length: n,
-    nullCount,
-    nullBitmap: nullCount > 0 ? bitmap : undefined,
-    valueOffsets: offsets,
-    data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
-  });
+  return utf8Column(n, nullCount, bitmap, offsets, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
 }
 
 /** General path: encode string by string (multi-byte characters). */
@@ -109,14 +102,11 @@ function encodedUtf8Data(values: readonly (string | null | undefined)[]): Data<U
     }
     offsets[i + 1] = pos;
   }
-  return makeData({
-    type: new Utf8(),
-    length: n,
-    nullCount,
-    nullBitmap: nullCount > 0 ? bitmap : undefined,
-    valueOffsets: offsets,
-    data: new Uint8Array(buffer.buffer, buffer.byteOffset, pos),
-  });
+  return utf8Column(n, nullCount, bitmap, offsets, new Uint8Array(buffer.buffer, buffer.byteOffset, pos));
+}
+
+function utf8Column(length: number, nullCount: number, bitmap: Uint8Array, offsets: Int32Array, data: Uint8Array): Data<Utf8> {
+  return makeData({ type: new Utf8(), length, nullCount, nullBitmap: nullCount > 0 ? bitmap : undefined, valueOffsets: offsets, data });
 }
 
 export function int64Data(values: readonly (bigint | number | null | undefined)[]): Data<Int64> {
