@@ -15,13 +15,12 @@
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Schema, Table } from 'apache-arrow';
-import { batchFromCells, cellOf, compareSequence, keyString, type Cell } from './arrow-rows.js';
+import { cellOf, compareSequence, keyString, type Cell } from './arrow-rows.js';
 import { hashKeys, type KeyHashIndex } from './key-index.js';
-import { COMPACT_ABOVE_FILES, partitionOf, vectors, type MergeResult } from './merge.js';
+import { COMPACT_ABOVE_FILES, PartitionRows, partitionOf, vectors, type MergeResult } from './merge.js';
 import type { PartFile, PartitionedWriter } from './partitioned-writer.js';
 import { readParquetRowGroups } from './parquet-reader.js';
 
-const OUTPUT_BATCH_ROWS = 16_384;
 
 export interface IndexedMergeOptions {
   /** Files the call staged (source rows, not merged yet). */
@@ -169,14 +168,7 @@ export async function mergeScd1Indexed(options: IndexedMergeOptions): Promise<Me
   for (const [rel, origin] of rewriteLive) addSource(partitionOf(rel, partitionBy), origin, path.join(options.tableDir, rel));
   const outFields = options.outputSchema.fields;
   for (const partition of [...sources.keys()].sort()) {
-    let columns: Cell[][] = outFields.map(() => []);
-    let buffered = 0;
-    const flush = async () => {
-      if (buffered === 0) return;
-      await options.writer.writeToPartition(partitionBy === undefined ? undefined : partition, batchFromCells(options.outputSchema, columns));
-      columns = outFields.map(() => []);
-      buffered = 0;
-    };
+    const out = new PartitionRows(options.writer, options.outputSchema, partitionBy === undefined ? undefined : partition);
     for (const source of sources.get(partition)!) {
       const dropped = losers.get(source.origin);
       let base = 0;
@@ -184,16 +176,15 @@ export async function mergeScd1Indexed(options: IndexedMergeOptions): Promise<Me
         const outVectors = outFields.map((f) => table.getChild(f.name));
         for (let r = 0; r < table.numRows; r++) {
           if (dropped?.has(base + r)) continue;
-          outFields.forEach((_, c) => {
+          await out.push((c) => {
             const v = outVectors[c];
-            columns[c]!.push(v ? cellOf(v, r) : null);
+            return v ? cellOf(v, r) : null;
           });
-          if (++buffered >= OUTPUT_BATCH_ROWS) await flush();
         }
         base += table.numRows;
       }
     }
-    await flush();
+    await out.flush();
   }
   add.push(...(await options.writer.close()));
   return { add, remove: [...rewriteLive.keys()], rowsMerged: updatedKeys.size + inCallCollapsed };

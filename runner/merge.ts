@@ -17,6 +17,33 @@ import { readParquetRowGroups } from './parquet-reader.js';
 export const START_AT = '__start_at';
 export const END_AT = '__end_at';
 const OUTPUT_BATCH_ROWS = 16_384;
+
+/** The rows a merge writes into one output partition, collected column by column and written in batches. */
+export class PartitionRows {
+  #columns: Cell[][];
+  #rows = 0;
+
+  constructor(
+    private readonly writer: PartitionedWriter,
+    private readonly schema: Schema,
+    private readonly partition: string | undefined,
+  ) {
+    this.#columns = schema.fields.map(() => []);
+  }
+
+  /** Append one row given as its cell per output field; writes a batch when full. */
+  async push(cellAt: (column: number) => Cell): Promise<void> {
+    for (let c = 0; c < this.#columns.length; c++) this.#columns[c]!.push(cellAt(c));
+    if (++this.#rows >= OUTPUT_BATCH_ROWS) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#rows === 0) return;
+    await this.writer.writeToPartition(this.partition, batchFromCells(this.schema, this.#columns));
+    this.#columns = this.schema.fields.map(() => []);
+    this.#rows = 0;
+  }
+}
 /** A touched partition holding more live files than this is compacted into one file by the merge. */
 export const COMPACT_ABOVE_FILES = 8;
 
@@ -180,14 +207,7 @@ export async function mergeCdc(options: MergeOptions): Promise<MergeResult> {
     for (const j of affected) {
       if (partitionOf(candidates[j]!, partitionBy) === partition) sources.push({ origin: -(j + 1), file: path.join(options.tableDir, candidates[j]!) });
     }
-    let columns: Cell[][] = outFields.map(() => []);
-    let buffered = 0;
-    const flush = async () => {
-      if (buffered === 0) return;
-      await options.writer.writeToPartition(partitionBy === undefined ? undefined : partition, batchFromCells(options.outputSchema, columns));
-      columns = outFields.map(() => []);
-      buffered = 0;
-    };
+    const out = new PartitionRows(options.writer, options.outputSchema, partitionBy === undefined ? undefined : partition);
     for (const source of sources) {
       let base = 0;
       for await (const table of readParquetRowGroups(source.file)) {
@@ -204,20 +224,18 @@ export async function mergeCdc(options: MergeOptions): Promise<MergeResult> {
             // Not a chosen version: drop it if its key was merged, keep untouched rows of rewritten files.
             if (source.origin >= 0 || incomingKeys.has(keyString(kv.map((v) => cellOf(v, r))))) continue;
           }
-          outFields.forEach((field, c) => {
-            if (scd2 && field.name === START_AT && (source.origin >= 0 || end !== undefined)) columns[c]!.push(cellOf(sv[0]!, r));
-            else if (scd2 && field.name === END_AT && end !== undefined) columns[c]!.push(end);
-            else {
-              const v = outVectors[c];
-              columns[c]!.push(v ? cellOf(v, r) : null);
-            }
+          await out.push((c) => {
+            const name = outFields[c]!.name;
+            if (scd2 && name === START_AT && (source.origin >= 0 || end !== undefined)) return cellOf(sv[0]!, r);
+            if (scd2 && name === END_AT && end !== undefined) return end;
+            const v = outVectors[c];
+            return v ? cellOf(v, r) : null;
           });
-          if (++buffered >= OUTPUT_BATCH_ROWS) await flush();
         }
         base += table.numRows;
       }
     }
-    await flush();
+    await out.flush();
   }
   const add = await options.writer.close();
   return { add, remove: affected.map((j) => candidates[j]!), rowsMerged };
