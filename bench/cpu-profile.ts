@@ -54,7 +54,8 @@ export function stageOf(frame: CallFrame): string {
   if (pkg) return pkg[1]!;
   if (url.startsWith('node:')) return url;
   const ours = /\/(connector-spec|sources|runner|emulator|bench|cli)\/(.+?)(?:\?.*)?$/.exec(url);
-  if (ours) return `${ours[1]}/${ours[2]}`;
+  // A compiled frame (dist/…/x.js) counts as its source (…/x.ts), so both runs are summarised alike.
+  if (ours) return `${ours[1]}/${ours[2]!.replace(/\.js$/, '.ts')}`;
   return url.replace(/^file:\/\//, '');
 }
 

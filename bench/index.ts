@@ -12,6 +12,9 @@ import { duckdbRow, engageRows, eventsRows, human, row, type BenchWindow, type C
 import { startBenchServer } from './server.js';
 import { formatMarkdownTable, formatTable, type BenchRow } from './table.js';
 
+/** The repository root, from the sources (bench/index.ts) or from a build (dist/bench/index.js). */
+const REPO_ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.js') ? '../..' : '..', import.meta.url));
+
 export { BENCH_NOW_MS, INCREMENTAL_NOW_MS, type BenchWindow } from './rows.js';
 
 export interface BenchOptions {
@@ -61,7 +64,7 @@ export async function runBench(options: BenchOptions = {}): Promise<void> {
   const sizes = options.events ?? (quick ? [100_000] : [1_000_000, 5_000_000]);
   const profiles = options.profiles ?? (quick ? 10_000 : 1_000_000);
   const windows = options.windows ?? ['1d', '30d'];
-  const root = options.dir ?? fileURLToPath(new URL('../.bench', import.meta.url));
+  const root = options.dir ?? join(REPO_ROOT, '.bench');
   await mkdir(root, { recursive: true });
   const server = await startBenchServer({ gzip: options.gzip ?? true });
   const ctx: Context = { root, server, options, print };

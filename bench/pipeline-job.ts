@@ -32,6 +32,8 @@ export async function runPipelineJob(job: PipelineJob): Promise<{ seconds: numbe
     MIXPANEL_API_SECRET: 'bench-api-secret',
     MIXPANEL_BASE_URL: job.baseUrl,
     MIXPANEL_HISTORICAL_DAYS: String(job.historicalDays),
+    // The one connector setting a bench run may vary from the outside: `MIXPANEL_PARSE_WORKERS=0 npm run bench`.
+    MIXPANEL_PARSE_WORKERS: process.env['MIXPANEL_PARSE_WORKERS'],
   });
   const source = createMixpanelSource(config, {
     now: () => job.nowMs,

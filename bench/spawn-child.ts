@@ -1,7 +1,8 @@
 /**
  * Run one bench job in a child process and measure it from outside: `/usr/bin/time -v` gives the peak RSS of
  * the connector process alone (the server and the harness live in the parent). Without it, the child's own
- * `process.resourceUsage().maxRSS` is used.
+ * `process.resourceUsage().maxRSS` is used. The child is the same kind as this module: dist/bench/child.js with
+ * no loader when the bench runs compiled (dist/ is current), bench/child.ts through tsx otherwise.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,18 +10,20 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runtimeEntry } from '../connector-spec/runtime-entry.js';
 import { RESULT_PREFIX, type BenchJob, type ChildResult } from './jobs.js';
 
 const TIME = '/usr/bin/time';
-const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
-const REPO = fileURLToPath(new URL('..', import.meta.url));
+const CHILD = runtimeEntry(import.meta.url, './child');
+/** The repository root, the child's working directory: above bench/, or above dist/bench/ when compiled. */
+const REPO = fileURLToPath(new URL(CHILD.kind === 'js' ? '../..' : '..', import.meta.url));
 
 export interface ChildRun {
   readonly result: ChildResult;
   /** Peak RSS in MiB: from `/usr/bin/time -v` when available, else the child's own report. */
   readonly peakRssMb: number;
   readonly rssSource: 'time -v' | 'resourceUsage';
-  /** Wall seconds of the whole child process (start-up and TypeScript loading included). */
+  /** Wall seconds of the whole child process (start-up, and TypeScript loading when not compiled, included). */
   readonly processSeconds: number;
 }
 
@@ -40,7 +43,7 @@ export async function runChild(job: BenchJob, options: SpawnOptions = {}): Promi
   const useTime = existsSync(TIME);
   const dir = await mkdtemp(join(tmpdir(), 'bench-time-'));
   const timeFile = join(dir, 'time.txt');
-  const nodeArgs = [...(options.nodeFlags ?? []), '--import', 'tsx', CHILD, JSON.stringify(job)];
+  const nodeArgs = [...(options.nodeFlags ?? []), ...CHILD.execArgv, CHILD.file, JSON.stringify(job)];
   const [command, args] = useTime ? [TIME, ['-v', '-o', timeFile, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const started = performance.now();
   const child = spawn(command, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });

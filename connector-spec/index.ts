@@ -3,3 +3,4 @@ export * from './types.js';
 export * from './errors.js';
 export * from './arrow/columns.js';
 export * from './arrow/schema-metadata.js';
+export * from './runtime-entry.js';

@@ -1,14 +1,18 @@
 // Parquet encoding off the main thread (plain JS so it loads without a TypeScript loader).
-// Messages in:  open {id, kv, rowGroupRows, createdBy} · batch {id, ipc} · end {id} · abort {id}
+// Messages in:  open {id, kv, rowGroupRows, createdBy} · batch {id, ipc, plan?} · end {id} · abort {id}
+//               (the first batch of a file carries its column plan; the properties are built when it arrives)
 // Messages out: taken {id} (the encoder pulled the batch: backpressure) · chunk {id, bytes} · done {id} · error {id, message}
 // It never touches the file system: the main thread writes, fsyncs and renames, so crash safety is unchanged.
 import { parentPort } from 'node:worker_threads';
-import { Compression, Table, WriterPropertiesBuilder, transformParquetStream } from 'parquet-wasm';
+import { Table, transformParquetStream } from 'parquet-wasm';
+import { parquetWriterProperties } from './parquet-properties.mjs';
 
 const files = new Map();
 
 function open(id, kv, rowGroupRows, createdBy) {
-  const state = { queue: [], wake: undefined, ended: false };
+  let resolvePlan;
+  const plan = new Promise((resolve) => (resolvePlan = resolve));
+  const state = { queue: [], wake: undefined, ended: false, resolvePlan };
   files.set(id, state);
   const input = new ReadableStream(
     {
@@ -24,12 +28,7 @@ function open(id, kv, rowGroupRows, createdBy) {
     { highWaterMark: 0 },
   );
   const run = async () => {
-    const props = new WriterPropertiesBuilder()
-      .setCompression(Compression.ZSTD)
-      .setMaxRowGroupSize(rowGroupRows)
-      .setCreatedBy(createdBy)
-      .setKeyValueMetadata(new Map(kv))
-      .build();
+    const props = parquetWriterProperties({ keyValueMetadata: kv, rowGroupRows, createdBy, columns: await plan });
     const output = await transformParquetStream(input, props);
     const reader = output.getReader();
     for (;;) {
@@ -53,6 +52,7 @@ parentPort.on('message', (m) => {
   if (m.type === 'open') open(m.id, m.kv, m.rowGroupRows, m.createdBy);
   else if (!state) return;
   else if (m.type === 'batch') {
+    state.resolvePlan(m.plan);
     const table = Table.fromIPCStream(new Uint8Array(m.ipc));
     let batches;
     try {
@@ -65,6 +65,7 @@ parentPort.on('message', (m) => {
     state.wake?.();
   } else if (m.type === 'end' || m.type === 'abort') {
     if (m.type === 'abort') for (const item of state.queue.splice(0)) item.batch.free();
+    state.resolvePlan(undefined);
     state.ended = true;
     state.wake?.();
   }

@@ -5,6 +5,7 @@
  * PartitionedWriter: it is terminated when the writer closes, which returns its WASM memory.
  */
 import { Worker } from 'node:worker_threads';
+import type { ParquetColumnPlan } from './parquet-properties.mjs';
 
 export interface EncodedFileHandlers {
   onChunk(bytes: Uint8Array): void;
@@ -85,10 +86,13 @@ export class EncoderWorker {
     return id;
   }
 
-  /** Send one Arrow IPC stream (its buffer is transferred). */
-  batch(id: number, ipc: Uint8Array): void {
+  /**
+   * Send one Arrow IPC stream (its buffer is transferred). The file's first batch carries its column plan: the
+   * worker builds the writer properties from it (a file ended without a batch uses the parquet defaults).
+   */
+  batch(id: number, ipc: Uint8Array, plan?: ParquetColumnPlan): void {
     const owned = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc : ipc.slice();
-    this.worker.postMessage({ type: 'batch', id, ipc: owned }, [owned.buffer as ArrayBuffer]);
+    this.worker.postMessage({ type: 'batch', id, ipc: owned, ...(plan ? { plan } : {}) }, [owned.buffer as ArrayBuffer]);
   }
 
   end(id: number): void {

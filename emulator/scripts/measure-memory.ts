@@ -1,7 +1,8 @@
 /**
  * Measure the emulator's memory while it generates and serves N events (default 1M): the emulator runs in a
  * child process, this process drains `/api/2.0/export` for one full day (gzip or plain) and samples the
- * child's RSS from /proc. Usage: `npx tsx emulator/scripts/measure-memory.ts [events] [--gzip]`.
+ * child's RSS from /proc. Usage: `npx tsx emulator/scripts/measure-memory.ts [events] [--gzip]`, or compiled:
+ * `node dist/emulator/scripts/measure-memory.js …` (the child is then memory-child.js, run without tsx).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -10,7 +11,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { runtimeEntry } from '../../connector-spec/runtime-entry.js';
 
 export interface MemoryMeasurement {
   readonly events: number;
@@ -37,7 +39,8 @@ function cpuSeconds(pid: number): number {
 }
 
 export async function measureEmulatorMemory(events: number, gzip: boolean): Promise<MemoryMeasurement> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./memory-child.ts', import.meta.url)), String(events)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const entry = runtimeEntry(import.meta.url, './memory-child');
+  const child = spawn(process.execPath, [...entry.execArgv, entry.file, String(events)], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
     const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
     const info = JSON.parse(first) as { url: string; secret: string; pid: number };

@@ -56,5 +56,12 @@ describe('mixpanelConfigFromEnv', () => {
     const withCreds = errorOf({ MIXPANEL_API_SECRET: 'x', MIXPANEL_BASE_URL: 'http://user:pw-secret@host' });
     expect(withCreds.message).not.toContain('pw-secret');
     expect(errorOf({ MIXPANEL_API_SECRET: 'x', MIXPANEL_PROJECT_ID: '12ab' }).message).toContain('MIXPANEL_PROJECT_ID must be the numeric project id');
+    expect(errorOf({ MIXPANEL_API_SECRET: 'x', MIXPANEL_PARSE_WORKERS: 'two' }).message).toContain('MIXPANEL_PARSE_WORKERS must be a whole number from 0');
+  });
+
+  it('MIXPANEL_PARSE_WORKERS: absent = the default (one per core), 0 = main thread', () => {
+    expect(mixpanelConfigFromEnv({ MIXPANEL_API_SECRET: 'x' }).parseWorkers).toBeUndefined();
+    expect(mixpanelConfigFromEnv({ MIXPANEL_API_SECRET: 'x', MIXPANEL_PARSE_WORKERS: '0' }).parseWorkers).toBe(0);
+    expect(mixpanelConfigFromEnv({ MIXPANEL_API_SECRET: 'x', MIXPANEL_PARSE_WORKERS: '3' }).parseWorkers).toBe(3);
   });
 });

@@ -111,6 +111,14 @@ function parseBaseUrl(text: string | undefined): string | undefined {
   return url.origin + url.pathname.replace(/\/+$/, '');
 }
 
+function parseWorkerCount(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,2}$/.test(text) || Number(text) > 32) {
+    throw configError(`MIXPANEL_PARSE_WORKERS must be a whole number from 0 (parse on the main thread) to 32 (default: one per core, at most 4), got "${text}"`, 'MIXPANEL_PARSE_WORKERS');
+  }
+  return Number(text);
+}
+
 /** Parse and validate the connection configuration from environment variables. */
 export function mixpanelConfigFromEnv(env: Readonly<Record<string, string | undefined>>): MixpanelConfig {
   const auth = parseAuth(env);
@@ -121,6 +129,7 @@ export function mixpanelConfigFromEnv(env: Readonly<Record<string, string | unde
   const baseUrl = parseBaseUrl(nonEmpty(env, 'MIXPANEL_BASE_URL'));
   const userAgentText = nonEmpty(env, 'MIXPANEL_USER_AGENT');
   const userAgent = userAgentText === undefined ? undefined : validUserAgent(userAgentText, 'MIXPANEL_USER_AGENT');
+  const parseWorkers = parseWorkerCount(nonEmpty(env, 'MIXPANEL_PARSE_WORKERS'));
   return {
     auth,
     region,
@@ -129,5 +138,6 @@ export function mixpanelConfigFromEnv(env: Readonly<Record<string, string | unde
     historicalDays,
     ...(baseUrl === undefined ? {} : { baseUrl }),
     ...(userAgent === undefined ? {} : { userAgent }),
+    ...(parseWorkers === undefined ? {} : { parseWorkers }),
   };
 }

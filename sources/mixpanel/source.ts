@@ -19,7 +19,8 @@ import {
 import { createMixpanelClient, type ClientLimits } from './client.js';
 import type { MixpanelClient } from './client-types.js';
 import type { MixpanelConfig } from './config-types.js';
-import type { MixpanelTable } from './table.js';
+import { ParsePool, defaultParseWorkers } from './events/parse-pool.js';
+import { PARSE_CHUNK_BYTES, type MixpanelTable, type ParseSettings } from './table.js';
 import { annotations } from './tables/annotations.js';
 import { cohortMembers } from './tables/cohort-members.js';
 import { cohorts } from './tables/cohorts.js';
@@ -38,6 +39,8 @@ export interface MixpanelSourceOptions {
   readonly limits?: Partial<ClientLimits>;
   /** Sleep used by the client's waits (tests inject a fast one). */
   readonly sleep?: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
+  /** Bytes of export body per parse chunk (default 4 MiB; tests use small chunks to exercise the workers). */
+  readonly parseChunkBytes?: number;
   /** A ready client (tests); by default one is created from `config`. */
   readonly client?: MixpanelClient;
 }
@@ -75,6 +78,8 @@ export function createMixpanelSource(config: MixpanelConfig, options: MixpanelSo
   const runStartMs = now();
   const logger = options.logger ?? SILENT;
   const client = options.client ?? createMixpanelClient(config, { limits: options.limits, logger, now, sleep: options.sleep });
+  const workers = config.parseWorkers ?? defaultParseWorkers();
+  const parsing: ParseSettings = { pool: workers > 0 ? new ParsePool(workers) : null, chunkBytes: options.parseChunkBytes ?? PARSE_CHUNK_BYTES };
 
   return {
     name: 'mixpanel',
@@ -111,12 +116,14 @@ export function createMixpanelSource(config: MixpanelConfig, options: MixpanelSo
           signal: readOptions.signal,
           onProgress: readOptions.onProgress,
           liveRows: readOptions.liveRows,
+          parsing,
         },
         cursor,
         tableOptions,
       );
     },
     async close(): Promise<void> {
+      await parsing.pool?.close();
       await client.close();
     },
   };

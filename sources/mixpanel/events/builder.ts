@@ -89,20 +89,28 @@ export class EventBatchBuilder implements LineSink {
   private customOffsets: number[] = [0];
   private readonly dates = new UtcDateCache();
   private readonly slots: PropertySlots;
+  /** Rows the standard-property arrays are pre-sized for (the next batch's expected size, ≤ BATCH_ROWS). */
+  private readonly capacity: number;
 
   /**
    * @param legacy converter for legacy projects (`time` is project-local wall clock), null for UTC projects
    * @param what the slice, for error messages
    * @param columns the standard properties typed as columns (resolved once per read; the rest go to custom_properties)
+   * @param expectedRows rows expected per batch (pre-sizes the column arrays; a batch may hold more)
    */
   constructor(
     private readonly legacy: LegacyClock | null,
     private readonly what: string,
     private readonly columns: EventColumns = ALL_EVENT_COLUMNS,
+    expectedRows: number = BATCH_ROWS,
   ) {
     this.slots = slotsOf(columns.table);
+    this.capacity = Math.max(1, Math.min(BATCH_ROWS, expectedRows));
     this.reset();
   }
+
+  /** The column arrays were handed to a batch: fresh ones are made on the next row, not before (none may come). */
+  private spent = false;
 
   private reset(): void {
     this.rows = 0;
@@ -121,7 +129,7 @@ export class EventBatchBuilder implements LineSink {
     this.standard = [];
     // Holey arrays: a missing value reads as undefined, which the Arrow helpers treat as null.
     const count = this.columns.table.properties.length;
-    for (let i = 0; i < count; i++) this.standard.push(new Array<unknown>(BATCH_ROWS));
+    for (let i = 0; i < count; i++) this.standard.push(new Array<unknown>(this.capacity));
   }
 
   line(text: string, byteOffset: number): void {
@@ -147,6 +155,10 @@ export class EventBatchBuilder implements LineSink {
 
   /** Map one export event into the next row. */
   add(record: Readonly<Record<string, unknown>>, props: Readonly<Record<string, unknown>>, plainJson = false): void {
+    if (this.spent) {
+      this.spent = false;
+      this.reset();
+    }
     const row = this.rows;
     const custom = this.custom;
     const counters = this.counters;
@@ -251,6 +263,10 @@ export class EventBatchBuilder implements LineSink {
 
   /** The rows so far as one RecordBatch; the builder starts over. */
   flush(): RecordBatch {
+    if (this.spent) {
+      this.spent = false;
+      this.reset();
+    }
     const n = this.rows;
     for (const column of this.standard) column.length = n;
     const map = utf8MapFromFlat(this.custom.keys, this.custom.values, Int32Array.from(this.customOffsets));
@@ -268,7 +284,8 @@ export class EventBatchBuilder implements LineSink {
       ...this.standard,
       map,
     ]);
-    this.reset();
+    this.rows = 0;
+    this.spent = true;
     return batch;
   }
 }

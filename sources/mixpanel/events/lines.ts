@@ -20,7 +20,14 @@ export class LineSplitter {
   private offset = 0;
   bytes = 0;
 
-  constructor(private readonly sink: LineSink) {}
+  /** @param startOffset byte offset of the first pushed byte within the whole body (offsets in errors are body-wide) */
+  constructor(
+    private readonly sink: LineSink,
+    startOffset = 0,
+  ) {
+    this.offset = startOffset;
+    this.bytes = startOffset;
+  }
 
   push(chunk: Buffer): void {
     this.bytes += chunk.length;
@@ -54,12 +61,20 @@ export class LineSplitter {
     const tail = Buffer.concat(this.carry, this.carryBytes).toString('utf8');
     this.carry = [];
     this.carryBytes = 0;
-    if (isTerminatedEarly(tail)) throw terminatedEarly(what, this.offset);
-    throw new TransientError(`The export body ${what} ended without a final newline at byte ${this.bytes} (a cut stream): the slice is retried`, {
-      code: 'MP_EXPORT_TRUNCATED',
-      context: { table: 'events', window: what, byteOffset: this.offset },
-    });
+    throw unterminatedTail(tail, what, this.offset, this.bytes);
   }
+}
+
+/**
+ * The error for a body whose last line has no `\n` (`tail`, starting at byte `tailOffset` of a body of
+ * `bodyBytes`): Mixpanel's "terminated early" notice, or a cut stream. Both are retried.
+ */
+export function unterminatedTail(tail: string, what: string, tailOffset: number, bodyBytes: number): TransientError {
+  if (isTerminatedEarly(tail)) return terminatedEarly(what, tailOffset);
+  return new TransientError(`The export body ${what} ended without a final newline at byte ${bodyBytes} (a cut stream): the slice is retried`, {
+    code: 'MP_EXPORT_TRUNCATED',
+    context: { table: 'events', window: what, byteOffset: tailOffset },
+  });
 }
 
 export function isTerminatedEarly(line: string): boolean {

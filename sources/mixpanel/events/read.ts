@@ -7,14 +7,15 @@ import type { RecordBatch } from 'apache-arrow';
 import { isConnectorError, type Cursor, type ReadStats, type TableOptions, type TableRead } from '../../../connector-spec/index.js';
 import type { MixpanelClient } from '../client-types.js';
 import type { TableContext } from '../table.js';
-import { EventBatchBuilder, BATCH_ROWS, emptyEventCounters, type EventCounters } from './builder.js';
+import type { EventCounters } from './builder.js';
+import { ChunkFramer, type BodyChunk } from './chunk-framer.js';
 import { cursorJson, eventsCursor, parseEventsCursor, type Pending, type Slice } from './cursor.js';
 import { maxDate } from './dates.js';
-import { LegacyClock } from './legacy-time.js';
-import { LineSplitter } from './lines.js';
+import { unterminatedTail } from './lines.js';
 import { parseEventsOptions, type EventsOptions } from './options.js';
+import { parseEventChunk, selectionOf, type ChunkResult, type ChunkSettings } from './parse-chunk.js';
 import { planRun, sliceKey, sliceWhere, splitSlice } from './plan.js';
-import { legacyTimeMessage } from './zone-shift.js';
+import { ZoneShiftTally, legacyTimeMessage } from './zone-shift.js';
 
 /** Failures per slice, per source instance (one client per source instance). */
 const failureMemory = new WeakMap<MixpanelClient, Map<string, number>>();
@@ -48,43 +49,74 @@ function addCounters(stats: ReadStats, c: EventCounters): void {
   add('events.time_missing', c.timeMissing);
 }
 
+/** Parse one chunk on this thread (small bodies, no pool): the same function the workers run. */
+function parseHere(chunk: BodyChunk, settings: ChunkSettings): Promise<ChunkResult> {
+  try {
+    return Promise.resolve(parseEventChunk(new Uint8Array(chunk.bytes), chunk.baseOffset, settings));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 async function* readSlice(ctx: TableContext, s: Slice, upperMs: number, options: EventsOptions): AsyncGenerator<RecordBatch, void, undefined> {
   const what = describeSlice(s);
-  const legacy = ctx.config.legacyLocalTime ? new LegacyClock(ctx.config.projectTimezone) : null;
+  const settings: ChunkSettings = {
+    what,
+    legacyZone: ctx.config.legacyLocalTime ? ctx.config.projectTimezone : null,
+    selected: selectionOf(options.columns),
+  };
   const where = sliceWhere(s, upperMs, options.where);
   ctx.logger.debug('events slice', { table: ctx.table, window: what, lowerMs: s.lower_ms, upperMs });
   const response = await ctx.client.exportStream(
     { fromDate: s.from, toDate: s.to, where, ...(options.exportEvents ? { event: options.exportEvents } : {}) },
     { table: ctx.table, signal: ctx.signal, stats: ctx.stats },
   );
-  const builder = new EventBatchBuilder(legacy, what, options.columns);
-  const splitter = new LineSplitter(builder);
+  const { pool, chunkBytes } = ctx.parsing;
+  const framer = new ChunkFramer(chunkBytes);
+  const zoneShift = new ZoneShiftTally();
+  // Chunks being parsed, in body order; awaited in that order so rows keep the body's order.
+  const inFlight: Promise<ChunkResult>[] = [];
+  const maxInFlight = pool === null ? 0 : pool.size + 1;
+  let onPool = false;
   let rowsRead = 0;
-  const emit = (): RecordBatch => {
-    rowsRead += builder.rows;
-    addCounters(ctx.stats, builder.counters);
-    Object.assign(builder.counters, emptyEventCounters());
-    const batch = builder.flush();
-    ctx.onProgress?.({ table: ctx.table, rowsRead, bytesRead: splitter.bytes, apiBudgetLeft: ctx.client.budgetLeft('export') });
-    return batch;
+  const submit = (chunk: BodyChunk, last: boolean): void => {
+    // A body smaller than one chunk is parsed here: no worker starts for a small read.
+    onPool ||= pool !== null && !last;
+    const parsed = onPool && pool !== null ? pool.parse(chunk.bytes, chunk.baseOffset, settings) : parseHere(chunk, settings);
+    parsed.catch(() => {}); // awaited below; a failure after the read was abandoned must not go unhandled
+    inFlight.push(parsed);
   };
-  try {
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      splitter.push(chunk);
-      if (builder.rows >= BATCH_ROWS) yield emit();
+  async function* take(): AsyncGenerator<RecordBatch, void, undefined> {
+    const result = await inFlight.shift()!;
+    addCounters(ctx.stats, result.counters);
+    zoneShift.merge(result.zoneShift);
+    for (const batch of result.batches) {
+      rowsRead += batch.numRows;
+      ctx.onProgress?.({ table: ctx.table, rowsRead, bytesRead: framer.bytes, apiBudgetLeft: ctx.client.budgetLeft('export') });
+      yield batch;
     }
-    splitter.finish(what);
+  }
+  try {
+    for await (const piece of response.body as AsyncIterable<Buffer>) {
+      const chunk = framer.push(piece);
+      if (chunk === null) continue;
+      submit(chunk, false);
+      while (inFlight.length > maxInFlight) yield* take();
+    }
+    const rest = framer.finish();
+    if (rest.tail !== null) throw unterminatedTail(rest.tail.toString('utf8'), what, rest.tailOffset, framer.bytes);
+    if (rest.lines !== null) submit(rest.lines, true);
+    while (inFlight.length > 0) yield* take();
   } finally {
     response.body.destroy();
   }
-  if (builder.rows > 0) yield emit();
-  const offsetHours = builder.zoneShift.verdict();
+  const offsetHours = zoneShift.verdict();
   if (offsetHours !== null) {
     // A log line and a counter, not a run warning: a false alarm must not turn a good run into a partial one.
     ctx.logger.warn(legacyTimeMessage(offsetHours), { table: ctx.table, window: what });
     ctx.stats.counters['events.legacy_time_suspected'] = (ctx.stats.counters['events.legacy_time_suspected'] ?? 0) + 1;
   }
-  ctx.logger.debug('events slice done', { table: ctx.table, window: what, rows: rowsRead, bytes: splitter.bytes, budgetLeft: ctx.client.budgetLeft('export') });
+  ctx.logger.debug('events slice done', { table: ctx.table, window: what, rows: rowsRead, bytes: framer.bytes, budgetLeft: ctx.client.budgetLeft('export') });
 }
 
 /** Validate synchronously, then return the generator of one call. */

@@ -9,9 +9,25 @@ const MAX_DELAY = 12 * 60_000;
 /** Offsets beyond ±14 h do not exist. */
 const MAX_BUCKET = 28;
 
+/** A tally as plain data (it crosses a worker boundary). */
+export interface ZoneShiftState {
+  readonly compared: number;
+  readonly buckets: readonly (readonly [number, number])[];
+}
+
 export class ZoneShiftTally {
   compared = 0;
   private readonly buckets = new Map<number, number>();
+
+  state(): ZoneShiftState {
+    return { compared: this.compared, buckets: [...this.buckets] };
+  }
+
+  /** Add another tally (a chunk of the same slice). */
+  merge(other: ZoneShiftState): void {
+    this.compared += other.compared;
+    for (const [bucket, count] of other.buckets) this.buckets.set(bucket, (this.buckets.get(bucket) ?? 0) + count);
+  }
 
   /** `delayMs` = mp_processing_time_ms − time (both as exported). */
   add(delayMs: number): void {

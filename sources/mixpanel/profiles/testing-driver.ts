@@ -5,12 +5,12 @@
 import { cursorsEqual, emptyReadStats, type Cursor, type Logger, type ReadStats, type TableOptions } from '../../../connector-spec/index.js';
 import type { MixpanelClient } from '../client-types.js';
 import type { MixpanelConfig } from '../config-types.js';
-import type { MixpanelTable, TableContext } from '../table.js';
+import { INLINE_PARSING, type MixpanelTable, type TableContext } from '../table.js';
 
 export const SILENT_LOGGER: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export function testContext(table: string, config: MixpanelConfig, client: MixpanelClient, runStartMs: number, stats: ReadStats = emptyReadStats()): TableContext {
-  return { table, config, client, runStartMs, now: () => runStartMs, logger: SILENT_LOGGER, stats, signal: undefined, onProgress: undefined, liveRows: undefined };
+  return { table, config, client, runStartMs, now: () => runStartMs, logger: SILENT_LOGGER, stats, signal: undefined, onProgress: undefined, liveRows: undefined, parsing: INLINE_PARSING };
 }
 
 export interface CallResult {

@@ -6,7 +6,7 @@ import type { Schema } from 'apache-arrow';
 import { ConfigError, emptyReadStats, withTableMetadata, type Cursor, type LakeflowSource, type Logger, type ReadOptions, type TableOptions } from '../../../connector-spec/index.js';
 import { createMixpanelClient, type ClientLimits } from '../client.js';
 import type { MixpanelConfig } from '../config-types.js';
-import type { MixpanelTable } from '../table.js';
+import { INLINE_PARSING, type MixpanelTable } from '../table.js';
 import { FAST_LIMITS } from '../testing/emulator-source.js';
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -52,7 +52,7 @@ export function sourceOfTables(
       const tableOptions = read.tableOptions ?? {};
       check(t, tableOptions);
       return t.read(
-        { table: t.name, config, client, runStartMs, now: options.now, logger: read.logger ?? logger, stats: read.stats ?? emptyReadStats(), signal: read.signal, onProgress: read.onProgress, liveRows: read.liveRows },
+        { table: t.name, config, client, runStartMs, now: options.now, logger: read.logger ?? logger, stats: read.stats ?? emptyReadStats(), signal: read.signal, onProgress: read.onProgress, liveRows: read.liveRows, parsing: INLINE_PARSING },
         cursor,
         tableOptions,
       );

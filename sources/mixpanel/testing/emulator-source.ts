@@ -41,7 +41,11 @@ export function emulatorConfig(emulator: EmulatorLike, overrides: Partial<Mixpan
 
 export function emulatorSource(
   emulator: EmulatorLike,
-  options: { readonly now: () => number; readonly limits?: Partial<ClientLimits>; readonly config?: Partial<MixpanelConfig> },
+  options: { readonly now: () => number; readonly limits?: Partial<ClientLimits>; readonly config?: Partial<MixpanelConfig>; readonly parseChunkBytes?: number },
 ): LakeflowSource {
-  return createMixpanelSource(emulatorConfig(emulator, options.config), { now: options.now, limits: { ...FAST_LIMITS, ...options.limits } });
+  return createMixpanelSource(emulatorConfig(emulator, options.config), {
+    now: options.now,
+    limits: { ...FAST_LIMITS, ...options.limits },
+    ...(options.parseChunkBytes === undefined ? {} : { parseChunkBytes: options.parseChunkBytes }),
+  });
 }

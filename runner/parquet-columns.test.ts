@@ -1,0 +1,107 @@
+/**
+ * The column plan (dictionary only where values repeat, statistics only on top-level columns) and the files it
+ * produces: written in-thread and on the encoder worker, read back by DuckDB with the same values, types and
+ * encodings either way.
+ */
+import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { META_PRIMARY_KEYS, timestampMsUtc, utf8MapType } from '../connector-spec/index.js';
+import { batchFromCells, type Cell } from './arrow-rows.js';
+import { noFaults } from './faults.js';
+import { DISTINCT_SHARE, MIN_SAMPLE, parquetColumnPlan, primaryKeysOf } from './parquet-columns.js';
+import { EncoderWorker } from './parquet-encoder.js';
+import { ParquetFileWriter } from './parquet-writer.js';
+import { tempDirs, type Dirs } from './testing/harness.js';
+import { query } from './testing/duckdb.js';
+
+const schema = new Schema([
+  new Field('key', new Utf8(), false),
+  new Field('kind', new Utf8(), true),
+  new Field('uuid', new Utf8(), true),
+  new Field('n', new Int64(), true),
+  new Field('t', timestampMsUtc(), true),
+  new Field('m', utf8MapType(), true),
+]);
+
+function rows(count: number, from = 0): Cell[][] {
+  const index = Array.from({ length: count }, (_, i) => from + i);
+  return [
+    index.map((i) => `k-${i}`),
+    index.map((i) => (i % 7 === 0 ? null : `kind-${i % 3}`)),
+    index.map((i) => `u-${(i * 2_654_435_761) % 1_000_003}`),
+    index.map((i) => BigInt(i % 5)),
+    index.map((i) => 1_700_000_000_000 + i),
+    index.map((i) => (i % 9 === 0 ? null : ([['a', String(i % 2)], ['b', `v${i}`]] as [string, string | null][]))),
+  ];
+}
+
+describe('parquetColumnPlan', () => {
+  it('keeps dictionaries for repeating columns only, statistics for top-level columns only', () => {
+    const plan = parquetColumnPlan(batchFromCells(schema, rows(5_000)), ['key']);
+    expect(plan.dictionary).toEqual(['kind', 'n']);
+    expect(plan.statistics).toEqual(['key', 'kind', 'uuid', 'n', 't']);
+  });
+
+  it('writes primary keys plain even in a small first batch, and keeps dictionaries when the sample is too small', () => {
+    const plan = parquetColumnPlan(batchFromCells(schema, rows(MIN_SAMPLE - 1)), ['key']);
+    expect(plan.dictionary).toEqual(['kind', 'uuid', 'n', 't']);
+    expect(DISTINCT_SHARE).toBeGreaterThan(0);
+  });
+
+  it('reads the primary keys from the key-value metadata', () => {
+    expect(primaryKeysOf(new Map([[META_PRIMARY_KEYS, '["a","b"]']]))).toEqual(['a', 'b']);
+    expect(primaryKeysOf(new Map())).toEqual([]);
+  });
+});
+
+let dirs: Dirs;
+beforeEach(async () => {
+  dirs = await tempDirs();
+});
+afterEach(async () => {
+  await dirs.cleanup();
+});
+
+describe('files written with the plan', () => {
+  for (const mode of ['in-thread', 'worker'] as const) {
+    it(`${mode}: DuckDB reads the same rows and types, with the planned encodings and statistics`, async () => {
+      const encoder = mode === 'worker' ? new EncoderWorker() : undefined;
+      try {
+        const file = `${dirs.root}/${mode}.parquet`;
+        const writer = await ParquetFileWriter.open({
+          file,
+          keyValueMetadata: new Map([[META_PRIMARY_KEYS, '["key"]']]),
+          faults: noFaults,
+          ...(encoder ? { encoder } : {}),
+        });
+        await writer.write(batchFromCells(schema, rows(3_000)));
+        await writer.write(batchFromCells(schema, rows(3_000, 3_000)));
+        expect((await writer.close()).rows).toBe(6_000);
+
+        const [summary] = await query(
+          `SELECT count(*)::INTEGER AS rows, count(DISTINCT key)::INTEGER AS keys, epoch_ms(min(t))::BIGINT::VARCHAR AS first, sum(n)::INTEGER AS n,
+                  any_value(typeof(t)) AS t_type, any_value(typeof(m)) AS m_type,
+                  max(m['b']) FILTER (WHERE key = 'k-5000') AS b
+           FROM read_parquet('${file}')`,
+        );
+        expect(summary).toMatchObject({ rows: 6_000, keys: 6_000, first: '1700000000000', n: 12_000, t_type: 'TIMESTAMP WITH TIME ZONE', m_type: 'MAP(VARCHAR, VARCHAR)', b: 'v5000' });
+
+        const columns = await query(
+          `SELECT path_in_schema AS col, bool_or(encodings LIKE '%DICTIONARY%') AS dict, bool_or(stats_min_value IS NOT NULL) AS stats
+           FROM parquet_metadata('${file}') GROUP BY 1 ORDER BY 1`,
+        );
+        expect(columns).toEqual([
+          { col: 'key', dict: false, stats: true },
+          { col: 'kind', dict: true, stats: true },
+          { col: 'm, entries, key', dict: false, stats: false },
+          { col: 'm, entries, value', dict: false, stats: false },
+          { col: 'n', dict: true, stats: true },
+          { col: 't', dict: false, stats: true },
+          { col: 'uuid', dict: false, stats: true },
+        ]);
+      } finally {
+        await encoder?.terminate();
+      }
+    });
+  }
+});

@@ -1,0 +1,128 @@
+/**
+ * Parse workers for the export body: the calling thread reads HTTP, gunzips and cuts the body into chunks of
+ * complete lines; up to `size` worker threads turn chunks into Arrow batches (parse → map → Arrow), so parsing
+ * uses the other cores while the runner writes. Results come back in submission order (the caller awaits them in
+ * order), so rows keep the body's order. Workers start on first use and are referenced only while busy: an idle
+ * pool never keeps the process alive.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { tableFromIPC } from 'apache-arrow';
+import { DataError, InternalError, TransientError, runtimeEntry, type ConnectorError } from '../../../connector-spec/index.js';
+import type { ChunkResult, ChunkSettings } from './parse-chunk.js';
+import { parseWorkerReply, type ParseWorkerRequest, type WorkerError } from './parse-protocol.js';
+
+/** Default worker count: one per core, at most 4 (the runner's Parquet encoder has its own thread). */
+export function defaultParseWorkers(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+interface Job {
+  readonly request: ParseWorkerRequest;
+  readonly resolve: (result: ChunkResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  job: Job | undefined;
+}
+
+/** The worker module: compiled parse-thread.js from dist/, or parse-thread.ts through tsx from the sources. */
+const WORKER_ENTRY = runtimeEntry(import.meta.url, './parse-thread');
+
+/** The parent's `--cpu-prof…` flags (so `npm run bench -- --cpu-prof` profiles the workers too); no loader flags. */
+function profilingFlags(): string[] {
+  return process.execArgv.filter((arg) => arg.startsWith('--cpu-prof'));
+}
+
+function errorFromWorker(e: WorkerError): ConnectorError {
+  const options = { code: e.code, context: e.context };
+  if (e.kind === 'transient') return new TransientError(e.message, options);
+  if (e.kind === 'data') return new DataError(e.message, options);
+  return new InternalError(e.message, options);
+}
+
+export class ParsePool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(readonly size: number) {
+    if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`ParsePool size must be ≥ 1, got ${size}`);
+  }
+
+  /** Parse one chunk on a worker. `bytes` is transferred (unusable here afterwards). */
+  parse(bytes: ArrayBuffer, baseOffset: number, settings: ChunkSettings): Promise<ChunkResult> {
+    if (this.closed) return Promise.reject(new InternalError('the events parse pool is closed', { code: 'MP_PARSE_POOL_CLOSED' }));
+    return new Promise<ChunkResult>((resolve, reject) => {
+      this.queue.push({ request: { id: this.nextId++, bytes, baseOffset, settings }, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Stop the workers; queued and running chunks fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const gone = new InternalError('the events parse pool was closed', { code: 'MP_PARSE_POOL_CLOSED' });
+    for (const job of this.queue.splice(0)) job.reject(gone);
+    const slots = this.slots.splice(0);
+    for (const slot of slots) slot.job?.reject(gone);
+    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => s.job === undefined);
+      if (slot === undefined) {
+        if (this.slots.length >= this.size) return;
+        slot = this.spawn();
+      }
+      const job = this.queue.shift()!;
+      slot.job = job;
+      slot.worker.ref();
+      slot.worker.postMessage(job.request, [job.request.bytes]);
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(WORKER_ENTRY.file, { execArgv: [...WORKER_ENTRY.execArgv, ...profilingFlags()] });
+    const slot: Slot = { worker, job: undefined };
+    worker.unref();
+    const retire = (error: ConnectorError): void => {
+      const index = this.slots.indexOf(slot);
+      if (index >= 0) this.slots.splice(index, 1);
+      const job = slot.job;
+      slot.job = undefined;
+      job?.reject(error);
+      this.dispatch();
+    };
+    worker.on('message', (message: unknown) => {
+      const job = slot.job;
+      slot.job = undefined;
+      worker.unref();
+      if (job !== undefined) {
+        try {
+          const reply = parseWorkerReply(message);
+          if (reply.type === 'failed') job.reject(errorFromWorker(reply.error));
+          else {
+            const batches = reply.ipc === null ? [] : tableFromIPC(new Uint8Array(reply.ipc)).batches;
+            job.resolve({ batches, rows: reply.rows, counters: reply.counters, zoneShift: reply.zoneShift });
+          }
+        } catch (error) {
+          job.reject(error);
+        }
+      }
+      this.dispatch();
+    });
+    worker.on('error', (error) => {
+      retire(new TransientError(`An events parse worker failed (${error.message}): the slice is retried`, { code: 'MP_PARSE_WORKER_FAILED' }));
+    });
+    worker.on('exit', (code) => {
+      if (!this.closed) retire(new TransientError(`An events parse worker exited (code ${code}): the slice is retried`, { code: 'MP_PARSE_WORKER_FAILED' }));
+    });
+    this.slots.push(slot);
+    return slot;
+  }
+}
