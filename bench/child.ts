@@ -3,8 +3,6 @@
  * parent measures this process's own peak RSS (`/usr/bin/time -v`, or `process.resourceUsage().maxRSS`).
  *   node --import tsx bench/child.ts '<job json>'
  */
-import { runDuckdbJob } from './duckdb-job.js';
-import { runPipelineJob } from './pipeline-job.js';
 import { RESULT_PREFIX, type BenchJob, type ChildResult } from './jobs.js';
 
 /** Samples memory every 100 ms; `stop()` returns the peaks in MiB. */
@@ -33,7 +31,8 @@ async function main(): Promise<void> {
   let outcome: { seconds: number; rows: number | null; sourceApiCalls: number | null; warnings: string[] };
   let error: string | null = null;
   try {
-    outcome = job.kind === 'duckdb' ? await runDuckdbJob(job) : await runPipelineJob(job);
+    // Each kind loads only its own code: a connector child must not carry DuckDB's native library (~33 MiB of RSS).
+    outcome = job.kind === 'duckdb' ? await (await import('./duckdb-job.js')).runDuckdbJob(job) : await (await import('./pipeline-job.js')).runPipelineJob(job);
   } catch (e) {
     error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     outcome = { seconds: 0, rows: null, sourceApiCalls: null, warnings: [] };

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runtimeEntry } from './runtime-entry.js';
+import { runtimeEntry, workerFlags } from './runtime-entry.js';
 
 describe('runtimeEntry', () => {
   it('gives the compiled sibling and no loader to a compiled caller', () => {
@@ -71,5 +71,21 @@ describe('runtimeEntry in TypeScript form', () => {
     } finally {
       await worker.terminate();
     }
+  });
+});
+
+describe('workerFlags', () => {
+  it('passes the profilers on and keeps per-process flags (which a Worker rejects) out', () => {
+    const parent = ['--max-old-space-size=256', '--cpu-prof', '--cpu-prof-dir=/tmp/p', '--max-semi-space-size=8', '--heap-prof', '--import', 'tsx', '--enable-source-maps'];
+    expect(workerFlags(parent)).toEqual(['--cpu-prof', '--cpu-prof-dir=/tmp/p', '--heap-prof']);
+  });
+
+  it('gives flags a worker accepts', async () => {
+    const worker = new Worker('require("node:worker_threads").parentPort.postMessage("up")', {
+      eval: true,
+      execArgv: workerFlags(['--max-old-space-size=256', '--stack-size=900']),
+    });
+    await expect(new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject))).resolves.toBe('up');
+    await worker.terminate();
   });
 });

@@ -51,3 +51,13 @@ export function runtimeEntry(callerUrl: string | URL, baseName: string): Runtime
     execArgv: kind === 'ts' ? ['--import', TSX_PRELOAD] : [],
   };
 }
+
+/**
+ * The parent's Node flags a worker thread may inherit: only the profilers' (`--cpu-prof…`, `--heap-prof…`), so
+ * `--cpu-prof` profiles every thread. Everything else stays out: a worker rejects per-process flags such as
+ * `--max-old-space-size` or `--max-semi-space-size` (ERR_WORKER_INVALID_EXEC_ARGV), and loaders are chosen by
+ * `runtimeEntry`, not inherited.
+ */
+export function workerFlags(execArgv: readonly string[] = process.execArgv): string[] {
+  return execArgv.filter((arg) => /^--(cpu|heap)-prof(-[a-z]+)?(=|$)/.test(arg));
+}

@@ -7,6 +7,7 @@ import { Type, type Data, type Vector } from 'apache-arrow';
 import { cellOf, keyString } from './arrow-rows.js';
 
 const CHUNK = 65_536;
+const EMPTY = new Float64Array(0);
 
 function finish(h1: number, h2: number): number {
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
@@ -111,8 +112,13 @@ export class KeyHashIndex {
   seal(): void {
     if (this.sorted) return;
     const all = new Float64Array(this.size);
-    this.chunks.forEach((chunk, i) => all.set(i === this.chunks.length - 1 ? chunk.subarray(0, this.fill) : chunk, i * CHUNK));
+    // Release each chunk once copied, so the peak is one copy of the hashes plus one chunk, not two copies.
+    const chunks = this.chunks;
     this.chunks = [];
+    for (let i = 0; i < chunks.length; i++) {
+      all.set(i === chunks.length - 1 ? chunks[i]!.subarray(0, this.fill) : chunks[i]!, i * CHUNK);
+      chunks[i] = EMPTY;
+    }
     all.sort();
     const dups = new Set<number>();
     for (let i = 1; i < all.length; i++) if (all[i] === all[i - 1]) dups.add(all[i]!);

@@ -6,15 +6,16 @@
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import { Type, tableFromIPC, type Table } from 'apache-arrow';
-import { readParquet, readSchema } from 'parquet-wasm';
 import type { LiveCell, LiveRows } from '../connector-spec/index.js';
 import { cellOf } from './arrow-rows.js';
 import { liveFiles, type TablePaths } from './commit-log.js';
+import { loadParquetWasm } from './parquet-wasm.js';
 
 /** Only the asked columns that the file has (a file written before a column existed lacks it). */
 async function readProjected(file: string, columns: readonly string[]): Promise<Table> {
   const buffer = await fs.readFile(file);
   const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  const { readParquet, readSchema } = await loadParquetWasm();
   const names = new Set(tableFromIPC(readSchema(bytes).intoIPCStream()).schema.fields.map((f) => f.name));
   const present = columns.filter((c) => names.has(c));
   return tableFromIPC(readParquet(bytes, { columns: present }).intoIPCStream());

@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ParquetColumnPlan } from './parquet-properties.mjs';
+import { workerFlags } from '../connector-spec/index.js';
 
 export interface EncodedFileHandlers {
   onChunk(bytes: Uint8Array): void;
@@ -20,22 +21,6 @@ type Message =
   | { type: 'done'; id: number }
   | { type: 'error'; id: number; message: string };
 
-/** The parent's node flags minus TypeScript loaders: the worker is plain JS, and a loader costs start-up and memory. */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const args = process.execArgv;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if ((arg === '--import' || arg === '--loader' || arg === '--experimental-loader' || arg === '--require' || arg === '-r') && /tsx/.test(args[i + 1] ?? '')) {
-      i++;
-      continue;
-    }
-    if (/^(--import|--loader|--experimental-loader|--require)=.*tsx/.test(arg)) continue;
-    out.push(arg);
-  }
-  return out;
-}
-
 export class EncoderWorker {
   private readonly worker: Worker;
   private readonly files = new Map<number, EncodedFileHandlers>();
@@ -43,7 +28,7 @@ export class EncoderWorker {
   private dead: Error | undefined;
 
   constructor() {
-    this.worker = new Worker(new URL('./parquet-encoder-worker.mjs', import.meta.url), { execArgv: workerExecArgv() });
+    this.worker = new Worker(new URL('./parquet-encoder-worker.mjs', import.meta.url), { execArgv: workerFlags() });
     this.worker.unref(); // referenced only while a file is open, so an idle worker never holds the process
     this.worker.on('message', (m: Message) => {
       const file = this.files.get(m.id);

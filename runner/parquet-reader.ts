@@ -6,10 +6,11 @@
 import { openAsBlob } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tableFromIPC, type Table } from 'apache-arrow';
-import { ParquetFile, readParquet } from 'parquet-wasm';
+import { loadParquetWasm } from './parquet-wasm.js';
 
 export async function readParquetFile(file: string): Promise<Table> {
   const bytes = await fs.readFile(file);
+  const { readParquet } = await loadParquetWasm();
   const wasm = readParquet(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   // intoIPCStream consumes the wasm table (its memory is released).
   return tableFromIPC(wasm.intoIPCStream());
@@ -17,6 +18,7 @@ export async function readParquetFile(file: string): Promise<Table> {
 
 /** The row groups of a file in order, each as an apache-arrow Table (only `columns` when given). */
 export async function* readParquetRowGroups(file: string, columns?: readonly string[]): AsyncGenerator<Table, void, undefined> {
+  const { ParquetFile } = await loadParquetWasm();
   const parquet = await ParquetFile.fromFile(await openAsBlob(file));
   try {
     const metadata = parquet.metadata();

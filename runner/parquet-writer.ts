@@ -8,12 +8,13 @@
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import { Table as ArrowTable, tableToIPC, type RecordBatch } from 'apache-arrow';
-import { Table as WasmTable, transformParquetStream, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
+import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import { fsyncDir, tempName } from './durable-fs.js';
 import type { FaultInjector } from './faults.js';
 import { parquetColumnPlan, primaryKeysOf } from './parquet-columns.js';
 import type { EncoderWorker } from './parquet-encoder.js';
-import { parquetWriterProperties, type ParquetColumnPlan } from './parquet-properties.mjs';
+import type { ParquetColumnPlan } from './parquet-properties.mjs';
+import { loadParquetWasm } from './parquet-wasm.js';
 
 /** Rows per row group: the encoder buffers one per open file (32k peaked ~35 MiB higher at 1M events). */
 export const ROW_GROUP_ROWS = 16_384;
@@ -39,7 +40,8 @@ const CREATED_BY = 'mixpanel-lakeflow runner (parquet-wasm)';
 const IN_FLIGHT = 2;
 
 /** apache-arrow batch → wasm batches through the IPC stream format (libraries.md §6). */
-function toWasmBatches(batch: RecordBatch): WasmRecordBatch[] {
+async function toWasmBatches(batch: RecordBatch): Promise<WasmRecordBatch[]> {
+  const { Table: WasmTable } = await loadParquetWasm();
   const table = WasmTable.fromIPCStream(tableToIPC(new ArrowTable([batch]), 'stream'));
   try {
     return table.recordBatches();
@@ -158,6 +160,8 @@ export class ParquetFileWriter {
 
   private async pump(input: ReadableStream<WasmRecordBatch>, kv: ReadonlyMap<string, string>): Promise<void> {
     const columns = await this.plan;
+    const { transformParquetStream } = await loadParquetWasm();
+    const { parquetWriterProperties } = await import('./parquet-properties.mjs');
     const properties = parquetWriterProperties({ keyValueMetadata: kv, rowGroupRows: ROW_GROUP_ROWS, createdBy: CREATED_BY, columns });
     const output = (await transformParquetStream(input, properties)) as ReadableStream<Uint8Array>;
     const reader = output.getReader();
@@ -187,7 +191,7 @@ export class ParquetFileWriter {
       if (this.failure !== undefined) throw this.failure;
       return;
     }
-    this.queue.push(...toWasmBatches(batch));
+    this.queue.push(...(await toWasmBatches(batch)));
     this.wake?.();
     while (this.queue.length > 0 && this.failure === undefined) {
       await new Promise<void>((resolve) => (this.drained = resolve));

@@ -24,9 +24,9 @@ interface CliResult {
   stderr: string;
 }
 
-async function cli(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
+async function cli(args: readonly string[], env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 120_000 });
+    const { stdout, stderr } = await run(process.execPath, [...nodeFlags, CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
@@ -109,7 +109,8 @@ describe('mixpanel-lakeflow run (CLI, emulator, DuckDB)', () => {
   const utcDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
   it('lands all four tables with the counts the emulator holds and lossless custom properties', async () => {
-    const result = await cli(runArgs(), env);
+    // Node flags a worker thread rejects (a heap cap, as users set) must not reach the Parquet encoder's worker.
+    const result = await cli(runArgs(), env, ['--max-old-space-size=512', '--max-semi-space-size=8']);
     expect(result.stderr + result.stdout).not.toContain(emulator.project.apiSecret);
     expect(result.code, result.stderr).toBe(0);
 

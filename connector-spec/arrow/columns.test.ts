@@ -54,6 +54,9 @@ describe('utf8Data', () => {
       ['abc', 'é', null, '😀x', ''],
       [null, null],
       [],
+      // lone surrogates, and a pair split across two strings (joined it would be one 4-byte character)
+      ['a\ud800', '\udc00b', 'São Paulo', '€', '\udfff', 'z\ud83d', '\ude00'],
+      ['日本語', null, '\u0000\u007f\u0080\u07ff\u0800\uffff', '𝄞𝄞', 'x'],
     ]) {
       const data = utf8Data(column);
       const expected = Buffer.concat(column.filter((s): s is string => s !== null).map((s) => Buffer.from(s, 'utf8')));
@@ -62,6 +65,25 @@ describe('utf8Data', () => {
       for (const s of column) offsets.push(offsets.at(-1)! + (s === null ? 0 : Buffer.byteLength(s)));
       expect([...data.valueOffsets]).toEqual(offsets);
       expect(data.nullCount).toBe(column.filter((s) => s === null).length);
+    }
+  });
+
+  it('matches a per-string encoder on 2,000 random columns mixing ASCII, 2-, 3- and 4-byte characters and lone surrogates', async () => {
+    const { utf8Data } = await import('./columns.js');
+    const alphabet = ['a', 'Z', ' ', '"', 'é', 'ß', '€', '日', '😀', '𝄞', '\ud800', '\udc00', '\udbff', '\udfff'];
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    for (let c = 0; c < 2000; c++) {
+      const column = Array.from({ length: 1 + next(12) }, () => (next(6) === 0 ? null : Array.from({ length: next(6) }, () => alphabet[next(alphabet.length)]).join('')));
+      const data = utf8Data(column);
+      const expected = Buffer.concat(column.filter((s): s is string => s !== null).map((s) => Buffer.from(s, 'utf8')));
+      expect(Buffer.from(data.values.subarray(0, data.valueOffsets[column.length]))).toEqual(expected);
+      const offsets = [0];
+      for (const s of column) offsets.push(offsets.at(-1)! + (s === null ? 0 : Buffer.byteLength(s)));
+      expect([...data.valueOffsets]).toEqual(offsets);
     }
   });
 });

@@ -49,14 +49,17 @@ function validity(length: number, isNull: (i: number) => boolean): { bitmap: Uin
 }
 
 export function utf8Data(values: readonly (string | null | undefined)[]): Data<Utf8> {
-  return asciiUtf8Data(values) ?? encodedUtf8Data(values);
+  return joinedUtf8Data(values) ?? encodedUtf8Data(values);
 }
 
 /**
  * Fast path: one `join` and one encode for the whole column. When the encoded byte length equals the character
- * count, every string is ASCII and the offsets are the string lengths; otherwise return undefined.
+ * count, every string is ASCII and the offsets are the string lengths. Otherwise the offsets are found by walking
+ * the encoded bytes with each string's length in UTF-16 units (a lead byte below 0xF0 is one unit, 0xF0 and up a
+ * surrogate pair); if a pair straddles two strings (a lone high surrogate followed by a lone low one) the walk
+ * does not land on the boundary and undefined sends the column to the string-by-string path.
  */
-function asciiUtf8Data(values: readonly (string | null | undefined)[]): Data<Utf8> | undefined {
+function joinedUtf8Data(values: readonly (string | null | undefined)[]): Data<Utf8> | undefined {
   const n = values.length;
   const offsets = new Int32Array(n + 1);
   const bitmap = new Uint8Array((n + 7) >> 3);
@@ -75,8 +78,36 @@ function asciiUtf8Data(values: readonly (string | null | undefined)[]): Data<Utf
     offsets[i + 1] = chars;
   }
   const bytes = Buffer.from(parts.join(''), 'utf8');
-  if (bytes.length !== chars) return undefined;
+  if (bytes.length !== chars && !unitOffsetsToByteOffsets(offsets, bytes)) return undefined;
   return utf8Column(n, nullCount, bitmap, offsets, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+}
+
+/** Rewrite UTF-16 unit offsets into byte offsets of `bytes` (their UTF-8 encoding); false if a boundary is lost. */
+function unitOffsetsToByteOffsets(offsets: Int32Array, bytes: Uint8Array): boolean {
+  let pos = 0;
+  let unit = 0;
+  for (let i = 1; i < offsets.length; i++) {
+    const end = offsets[i]!;
+    while (unit < end) {
+      const b = bytes[pos]!;
+      if (b < 0x80) {
+        pos++;
+        unit++;
+      } else if (b < 0xe0) {
+        pos += 2;
+        unit++;
+      } else if (b < 0xf0) {
+        pos += 3;
+        unit++;
+      } else {
+        pos += 4;
+        unit += 2;
+      }
+    }
+    if (unit !== end) return false;
+    offsets[i] = pos;
+  }
+  return pos === bytes.length;
 }
 
 /** General path: encode string by string (multi-byte characters). */

@@ -22,6 +22,6 @@ export interface MixpanelConfig {
   readonly baseUrl?: string;
   /** User-Agent header of every call (MIXPANEL_USER_AGENT); default `mixpanel-lakeflow/<version>`. */
   readonly userAgent?: string;
-  /** Worker threads parsing export bodies (MIXPANEL_PARSE_WORKERS); 0 = parse on the main thread; default one per core (≤ 4). */
+  /** Worker threads parsing export bodies (MIXPANEL_PARSE_WORKERS); 0 = parse on the main thread; default: cores − 1, at most 4. */
   readonly parseWorkers?: number;
 }

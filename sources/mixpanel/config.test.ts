@@ -59,7 +59,7 @@ describe('mixpanelConfigFromEnv', () => {
     expect(errorOf({ MIXPANEL_API_SECRET: 'x', MIXPANEL_PARSE_WORKERS: 'two' }).message).toContain('MIXPANEL_PARSE_WORKERS must be a whole number from 0');
   });
 
-  it('MIXPANEL_PARSE_WORKERS: absent = the default (one per core), 0 = main thread', () => {
+  it('MIXPANEL_PARSE_WORKERS: absent = the default (cores − 1), 0 = main thread', () => {
     expect(mixpanelConfigFromEnv({ MIXPANEL_API_SECRET: 'x' }).parseWorkers).toBeUndefined();
     expect(mixpanelConfigFromEnv({ MIXPANEL_API_SECRET: 'x', MIXPANEL_PARSE_WORKERS: '0' }).parseWorkers).toBe(0);
     expect(mixpanelConfigFromEnv({ MIXPANEL_API_SECRET: 'x', MIXPANEL_PARSE_WORKERS: '3' }).parseWorkers).toBe(3);

@@ -114,7 +114,7 @@ function parseBaseUrl(text: string | undefined): string | undefined {
 function parseWorkerCount(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d{1,2}$/.test(text) || Number(text) > 32) {
-    throw configError(`MIXPANEL_PARSE_WORKERS must be a whole number from 0 (parse on the main thread) to 32 (default: one per core, at most 4), got "${text}"`, 'MIXPANEL_PARSE_WORKERS');
+    throw configError(`MIXPANEL_PARSE_WORKERS must be a whole number from 0 (parse on the main thread) to 32 (default: one per core beyond the first, at most 4), got "${text}"`, 'MIXPANEL_PARSE_WORKERS');
   }
   return Number(text);
 }

@@ -5,7 +5,7 @@ import { driveTable, type Row } from '../testing/driver.js';
 import { emulatorSource } from '../testing/emulator-source.js';
 import { ChunkFramer } from './chunk-framer.js';
 import { parseEventChunk } from './parse-chunk.js';
-import { ParsePool } from './parse-pool.js';
+import { ParsePool, defaultParseWorkers } from './parse-pool.js';
 
 const T0 = Date.parse('2024-06-10T12:00:00Z');
 const NO_LIMITS = { exportPerHour: Infinity, exportPerSecond: Infinity, exportConcurrent: Infinity, queryPerHour: Infinity, queryConcurrent: Infinity };
@@ -137,5 +137,11 @@ describe('ChunkFramer', () => {
     expect(rest.tail?.toString()).toBe('{"event":"cut');
     expect(rest.tailOffset).toBe(Buffer.byteLength(whole));
     expect(parseEventChunk(new Uint8Array(rest.lines!.bytes), 0, { what: 'x', legacyZone: null, selected: null }).rows).toBe(2);
+  });
+});
+
+describe('defaultParseWorkers', () => {
+  it("one worker per core beyond the first, capped at 4", () => {
+    expect([1, 2, 3, 4, 6, 16].map((cores) => defaultParseWorkers(cores))).toEqual([0, 1, 2, 3, 4, 4]);
   });
 });

@@ -8,13 +8,16 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { tableFromIPC } from 'apache-arrow';
-import { DataError, InternalError, TransientError, runtimeEntry, type ConnectorError } from '../../../connector-spec/index.js';
+import { DataError, InternalError, TransientError, runtimeEntry, workerFlags, type ConnectorError } from '../../../connector-spec/index.js';
 import type { ChunkResult, ChunkSettings } from './parse-chunk.js';
 import { parseWorkerReply, type ParseWorkerRequest, type WorkerError } from './parse-protocol.js';
 
-/** Default worker count: one per core, at most 4 (the runner's Parquet encoder has its own thread). */
-export function defaultParseWorkers(): number {
-  return Math.max(1, Math.min(4, availableParallelism()));
+/**
+ * Default worker count: one per core beyond the first, at most 4 (the main thread parses too whenever every
+ * worker is busy, and the runner's Parquet encoder has its own thread).
+ */
+export function defaultParseWorkers(cores: number = availableParallelism()): number {
+  return Math.max(0, Math.min(4, cores - 1));
 }
 
 interface Job {
@@ -31,11 +34,6 @@ interface Slot {
 /** The worker module: compiled parse-thread.js from dist/, or parse-thread.ts through tsx from the sources. */
 const WORKER_ENTRY = runtimeEntry(import.meta.url, './parse-thread');
 
-/** The parent's `--cpu-prof…` flags (so `npm run bench -- --cpu-prof` profiles the workers too); no loader flags. */
-function profilingFlags(): string[] {
-  return process.execArgv.filter((arg) => arg.startsWith('--cpu-prof'));
-}
-
 function errorFromWorker(e: WorkerError): ConnectorError {
   const options = { code: e.code, context: e.context };
   if (e.kind === 'transient') return new TransientError(e.message, options);
@@ -51,6 +49,16 @@ export class ParsePool {
 
   constructor(readonly size: number) {
     if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`ParsePool size must be ≥ 1, got ${size}`);
+  }
+
+  /** Chunks given and not yet answered (running or queued). */
+  get pending(): number {
+    return this.queue.length + this.slots.filter((s) => s.job !== undefined).length;
+  }
+
+  /** Room for a chunk: fewer than two per worker pending (one running, one ready to start the moment it ends). */
+  get hasRoom(): boolean {
+    return !this.closed && this.pending < 2 * this.size;
   }
 
   /** Parse one chunk on a worker. `bytes` is transferred (unusable here afterwards). */
@@ -87,7 +95,7 @@ export class ParsePool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_ENTRY.file, { execArgv: [...WORKER_ENTRY.execArgv, ...profilingFlags()] });
+    const worker = new Worker(WORKER_ENTRY.file, { execArgv: [...WORKER_ENTRY.execArgv, ...workerFlags()] });
     const slot: Slot = { worker, job: undefined };
     worker.unref();
     const retire = (error: ConnectorError): void => {

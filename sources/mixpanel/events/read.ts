@@ -76,13 +76,16 @@ async function* readSlice(ctx: TableContext, s: Slice, upperMs: number, options:
   const zoneShift = new ZoneShiftTally();
   // Chunks being parsed, in body order; awaited in that order so rows keep the body's order.
   const inFlight: Promise<ChunkResult>[] = [];
-  const maxInFlight = pool === null ? 0 : pool.size + 1;
-  let onPool = false;
+  const maxInFlight = pool === null ? 0 : 2 * pool.size + 2;
+  let submitted = 0;
   let rowsRead = 0;
   const submit = (chunk: BodyChunk, last: boolean): void => {
-    // A body smaller than one chunk is parsed here: no worker starts for a small read.
-    onPool ||= pool !== null && !last;
-    const parsed = onPool && pool !== null ? pool.parse(chunk.bytes, chunk.baseOffset, settings) : parseHere(chunk, settings);
+    // A chunk goes to the workers while they have room (one running and one queued each); beyond that this thread
+    // parses it itself, so neither side waits idle while there is work. A body smaller than one chunk is parsed
+    // here: no worker starts for a small read.
+    const toPool = pool !== null && (!last || submitted > 0) && pool.hasRoom;
+    submitted++;
+    const parsed = toPool ? pool.parse(chunk.bytes, chunk.baseOffset, settings) : parseHere(chunk, settings);
     parsed.catch(() => {}); // awaited below; a failure after the read was abandoned must not go unhandled
     inFlight.push(parsed);
   };
