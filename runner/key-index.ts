@@ -86,19 +86,27 @@ function hashBytes(bytes: Uint8Array): number {
   return finish(h1, h2);
 }
 
-/** The key hashes of one call. `add` while writing, then `seal()` once; then `has` and `duplicates`. */
+/**
+ * The key hashes of one call. `add` while writing, then `seal()` once; then `has` and `duplicates`.
+ *
+ * Memory: 8 bytes per row. `seal` sorts each 64k chunk in place and finds the in-call duplicates with a k-way merge
+ * of the sorted chunks, so a first load (no existing rows, `has` never asked) never holds a second copy. The first
+ * `has` merges the chunks into one sorted array for binary search, releasing each chunk as it is consumed.
+ */
 export class KeyHashIndex {
   private chunks: Float64Array[] = [];
   private fill = CHUNK;
-  private sorted: Float64Array | undefined;
+  private sealed = false;
+  private merged: Float64Array | undefined;
   private dups: Set<number> | undefined;
 
   get size(): number {
-    return this.sorted ? this.sorted.length : this.chunks.length === 0 ? 0 : (this.chunks.length - 1) * CHUNK + this.fill;
+    if (this.merged) return this.merged.length;
+    return this.chunks.reduce((n, c) => n + c.length, 0) - (this.sealed || this.chunks.length === 0 ? 0 : CHUNK - this.fill);
   }
 
   add(hashes: Float64Array): void {
-    if (this.sorted) throw new Error('KeyHashIndex is sealed');
+    if (this.sealed) throw new Error('KeyHashIndex is sealed');
     for (let i = 0; i < hashes.length; i++) {
       if (this.fill === CHUNK) {
         this.chunks.push(new Float64Array(CHUNK));
@@ -108,27 +116,33 @@ export class KeyHashIndex {
     }
   }
 
-  /** Sort the hashes (one array of 8 bytes per row) and find the hashes seen more than once. */
+  /** Sort each chunk and find the hashes seen more than once (across chunks too). */
   seal(): void {
-    if (this.sorted) return;
-    const all = new Float64Array(this.size);
-    // Release each chunk once copied, so the peak is one copy of the hashes plus one chunk, not two copies.
-    const chunks = this.chunks;
-    this.chunks = [];
-    for (let i = 0; i < chunks.length; i++) {
-      all.set(i === chunks.length - 1 ? chunks[i]!.subarray(0, this.fill) : chunks[i]!, i * CHUNK);
-      chunks[i] = EMPTY;
-    }
-    all.sort();
+    if (this.sealed) return;
+    this.sealed = true;
+    const last = this.chunks.length - 1;
+    if (last >= 0 && this.fill < CHUNK) this.chunks[last] = this.chunks[last]!.slice(0, this.fill);
+    for (const chunk of this.chunks) chunk.sort();
     const dups = new Set<number>();
-    for (let i = 1; i < all.length; i++) if (all[i] === all[i - 1]) dups.add(all[i]!);
-    this.sorted = all;
+    let previous = Number.NaN;
+    this.mergeChunks((value) => {
+      if (value === previous) dups.add(value);
+      previous = value;
+    }, false);
     this.dups = dups;
   }
 
   has(hash: number): boolean {
-    const a = this.sorted;
-    if (!a) throw new Error('KeyHashIndex is not sealed');
+    if (!this.sealed) throw new Error('KeyHashIndex is not sealed');
+    let a = this.merged;
+    if (!a) {
+      const all = new Float64Array(this.size);
+      let at = 0;
+      this.mergeChunks((value) => {
+        all[at++] = value;
+      }, true);
+      this.merged = a = all;
+    }
     let lo = 0;
     let hi = a.length - 1;
     while (lo <= hi) {
@@ -145,5 +159,42 @@ export class KeyHashIndex {
   duplicates(): ReadonlySet<number> {
     if (!this.dups) throw new Error('KeyHashIndex is not sealed');
     return this.dups;
+  }
+
+  /** Visit every hash in ascending order (a binary heap over the sorted chunks' heads); `consume` drops the chunks. */
+  private mergeChunks(visit: (value: number) => void, consume: boolean): void {
+    const chunks = this.chunks;
+    const pos = new Int32Array(chunks.length);
+    const heap: number[] = []; // chunk indexes, ordered by their current head
+    const head = (c: number): number => chunks[c]![pos[c]!]!;
+    const down = (from: number): void => {
+      let i = from;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= heap.length) return;
+        const r = l + 1;
+        const m = r < heap.length && head(heap[r]!) < head(heap[l]!) ? r : l;
+        if (head(heap[m]!) >= head(heap[i]!)) return;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    };
+    for (let c = 0; c < chunks.length; c++) if (chunks[c]!.length > 0) heap.push(c);
+    for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
+    while (heap.length > 0) {
+      const c = heap[0]!;
+      visit(head(c));
+      if (++pos[c]! < chunks[c]!.length) {
+        down(0);
+        continue;
+      }
+      if (consume) chunks[c] = EMPTY;
+      const tail = heap.pop()!;
+      if (heap.length > 0) {
+        heap[0] = tail;
+        down(0);
+      }
+    }
+    if (consume) this.chunks = [];
   }
 }
