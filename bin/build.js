@@ -2,17 +2,18 @@
 /**
  * dist/ (the compiled runtime, tsconfig.build.json) and the rule for when it is current. npm runs the two steps
  * around `tsc -p tsconfig.build.json` (`npm run build`, which `npm install` and `npm ci` run through `prepare`):
- *   node bin/build.js begin   prebuild: remove the stamp, note the time the build starts
+ *   node bin/build.js begin   prebuild: remove the stamp, note the time the build starts and the sources it sees
  *   node bin/build.js end     postbuild: copy the plain-JS runtime files (*.mjs, *.cjs), then stamp dist/
  *   node bin/build.js copy D  copy the plain-JS runtime files into D (a build with another --outDir)
  *   node bin/build.js prepare `npm run build` when TypeScript is installed; without it (`npm ci --omit=dev`)
  *                             say so and succeed: the CLI then runs the sources through tsx
- * The stamp carries the start time, so a source saved while tsc runs still counts as newer. A failed build
+ * The stamp carries the start time (so a source saved while tsc runs still counts as newer) and the list of
+ * runtime sources (so a deleted or renamed one counts too). A failed build
  * leaves no stamp, and bin/mixpanel-lakeflow.js then runs the sources through tsx.
  */
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -46,25 +47,42 @@ function* runtimeFiles(dir) {
   }
 }
 
+/** The runtime sources (paths relative to `root`, sorted): what a build compiles and what its stamp lists. */
+export function runtimeSources(root = ROOT) {
+  const files = [];
+  for (const dir of SOURCE_DIRS) for (const file of runtimeFiles(join(root, dir))) files.push(relative(root, file));
+  return files.sort();
+}
+
 /**
- * True when dist/ holds a finished build and no runtime source (nor a tsconfig) was modified after that build
- * started. Compares mtimes only: about 40 directory reads and 250 stat calls, 5–15 ms. A deleted source is not
- * noticed: rebuild after deleting one.
+ * True when `root`/dist holds a finished build, no runtime source (nor a tsconfig) was modified after that build
+ * started, and the runtime sources are the ones the build saw (its stamp lists them, so a deleted or renamed
+ * source is noticed too). About 40 directory reads and 250 stat calls: 5–15 ms.
  */
-export function distIsFresh() {
-  const stamp = mtime(STAMP);
+export function distIsFresh(root = ROOT) {
+  const stampFile = join(root, 'dist', '.build-stamp');
+  const stamp = mtime(stampFile);
   if (stamp === 0) return false;
-  for (const config of CONFIGS) if (mtime(join(ROOT, config)) > stamp) return false;
-  for (const dir of SOURCE_DIRS) {
-    for (const file of runtimeFiles(join(ROOT, dir))) if (mtime(file) > stamp) return false;
+  for (const config of CONFIGS) if (mtime(join(root, config)) > stamp) return false;
+  const sources = runtimeSources(root);
+  for (const file of sources) if (mtime(join(root, file)) > stamp) return false;
+  let listed;
+  try {
+    listed = readFileSync(stampFile, 'utf8');
+  } catch {
+    return false;
   }
-  return true;
+  return listed === stampText(sources);
+}
+
+function stampText(sources) {
+  return `${sources.join('\n')}\n`;
 }
 
 function begin() {
   rmSync(STAMP, { force: true });
   mkdirSync(DIST, { recursive: true });
-  writeFileSync(PENDING, `build started ${new Date().toISOString()}\n`);
+  writeFileSync(PENDING, stampText(runtimeSources()));
 }
 
 /** tsc emits only .ts sources: plain-JS runtime files (a worker.mjs) are copied next to their importers. */
