@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TransientError, emptyReadStats, type ReadStats } from '../../../connector-spec/index.js';
 import { startEmulator, type Emulator } from '../../../emulator/index.js';
@@ -95,6 +96,32 @@ describe('events parse workers', () => {
     await pool.close();
     expect([await first, await second]).toContain('failed');
     await expect(pool.parse(bytes(), 0, settings)).rejects.toThrow(/closed/);
+  });
+});
+
+describe('a parse worker that dies', () => {
+  it('fails its chunk as retryable, and the next chunk gets a fresh worker', async () => {
+    expect.hasAssertions();
+    const crashing = new ParsePool(1, { file: fileURLToPath(new URL('./testing/crashing-parse-worker.mjs', import.meta.url)), execArgv: [] });
+    pools.push(crashing);
+    const settings = { what: '2024-06-09', legacyZone: null, selected: null };
+    const chunk = (): ArrayBuffer => new Uint8Array(Buffer.from(event(1))).buffer;
+    const failure = await crashing.parse(chunk(), 0, settings).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(TransientError);
+    expect((failure as TransientError).code).toBe('MP_PARSE_WORKER_FAILED');
+    expect((failure as TransientError).retryable).toBe(true);
+    const again = await crashing.parse(chunk(), 0, settings).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect((again as TransientError).code).toBe('MP_PARSE_WORKER_FAILED');
+    expect(crashing.pending).toBe(0);
+    const healthy = new ParsePool(1);
+    pools.push(healthy);
+    expect((await healthy.parse(chunk(), 0, settings)).rows).toBe(1);
   });
 });
 

@@ -47,7 +47,14 @@ export class ParsePool {
   private nextId = 1;
   private closed = false;
 
-  constructor(readonly size: number) {
+  /**
+   * @param size worker threads (≥ 1), started on first use
+   * @param entry the worker module (tests substitute a failing one); default parse-thread
+   */
+  constructor(
+    readonly size: number,
+    private readonly entry: { readonly file: string; readonly execArgv: readonly string[] } = WORKER_ENTRY,
+  ) {
     if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`ParsePool size must be ≥ 1, got ${size}`);
   }
 
@@ -95,7 +102,7 @@ export class ParsePool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_ENTRY.file, { execArgv: [...WORKER_ENTRY.execArgv, ...workerFlags()] });
+    const worker = new Worker(this.entry.file, { execArgv: [...this.entry.execArgv, ...workerFlags()] });
     const slot: Slot = { worker, job: undefined };
     worker.unref();
     const retire = (error: ConnectorError): void => {
