@@ -6,14 +6,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ensureEventsDataset } from './dataset.js';
 import { duckdbRow, engageRows, eventsRows, human, row, type BenchWindow, type Context } from './rows.js';
 import { startBenchServer } from './server.js';
+import { REPO_ROOT } from './spawn-child.js';
 import { formatMarkdownTable, formatTable, type BenchRow } from './table.js';
-
-/** The repository root, from the sources (bench/index.ts) or from a build (dist/bench/index.js). */
-const REPO_ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.js') ? '../..' : '..', import.meta.url));
 
 export { BENCH_NOW_MS, INCREMENTAL_NOW_MS, type BenchWindow } from './rows.js';
 

@@ -10,13 +10,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runtimeEntry } from '../connector-spec/runtime-entry.js';
+import { runtimeEntry } from '../connector-spec/index.js';
 import { RESULT_PREFIX, type BenchJob, type ChildResult } from './jobs.js';
 
 const TIME = '/usr/bin/time';
 const CHILD = runtimeEntry(import.meta.url, './child');
-/** The repository root, the child's working directory: above bench/, or above dist/bench/ when compiled. */
-const REPO = fileURLToPath(new URL(CHILD.kind === 'js' ? '../..' : '..', import.meta.url));
+/** The repository root (the child's working directory, where `.bench/` lives): above bench/, or above dist/bench/. */
+export const REPO_ROOT = fileURLToPath(new URL(CHILD.kind === 'js' ? '../..' : '..', import.meta.url));
 
 export interface ChildRun {
   readonly result: ChildResult;
@@ -46,7 +46,7 @@ export async function runChild(job: BenchJob, options: SpawnOptions = {}): Promi
   const nodeArgs = [...(options.nodeFlags ?? []), ...CHILD.execArgv, CHILD.file, JSON.stringify(job)];
   const [command, args] = useTime ? [TIME, ['-v', '-o', timeFile, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const started = performance.now();
-  const child = spawn(command, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderrTail = '';
   child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));

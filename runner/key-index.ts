@@ -96,13 +96,13 @@ function hashBytes(bytes: Uint8Array): number {
 export class KeyHashIndex {
   private chunks: Float64Array[] = [];
   private fill = CHUNK;
+  private count = 0;
   private sealed = false;
   private merged: Float64Array | undefined;
   private dups: Set<number> | undefined;
 
   get size(): number {
-    if (this.merged) return this.merged.length;
-    return this.chunks.reduce((n, c) => n + c.length, 0) - (this.sealed || this.chunks.length === 0 ? 0 : CHUNK - this.fill);
+    return this.count;
   }
 
   add(hashes: Float64Array): void {
@@ -114,6 +114,7 @@ export class KeyHashIndex {
       }
       this.chunks[this.chunks.length - 1]![this.fill++] = hashes[i]!;
     }
+    this.count += hashes.length;
   }
 
   /** Sort each chunk and find the hashes seen more than once (across chunks too). */

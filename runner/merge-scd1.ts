@@ -15,9 +15,9 @@
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Schema, Table } from 'apache-arrow';
-import { cellOf, compareSequence, keyString, type Cell } from './arrow-rows.js';
+import { cellOf, compareSequence, keyString } from './arrow-rows.js';
 import { hashKeys, type KeyHashIndex } from './key-index.js';
-import { COMPACT_ABOVE_FILES, PartitionRows, partitionOf, vectors, type MergeResult } from './merge.js';
+import { COMPACT_ABOVE_FILES, PartitionRows, partitionOf, vectors, type MergeResult, type Version } from './merge.js';
 import type { PartFile, PartitionedWriter } from './partitioned-writer.js';
 import { readParquetRowGroups } from './parquet-reader.js';
 
@@ -38,13 +38,6 @@ export interface IndexedMergeOptions {
   readonly dataDir: string;
   /** Writes rewritten files into `dataDir`; its file numbers must not clash with the incoming files'. */
   readonly writer: PartitionedWriter;
-}
-
-interface Version {
-  readonly seq: Cell[];
-  /** ≥ 0: incoming file index; < 0: −(hit live file index + 1). */
-  readonly origin: number;
-  readonly row: number;
 }
 
 

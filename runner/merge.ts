@@ -71,9 +71,10 @@ export interface MergeResult {
   readonly rowsMerged: number;
 }
 
-interface Version {
+/** One version of a key: its sequence values and where the row is. */
+export interface Version {
   readonly seq: Cell[];
-  /** ≥ 0: incoming file index; < 0: −(live file index + 1). */
+  /** ≥ 0: incoming file index; < 0: −(live or hit file index + 1). */
   readonly origin: number;
   readonly row: number;
   end?: Cell;

@@ -112,6 +112,11 @@ export class EventBatchBuilder implements LineSink {
   /** The column arrays were handed to a batch: fresh ones are made on the next row, not before (none may come). */
   private spent = false;
 
+  private renew(): void {
+    this.spent = false;
+    this.reset();
+  }
+
   private reset(): void {
     this.rows = 0;
     this.dedupe = [];
@@ -155,10 +160,7 @@ export class EventBatchBuilder implements LineSink {
 
   /** Map one export event into the next row. */
   add(record: Readonly<Record<string, unknown>>, props: Readonly<Record<string, unknown>>, plainJson = false): void {
-    if (this.spent) {
-      this.spent = false;
-      this.reset();
-    }
+    if (this.spent) this.renew();
     const row = this.rows;
     const custom = this.custom;
     const counters = this.counters;
@@ -263,10 +265,7 @@ export class EventBatchBuilder implements LineSink {
 
   /** The rows so far as one RecordBatch; the builder starts over. */
   flush(): RecordBatch {
-    if (this.spent) {
-      this.spent = false;
-      this.reset();
-    }
+    if (this.spent) this.renew();
     const n = this.rows;
     for (const column of this.standard) column.length = n;
     const map = utf8MapFromFlat(this.custom.keys, this.custom.values, Int32Array.from(this.customOffsets));

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TransientError, emptyReadStats, type ReadStats } from '../../../connector-spec/index.js';
 import { startEmulator, type Emulator } from '../../../emulator/index.js';
 import { driveTable, type Row } from '../testing/driver.js';
@@ -14,6 +14,7 @@ const NO_LIMITS = { exportPerHour: Infinity, exportPerSecond: Infinity, exportCo
 let emulator: Emulator | undefined;
 const pools: ParsePool[] = [];
 afterEach(async () => {
+  vi.restoreAllMocks();
   await emulator?.close();
   emulator = undefined;
   for (const pool of pools.splice(0)) await pool.close();
@@ -39,9 +40,14 @@ describe('events parse workers', () => {
     expect.hasAssertions();
     emulator = await startEmulator({ now: () => T0, limits: NO_LIMITS, eventsPerDay: 1500, days: 3, seed: 5 });
     const selections: Record<string, string>[] = [{ safety_lag: '0' }, { safety_lag: '0', select_properties_by_default: 'false', properties: '$browser,$os' }];
+    const onWorkers = vi.spyOn(ParsePool.prototype, 'parse');
     for (const tableOptions of selections) {
       const inline = await drive(emulator, 0, tableOptions);
+      expect(onWorkers).not.toHaveBeenCalled();
       const pooled = await drive(emulator, 2, tableOptions);
+      // The comparison means something only if the workers really parsed chunks.
+      expect(onWorkers.mock.calls.length).toBeGreaterThan(3);
+      onWorkers.mockClear();
       expect(inline.errors).toEqual([]);
       expect(pooled.errors).toEqual([]);
       expect(inline.rows.length).toBeGreaterThan(3000);
