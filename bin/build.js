@@ -20,7 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DIST = join(ROOT, 'dist');
 /** The folders of runtime code: what tsconfig.build.json compiles and what the freshness check watches. */
-export const SOURCE_DIRS = ['cli', 'connector-spec', 'sources', 'runner', 'emulator', 'proxy', 'mailchimp', 'bench'];
+export const SOURCE_DIRS = ['cli', 'connector-spec', 'sources', 'runner', 'lakehouse', 'emulator', 'proxy', 'mailchimp', 'bench'];
 const CONFIGS = ['tsconfig.json', 'tsconfig.build.json'];
 const STAMP = join(DIST, '.build-stamp');
 const PENDING = `${STAMP}.pending`;

@@ -45,8 +45,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('run')
     .description('Run the tables declared in a pipeline spec; credentials come from the environment.')
     .requiredOption('--spec <file>', 'pipeline_spec.json to run')
-    .option('--lakehouse <dir>', 'where Parquet tables are written', './lakehouse')
-    .option('--state <dir>', 'where cursors, the lock and run reports live', './state')
+    .option('--lakehouse <dir>', 'where Parquet tables are written', './data/lakehouse')
+    .option('--state <dir>', 'where cursors, the lock and run reports live', './data/state')
     .option('--source <name>', 'source to read (see the registry in cli/sources.ts)', 'mixpanel')
     .option('--tables <list>', 'only these destination tables (comma separated)', list)
     .option('--full-refresh <list>', 'drop the cursor and data of these tables first (comma separated)', list)
@@ -74,8 +74,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('demo')
     .description('Zero-setup demo (npm start): emulator with generated data → pipeline_spec.json → ./lakehouse.')
     .option('--spec <file>', 'pipeline spec to run', 'pipeline_spec.json')
-    .option('--lakehouse <dir>', 'where Parquet tables are written', './lakehouse')
-    .option('--state <dir>', 'where cursors and run reports live', './state')
+    .option('--lakehouse <dir>', 'where Parquet tables are written', './data/lakehouse')
+    .option('--state <dir>', 'where cursors and run reports live', './data/state')
     .action(async (opts: { spec: string; lakehouse: string; state: string }) => {
       const { runDemo } = await import('./demo.js');
       exitCode = await runDemo(opts, { stdout: process.stdout, stderr: process.stderr });
@@ -119,7 +119,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('mailchimp-sync')
     .description('Push new or changed people from the lakehouse engage table into a Mailchimp audience (consent-safe).')
     .requiredOption('--list <id>', 'Mailchimp audience (list) id')
-    .option('--lakehouse <dir>', 'lakehouse folder holding the engage table', './lakehouse')
+    .option('--lakehouse <dir>', 'lakehouse folder holding the engage table', './data/lakehouse')
     .option('--where <sql>', 'filter over engage columns, e.g. "country_code = \'DE\'"')
     .option('--dry-run', 'write the plan (create | update | skip per email) and send nothing')
     .option('--status-if-new <status>', 'status for new contacts: pending (double opt-in) or subscribed', 'pending')

@@ -39,8 +39,8 @@ function parseRunOptions(raw: Record<string, unknown>): RunCommandOptions {
   const logLevel = str('logLevel');
   return {
     spec: str('spec') ?? 'pipeline_spec.json',
-    lakehouse: str('lakehouse') ?? './lakehouse',
-    state: str('state') ?? './state',
+    lakehouse: str('lakehouse') ?? './data/lakehouse',
+    state: str('state') ?? './data/state',
     source: str('source') ?? 'mixpanel',
     ...(tables ? { tables } : {}),
     ...(fullRefresh ? { fullRefresh } : {}),
