@@ -71,7 +71,7 @@ export function stepOf(stage: string): string {
   if (/^(connector-spec\/arrow|apache-arrow|sources\/mixpanel\/events\/builder\.ts|sources\/mixpanel\/profiles\/profile-rows\.ts)/.test(stage)) {
     return 'build Arrow';
   }
-  if (/^(parquet-wasm|runner\/(parquet-writer|partitioned-writer)\.ts)/.test(stage)) return 'Parquet encode';
+  if (/^(parquet-wasm|(lakehouse\/parquet\/parquet-writer|runner\/partitioned-writer)\.ts)/.test(stage)) return 'Parquet encode';
   if (/^(runner\/|node:fs|node:internal\/fs)/.test(stage)) return 'merge + commit (runner)';
   if (/^sources\//.test(stage)) return 'source (other)';
   if (/^(tsx|esbuild|node:internal\/modules)/.test(stage)) return 'start-up (module loading)';
@@ -137,8 +137,8 @@ export function summarizeProfile(profile: CpuProfile, file: string, top = 15): P
     const stage = stageOf(frame);
     stages.set(stage, (stages.get(stage) ?? 0) + ms);
     let step = stepOf(isHelper(stage) ? callerStage(samples[i]!) : stage);
-    // parquet-wasm also decodes: the runner's merge reads staged files back through runner/parquet-reader.ts.
-    if (step === 'Parquet encode' && ourCaller(samples[i]!) === 'runner/parquet-reader.ts') step = 'Parquet read-back (runner merge)';
+    // parquet-wasm also decodes: the runner's merge reads staged files back through lakehouse/parquet/parquet-reader.ts.
+    if (step === 'Parquet encode' && ourCaller(samples[i]!) === 'lakehouse/parquet/parquet-reader.ts') step = 'Parquet read-back (runner merge)';
     steps.set(step, (steps.get(step) ?? 0) + ms);
   }
   return {

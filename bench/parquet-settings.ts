@@ -23,8 +23,8 @@ import {
 import { EventBatchBuilder } from '../sources/mixpanel/events/builder.js';
 import { EVENTS_METADATA, EVENTS_SCHEMA } from '../sources/mixpanel/events/schema.js';
 import { openDuck, sqlString } from '../test/helpers/duckdb.js';
-import { parquetColumnPlan, primaryKeysOf } from '../runner/parquet-columns.js';
-import { parquetWriterProperties } from '../runner/parquet-properties.mjs';
+import { parquetColumnPlan, primaryKeysOf } from '../lakehouse/parquet/parquet-columns.js';
+import { parquetWriterProperties } from '../lakehouse/parquet/parquet-properties.mjs';
 import { withTableMetadata } from '../connector-spec/index.js';
 
 const DEFAULT_FILE = path.resolve(import.meta.dirname, '../.bench/events-1000000-1d-s1/2026-03-31.jsonl');

@@ -13,7 +13,7 @@
  * new Worker(worker.file, { execArgv: [...worker.execArgv], workerData });
  * ```
  *
- * A plain `.mjs` worker (runner/parquet-encoder-worker.mjs) needs none of this: the build copies it to dist/
+ * A plain `.mjs` worker (lakehouse/parquet/parquet-encoder-worker.mjs) needs none of this: the build copies it to dist/
  * unchanged and it never needs a loader.
  */
 import { fileURLToPath } from 'node:url';

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { Type, type Table, type Vector } from 'apache-arrow';
 import { ConfigError, DataError } from '../connector-spec/index.js';
-import { readParquetFile } from '../runner/parquet-reader.js';
+import { readParquetFile } from '../lakehouse/parquet/parquet-reader.js';
 import type { ProfileRow } from './contacts.js';
 import { liveTableFiles } from './lake-table.js';
 import { compileWhere, decodeMapValue, type ColumnKind, type RowAccess, type Value } from './where.js';

@@ -22,8 +22,8 @@ import {
 } from '../runner/commit-log.js';
 import { pathExists } from '../runner/durable-fs.js';
 import { noFaults } from '../runner/faults.js';
-import { ParquetFileWriter } from '../runner/parquet-writer.js';
-import { readParquetFile } from '../runner/parquet-reader.js';
+import { ParquetFileWriter } from '../lakehouse/parquet/parquet-writer.js';
+import { readParquetFile } from '../lakehouse/parquet/parquet-reader.js';
 
 export const APP_ID = 'mixpanel-lakeflow-mailchimp-sync';
 

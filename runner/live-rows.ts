@@ -9,7 +9,7 @@ import { Type, tableFromIPC, type Table } from 'apache-arrow';
 import type { LiveCell, LiveRows } from '../connector-spec/index.js';
 import { cellOf } from './arrow-rows.js';
 import { liveFiles, type TablePaths } from './commit-log.js';
-import { loadParquetWasm } from './parquet-wasm.js';
+import { loadParquetWasm } from '../lakehouse/parquet/parquet-wasm.js';
 
 /** Only the asked columns that the file has (a file written before a column existed lacks it). */
 async function readProjected(file: string, columns: readonly string[]): Promise<Table> {

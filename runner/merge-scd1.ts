@@ -19,7 +19,7 @@ import { cellOf, compareSequence, keyString } from './arrow-rows.js';
 import { hashKeys, type KeyHashIndex } from './key-index.js';
 import { COMPACT_ABOVE_FILES, PartitionRows, partitionOf, vectors, type MergeResult, type Version } from './merge.js';
 import type { PartFile, PartitionedWriter } from './partitioned-writer.js';
-import { readParquetRowGroups } from './parquet-reader.js';
+import { readParquetRowGroups } from '../lakehouse/parquet/parquet-reader.js';
 
 
 export interface IndexedMergeOptions {

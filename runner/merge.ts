@@ -12,7 +12,7 @@ import { Field, Schema, type DataType, type Table, type Vector } from 'apache-ar
 import { DataError } from '../connector-spec/index.js';
 import { batchFromCells, cellOf, compareSequence, keyString, type Cell } from './arrow-rows.js';
 import type { PartFile, PartitionedWriter } from './partitioned-writer.js';
-import { readParquetRowGroups } from './parquet-reader.js';
+import { readParquetRowGroups } from '../lakehouse/parquet/parquet-reader.js';
 
 export const START_AT = '__start_at';
 export const END_AT = '__end_at';

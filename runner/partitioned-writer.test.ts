@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { timestampMsUtc, utf8MapType } from '../connector-spec/index.js';
 import { batchFromCells, cellOf, partitionRuns, type Cell } from './arrow-rows.js';
 import { noFaults } from './faults.js';
-import { readParquetRowGroups } from './parquet-reader.js';
+import { readParquetRowGroups } from '../lakehouse/parquet/parquet-reader.js';
 import { PartitionedWriter } from './partitioned-writer.js';
 import { tempDirs, type Dirs } from './testing/harness.js';
 

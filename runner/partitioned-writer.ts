@@ -11,8 +11,8 @@ import path from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { partitionRuns } from './arrow-rows.js';
 import type { FaultInjector } from './faults.js';
-import { acquireEncoder, releaseEncoder, type EncoderWorker } from './parquet-encoder.js';
-import { ParquetFileWriter } from './parquet-writer.js';
+import { acquireEncoder, releaseEncoder, type EncoderWorker } from '../lakehouse/parquet/parquet-encoder.js';
+import { ParquetFileWriter } from '../lakehouse/parquet/parquet-writer.js';
 
 export interface PartFile {
   /** Path relative to `baseDir` (`event_date=2026-11-20/part-00000000000000000003-0.parquet`). */

@@ -2,7 +2,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exitCodeForReport } from './index.js';
-import { readParquetFile } from './parquet-reader.js';
+import { readParquetFile } from '../lakehouse/parquet/parquet-reader.js';
 import { glob, query, tableRows } from './testing/duckdb.js';
 import { captureLogger, runFixture, strayFiles, tempDirs, type Dirs } from './testing/harness.js';
 import { makeDataset, type ItemChange } from './testing/memory-source.js';

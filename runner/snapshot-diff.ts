@@ -5,7 +5,7 @@
 import type { Schema } from 'apache-arrow';
 import { META_SNAPSHOT_GROUP_BY } from '../connector-spec/index.js';
 import { cellOf, keyString } from './arrow-rows.js';
-import { readParquetFile } from './parquet-reader.js';
+import { readParquetFile } from '../lakehouse/parquet/parquet-reader.js';
 import type { SnapshotDiff } from './report.js';
 
 export { META_SNAPSHOT_GROUP_BY };

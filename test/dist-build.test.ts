@@ -98,7 +98,7 @@ describe('the compiled runtime (npm run build)', () => {
         if (!existsSync(target)) missing.push(`${file.slice(out.length)} → ${m[1]}`);
       }
     }
-    expect(found).toBeGreaterThan(0); // runner/parquet-encoder-worker.mjs at least
+    expect(found).toBeGreaterThan(0); // lakehouse/parquet/parquet-encoder-worker.mjs at least
     expect(missing).toEqual([]);
   });
 

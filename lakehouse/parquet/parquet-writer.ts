@@ -9,12 +9,19 @@ import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import { Table as ArrowTable, tableToIPC, type RecordBatch } from 'apache-arrow';
 import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
-import { fsyncDir, tempName } from './durable-fs.js';
-import type { FaultInjector } from './faults.js';
+import { fsyncDir, tempName } from './local-file.js';
 import { parquetColumnPlan, primaryKeysOf } from './parquet-columns.js';
 import type { EncoderWorker } from './parquet-encoder.js';
 import type { ParquetColumnPlan } from './parquet-properties.mjs';
 import { loadParquetWasm } from './parquet-wasm.js';
+
+/**
+ * A test hook called at named steps (`parquet-write`: bytes written; `staged`: the file is in place). The runner's
+ * FaultInjector fits; production passes one whose `check` does nothing.
+ */
+export interface FaultHook {
+  check(point: string): void;
+}
 
 /** Rows per row group: the encoder buffers one per open file (32k peaked ~35 MiB higher at 1M events). */
 export const ROW_GROUP_ROWS = 16_384;
@@ -30,7 +37,7 @@ export interface ParquetWriterOptions {
   readonly file: string;
   /** Extra Parquet key-value metadata (the Arrow schema metadata is embedded too). */
   readonly keyValueMetadata: ReadonlyMap<string, string>;
-  readonly faults: FaultInjector;
+  readonly faults: FaultHook;
   /** Encode on this worker thread instead of the calling thread (the file is still written here). */
   readonly encoder?: EncoderWorker;
 }
@@ -53,7 +60,7 @@ async function toWasmBatches(batch: RecordBatch): Promise<WasmRecordBatch[]> {
 export class ParquetFileWriter {
   readonly file: string;
   private readonly temp: string;
-  private readonly faults: FaultInjector;
+  private readonly faults: FaultHook;
   private readonly queue: WasmRecordBatch[] = [];
   private wake: (() => void) | undefined;
   private drained: (() => void) | undefined;

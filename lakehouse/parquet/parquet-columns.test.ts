@@ -5,14 +5,14 @@
  */
 import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { META_PRIMARY_KEYS, timestampMsUtc, utf8MapType } from '../connector-spec/index.js';
-import { batchFromCells, type Cell } from './arrow-rows.js';
-import { noFaults } from './faults.js';
+import { META_PRIMARY_KEYS, timestampMsUtc, utf8MapType } from '../../connector-spec/index.js';
+import { batchFromCells, type Cell } from '../../runner/arrow-rows.js';
+import { noFaults } from '../../runner/faults.js';
 import { DISTINCT_SHARE, MIN_SAMPLE, parquetColumnPlan, primaryKeysOf } from './parquet-columns.js';
 import { EncoderWorker } from './parquet-encoder.js';
 import { ParquetFileWriter } from './parquet-writer.js';
-import { tempDirs, type Dirs } from './testing/harness.js';
-import { query } from './testing/duckdb.js';
+import { tempDirs, type Dirs } from '../../runner/testing/harness.js';
+import { query } from '../../runner/testing/duckdb.js';
 
 const schema = new Schema([
   new Field('key', new Utf8(), false),

@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ParquetColumnPlan } from './parquet-properties.mjs';
-import { workerFlags } from '../connector-spec/index.js';
+import { workerFlags } from '../../connector-spec/index.js';
 
 export interface EncodedFileHandlers {
   onChunk(bytes: Uint8Array): void;

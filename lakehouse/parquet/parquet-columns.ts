@@ -8,7 +8,7 @@
  * one by one, and min/max over a map's entries prunes nothing.
  */
 import type { RecordBatch } from 'apache-arrow';
-import { META_PRIMARY_KEYS } from '../connector-spec/index.js';
+import { META_PRIMARY_KEYS } from '../../connector-spec/index.js';
 import type { ParquetColumnPlan } from './parquet-properties.mjs';
 
 /** Rows sampled (evenly spread) from a file's first batch. */
