@@ -8,10 +8,10 @@ import type { LiveRows } from '../../../connector-spec/index.js';
 /**
  * @param keyColumns the table's primary key columns (`distinct_id`, or `group_key`, `group_id`)
  * @param keyPrefix values of the leading key columns this scan covers (`[]`, or `[group_key]`)
- * @param seen ids (the last key column) the scan returned
+ * @param seen ids (the last key column) the scan returned (a `Set`, or the scan's compact `DeliveredIds`)
  * @returns the deleted ids, sorted
  */
-export async function deletedIdsFromLiveRows(liveRows: LiveRows, keyColumns: readonly string[], keyPrefix: readonly string[], seen: ReadonlySet<string>): Promise<string[]> {
+export async function deletedIdsFromLiveRows(liveRows: LiveRows, keyColumns: readonly string[], keyPrefix: readonly string[], seen: { has(id: string): boolean }): Promise<string[]> {
   const deleted: string[] = [];
   for await (const row of liveRows([...keyColumns, '_deleted_at'])) {
     if (row[keyColumns.length] !== null) continue;

@@ -21,6 +21,7 @@ import { parseProfileCursor, profileCursorJson, type ProfileCursor } from './pro
 import type { ProfileColumn } from './schema.js';
 import type { ProfileRecord } from './engage-response.js';
 import { scanEngage } from './scan.js';
+import { DeliveredIds } from './delivered-ids.js';
 import { deletedIdsFromLiveRows } from './live-deletions.js';
 import { digestOf, profileHash } from './window-digest.js';
 
@@ -84,8 +85,6 @@ async function* run(ctx: TableContext, input: Cursor, previous: ProfileCursor | 
   if (where !== undefined) params.where = where;
   const lastSeenIndex = s.keyPrefix.length + 1 + columnIndex(s.columns, '$last_seen');
   const tracking = s.fullRefreshEveryMs !== null;
-  /** With the host's rows, ids are needed only to compare a full scan; without them the cursor accumulates them. */
-  const collectIds = tracking && (ctx.liveRows === undefined || full);
 
   /** Rows to emit: every row of a full scan, the new rows of an incremental scan. */
   const out = new ProfileRowBuffer(s.schema);
@@ -96,7 +95,8 @@ async function* run(ctx: TableContext, input: Cursor, previous: ProfileCursor | 
   let maxSeen = oldLastSeen;
   let window: WindowRow[] = [];
   let pruneAt = 4096;
-  const seenIds: string[] = [];
+  /** Every id the scan delivered, compactly (the scan's own exactly-once set, read back for deletions). */
+  const delivered = new DeliveredIds();
   let rowsRead = 0;
   let newRows = 0;
   let mismatches = 0;
@@ -109,6 +109,7 @@ async function* run(ctx: TableContext, input: Cursor, previous: ProfileCursor | 
     maxRestarts: s.maxSessionRestarts,
     stats,
     signal: ctx.signal,
+    delivered,
     onRestart: (page) => {
       stats.warnings.push(`${table}: the Engage session expired on page ${page}; the scan restarted from page 0 (profiles already read were not repeated)`);
     },
@@ -132,7 +133,6 @@ async function* run(ctx: TableContext, input: Cursor, previous: ProfileCursor | 
           pruneAt = Math.max(4096, window.length * 2);
         }
       }
-      if (collectIds) seenIds.push(record.distinctId);
       const keys = [...s.keyPrefix, record.distinctId];
       const isNew = full || (capped !== null && (oldLastSeen === null || capped > oldLastSeen));
       if (isNew) {
@@ -157,26 +157,28 @@ async function* run(ctx: TableContext, input: Cursor, previous: ProfileCursor | 
   const tombstones: string[] = [];
   if (tracking && ctx.liveRows !== undefined) {
     // The host keeps the table: a full scan is compared with its live rows; the cursor holds no id list.
-    if (full) tombstones.push(...(await deletedIdsFromLiveRows(ctx.liveRows, s.keyColumns, s.keyPrefix, new Set(seenIds))));
+    if (full) tombstones.push(...(await deletedIdsFromLiveRows(ctx.liveRows, s.keyColumns, s.keyPrefix, delivered)));
   } else if (tracking) {
-    const seen = new Set(seenIds);
     if (full) {
       if (previous?.known_ids != null) {
-        for (const id of previous.known_ids) if (!seen.has(id)) tombstones.push(id);
+        for (const id of previous.known_ids) if (!delivered.has(id)) tombstones.push(id);
       } else if (previous !== null) {
         stats.warnings.push(`${table}: no deletion markers this full refresh: the ids of the previous scans are not known (full_refresh_every was just set, or there were more than ${s.deletionTrackingLimit} profiles)`);
       }
-      knownIds = [...seen];
-    } else if (previous?.known_ids != null) {
+    }
+    // The ids since the last full scan: this scan's (full), or their union with the cursor's (incremental).
+    let known: { readonly size: number; values(): IterableIterator<string> } | null = null;
+    if (full) known = delivered;
+    else if (previous?.known_ids != null) {
       const union = new Set(previous.known_ids);
-      for (const id of seen) union.add(id);
-      knownIds = [...union];
+      for (const id of delivered.values()) union.add(id);
+      known = union;
     }
-    if (knownIds !== null && knownIds.length > s.deletionTrackingLimit) {
+    if (known !== null && known.size > s.deletionTrackingLimit) {
       stats.warnings.push(`${table}: more than ${s.deletionTrackingLimit} profiles, deleted profiles will not be marked; raise deletion_tracking_limit to track them`);
-      knownIds = null;
+    } else if (known !== null) {
+      knownIds = [...known.values()].sort();
     }
-    knownIds?.sort();
   }
 
   const next = profileCursorJson({

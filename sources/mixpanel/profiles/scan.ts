@@ -9,6 +9,7 @@
  */
 import { DataError, TransientError, isConnectorError, type ReadStats } from '../../../connector-spec/index.js';
 import type { MixpanelClient } from '../client-types.js';
+import { DeliveredIds } from './delivered-ids.js';
 import { parseEngagePage, type ProfileRecord } from './engage-response.js';
 
 export const ENGAGE_PATH = '/api/query/engage';
@@ -25,6 +26,11 @@ export interface EngageScanOptions {
   readonly stats: ReadStats;
   readonly signal: AbortSignal | undefined;
   readonly onRestart?: (page: number, error: unknown) => void;
+  /**
+   * The ids this scan delivers, kept compactly (no JS string per id). Pass one to read it after the scan (the
+   * deletion check compares a full scan with the live rows); default: a fresh set of the scan's own.
+   */
+  readonly delivered?: DeliveredIds;
 }
 
 export interface EngageScanSummary {
@@ -41,7 +47,7 @@ function isRejectedSession(error: unknown): boolean {
 /** Yields each page's not-yet-seen profiles; returns counts when the scan is complete. */
 export async function* scanEngage(options: EngageScanOptions): AsyncGenerator<readonly ProfileRecord[], EngageScanSummary, undefined> {
   const { table, client, params, stats, signal } = options;
-  const seen = new Set<string>();
+  const seen = options.delivered ?? new DeliveredIds();
   let page = 0;
   let sessionId: string | undefined;
   let restarts = 0;
@@ -81,9 +87,7 @@ export async function* scanEngage(options: EngageScanOptions): AsyncGenerator<re
     const parsed = parseEngagePage(body, table);
     const fresh: ProfileRecord[] = [];
     for (const record of parsed.results) {
-      if (seen.has(record.distinctId)) continue;
-      seen.add(record.distinctId);
-      fresh.push(record);
+      if (seen.add(record.distinctId)) fresh.push(record);
     }
     const pageSize = parsed.pageSize ?? DEFAULT_PAGE_SIZE;
     if (page === 0) totalHint = parsed.total;
