@@ -79,6 +79,12 @@ export interface ReadStats {
   rateLimitWaits: number;
   rateLimitWaitMs: number;
   warnings: string[];
+  /**
+   * What the source knowingly left out of the table this call (a cohort whose data group was deleted, fields
+   * it has no column for): the run then finishes "incomplete" (exit 3) and the report says what. Recovered
+   * faults (a restarted session, a retried call) are `warnings`, which are information only.
+   */
+  missing: string[];
   /** Free-form per-table counters (for example cohort joins and leaves, values kept raw). */
   counters: Record<string, number>;
 }
@@ -97,6 +103,12 @@ export interface ReadOptions {
    * table (the acceptance suite, a one-off read): the source then falls back to what its cursor can hold.
    */
   readonly liveRows?: LiveRows;
+  /**
+   * Epoch ms the host will not wait past (`--max-wait`). A source never sleeps (rate-limit pacing, backoff) beyond
+   * it: it throws a RateLimitError whose `retryAfterMs` says when to try again, and the host ends the run with
+   * its committed work kept.
+   */
+  readonly deadline?: number;
 }
 
 /** A cell of `liveRows`: Utf8 → string, integers → number (bigint beyond 2^53), timestamps → epoch ms, null. */
@@ -130,7 +142,7 @@ export interface LakeflowSource {
 }
 
 export function emptyReadStats(): ReadStats {
-  return { apiCalls: 0, retries: 0, rateLimitWaits: 0, rateLimitWaitMs: 0, warnings: [], counters: {} };
+  return { apiCalls: 0, retries: 0, rateLimitWaits: 0, rateLimitWaitMs: 0, warnings: [], missing: [], counters: {} };
 }
 
 /** `null`, `undefined` and `{}` all mean "from the start". */
