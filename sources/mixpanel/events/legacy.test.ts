@@ -66,7 +66,7 @@ describe('legacy projects (time stored as project-local wall clock)', () => {
     emulator = await startEmulator({ now: () => T, limits: NO_LIMITS, eventsPerDay: 200, days: 2, projects: [{ timezone: 'US/Pacific', legacyLocalTime: true }] });
     const warned: string[] = [];
     const logger = { debug() {}, info() {}, warn: (msg: string) => void warned.push(msg), error() {} };
-    const stats = { apiCalls: 0, retries: 0, rateLimitWaits: 0, rateLimitWaitMs: 0, warnings: [] as string[], counters: {} as Record<string, number> };
+    const stats = { apiCalls: 0, retries: 0, rateLimitWaits: 0, rateLimitWaitMs: 0, warnings: [] as string[], missing: [] as string[], counters: {} as Record<string, number> };
     const misconfigured = createMixpanelSource(emulatorConfig(emulator, { projectTimezone: 'UTC', legacyLocalTime: false, historicalDays: 2 }), { now: () => T, logger, limits: FAST_LIMITS });
     await driveTable(misconfigured, 'events', null, { tableOptions: { safety_lag: '0' }, stats });
     expect(warned[0]).toBe(
