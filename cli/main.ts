@@ -18,6 +18,11 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function budgetRule(value: string): 'queries' | 'pages' {
+  if (value !== 'queries' && value !== 'pages') throw new InvalidArgumentError('expected queries or pages');
+  return value;
+}
+
 function list(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
@@ -65,9 +70,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--profiles <n>', 'generated profiles', positiveInt, 5_000)
     .option('--cohorts <n>', 'generated cohorts', positiveInt, 10)
     .option('--seed <n>', 'seed of the generator', positiveInt, 1)
-    .action(async (opts: { port: number; events: number; days: number; profiles: number; cohorts: number; seed: number }) => {
+    .option('--query-budget-counts <rule>', 'what the 60/hour Query-API budget counts: queries (Mixpanel docs: Engage pages with a session_id are free) or pages', budgetRule, 'queries')
+    .action(async (opts: { port: number; events: number; days: number; profiles: number; cohorts: number; seed: number; queryBudgetCounts: 'queries' | 'pages' }) => {
       const { runEmulatorCommand } = await import('../emulator/cli.js');
-      await runEmulatorCommand({ port: opts.port, eventsPerDay: opts.events, days: opts.days, profiles: opts.profiles, cohorts: opts.cohorts, seed: opts.seed });
+      await runEmulatorCommand({ port: opts.port, eventsPerDay: opts.events, days: opts.days, profiles: opts.profiles, cohorts: opts.cohorts, seed: opts.seed, queryBudgetCounts: opts.queryBudgetCounts });
     });
 
   program

@@ -1,6 +1,6 @@
 /** `mixpanel-lakeflow emulator`: serve the emulator with generated data until SIGINT/SIGTERM. */
 import { startEmulator } from './index.js';
-import type { Emulator } from './types.js';
+import type { Emulator, QueryBudgetCounts } from './types.js';
 
 export interface EmulatorCommandOptions {
   readonly port?: number;
@@ -9,6 +9,8 @@ export interface EmulatorCommandOptions {
   readonly profiles?: number;
   readonly cohorts?: number;
   readonly seed?: number;
+  /** What the hourly Query-API budget counts (default `queries`). */
+  readonly queryBudgetCounts?: QueryBudgetCounts;
 }
 
 /** The lines the command prints: URL, data sizes and the environment for `mixpanel-lakeflow run`. */
@@ -18,6 +20,7 @@ export function describeEmulator(emulator: Emulator, options: EmulatorCommandOpt
     `Mixpanel emulator listening on ${emulator.url}`,
     `  project ${p.id} (region ${p.region}, timezone ${p.timezone}), seed ${options.seed ?? 1}: ` +
       `${options.eventsPerDay ?? 0} events/day over ${options.days ?? 14} days, ${options.profiles ?? 0} profiles, ${options.cohorts ?? 0} cohorts`,
+    `  Query-API budget: ${emulator.limits.queryPerHour}/hour counting ${options.queryBudgetCounts ?? 'queries'}${(options.queryBudgetCounts ?? 'queries') === 'queries' ? ' (Engage pages with a session_id are free)' : ' (every Engage page counts)'}`,
     '',
     'Use it with the project secret:',
     `  export MIXPANEL_BASE_URL=${emulator.url}`,
@@ -41,6 +44,7 @@ export async function runEmulatorCommand(options: EmulatorCommandOptions): Promi
     profiles: options.profiles ?? 0,
     cohorts: options.cohorts ?? 0,
     seed: options.seed ?? 1,
+    queryBudgetCounts: options.queryBudgetCounts ?? 'queries',
   });
   process.stdout.write(describeEmulator(emulator, options).join('\n') + '\n');
   await new Promise<void>((resolve) => {

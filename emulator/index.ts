@@ -88,7 +88,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const limits: RateLimits = { ...MIXPANEL_LIMITS, ...(options.limits ?? {}) };
   const faults = new FaultRegistry();
   const log = new RequestLogImpl();
-  const limiter = new RateLimiter(limits, options.rateLimitClock ?? Date.now);
+  const limiter = new RateLimiter(limits, options.rateLimitClock ?? Date.now, { queryBudgetCounts: options.queryBudgetCounts ?? 'queries' });
   const handler = createRequestHandler({ stores, faults, limiter, log, now, sessionTtlMs: options.engageSessionTtlMs ?? DEFAULT_SESSION_TTL_MS });
 
   const storeOf = (projectId: number | undefined): ProjectStore => {

@@ -1,5 +1,9 @@
-/** Per-project limits with Mixpanel's numbers: hourly and per-second windows plus a concurrency cap. */
-import type { RateLimits } from './types.js';
+/**
+ * Per-project limits with Mixpanel's numbers: hourly and per-second windows plus a concurrency cap. Whether an
+ * Engage page that continues a query (`session_id`) counts against the hourly Query budget is a setting
+ * (`queryBudgetCounts`): Mixpanel's docs count queries; `pages` plays a server that counts every request.
+ */
+import type { QueryBudgetCounts, RateLimits } from './types.js';
 
 export const MIXPANEL_LIMITS: RateLimits = {
   exportPerHour: 60,
@@ -38,13 +42,27 @@ interface Counters {
   second: number[];
 }
 
+export interface RateLimiterOptions {
+  /** Default `queries`: a request that continues a query uses a concurrency slot but no hourly budget. */
+  readonly queryBudgetCounts?: QueryBudgetCounts;
+}
+
+export interface AdmitRequest {
+  /** An Engage page with a `session_id`: it continues a query started earlier. */
+  readonly continuesQuery?: boolean;
+}
+
 export class RateLimiter {
   private readonly counters = new Map<string, Counters>();
+  readonly queryBudgetCounts: QueryBudgetCounts;
 
   constructor(
     readonly limits: RateLimits,
     private readonly now: () => number,
-  ) {}
+    options: RateLimiterOptions = {},
+  ) {
+    this.queryBudgetCounts = options.queryBudgetCounts ?? 'queries';
+  }
 
   private counter(projectId: number, family: LimitFamily): Counters {
     const key = `${projectId}:${family}`;
@@ -81,13 +99,15 @@ export class RateLimiter {
   }
 
   /** Try to start a request; on success call `release()` when its response ends. */
-  admit(projectId: number, family: LimitFamily): Admission {
+  admit(projectId: number, family: LimitFamily, request: AdmitRequest = {}): Admission {
     const l = this.limits;
     const now = this.now();
     const c = this.counter(projectId, family);
     while (c.hour.length > 0 && (c.hour[0] as number) <= now - l.hourWindowMs) c.hour.shift();
     while (c.second.length > 0 && (c.second[0] as number) <= now - l.secondWindowMs) c.second.shift();
-    const perHour = family === 'export' ? l.exportPerHour : l.queryPerHour;
+    // A continued query costs no hourly budget unless this server counts pages (it still runs concurrently).
+    const free = family === 'query' && request.continuesQuery === true && this.queryBudgetCounts === 'queries';
+    const perHour = free ? Number.POSITIVE_INFINITY : family === 'export' ? l.exportPerHour : l.queryPerHour;
     const perSecond = family === 'export' ? l.exportPerSecond : Number.POSITIVE_INFINITY;
     const concurrent = family === 'export' ? l.exportConcurrent : l.queryConcurrent;
     const fmt = (n: number): string => (Number.isFinite(n) ? String(n) : 'unlimited');
@@ -102,7 +122,7 @@ export class RateLimiter {
       const hourCount = overHour ? c.hour.length + 1 : c.hour.length;
       let message: string;
       if (family === 'query') {
-        message = `Query rate limit exceeded for project_id: ${projectId}. ${running}/${fmt(concurrent)} queries running concurrently and ${hourCount}/${fmt(perHour)} queries running in the last hour. ${DOCS}`;
+        message = `Query rate limit exceeded for project_id: ${projectId}. ${running}/${fmt(concurrent)} queries running concurrently and ${hourCount}/${fmt(l.queryPerHour)} queries running in the last hour. ${DOCS}`;
       } else if (overConcurrent) {
         message = `too many export requests in progress for this project (project_id: ${projectId}, ${running}/${fmt(concurrent)} running concurrently)`;
       } else {
@@ -112,7 +132,7 @@ export class RateLimiter {
       return { ok: false, message, retryAfterSeconds: Math.max(1, Math.ceil(retryMs / 1000)) };
     }
     c.running++;
-    c.hour.push(now);
+    if (!free) c.hour.push(now);
     c.second.push(now);
     let released = false;
     return {

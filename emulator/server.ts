@@ -220,7 +220,9 @@ export function createRequestHandler(ctx: ServerContext): (req: IncomingMessage,
       const streamFault = special.find((a) => a.kind === 'terminated-early' || a.kind === 'reset' || a.kind === 'gzip-cut');
       return serveExport(c, store, planned.plan, streamFault);
     }
-    const admission = ctx.limiter.admit(store.project.id, limitFamily);
+    // An Engage page with a session_id continues its query (whether the hourly budget counts it: RateLimiter).
+    const continuesQuery = route === 'engage' && (params['session_id'] ?? '') !== '';
+    const admission = ctx.limiter.admit(store.project.id, limitFamily, { continuesQuery });
     if (!admission.ok) return queryError(c, 429, admission.message, { 'Retry-After': String(admission.retryAfterSeconds) });
     res.once('close', () => admission.release());
     await slowHeaders(fired);

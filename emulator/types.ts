@@ -31,6 +31,9 @@ export interface EmulatorProject {
   readonly serviceAccount: { readonly username: string; readonly secret: string };
 }
 
+/** What the hourly Query-API budget counts (see `EmulatorOptions.queryBudgetCounts`). */
+export type QueryBudgetCounts = 'queries' | 'pages';
+
 /** Per-project limits, Mixpanel's numbers by default. `Infinity` disables a limit. */
 export interface RateLimits {
   /** Raw export: 60 per hour. */
@@ -86,6 +89,12 @@ export interface EmulatorOptions {
   readonly rateLimitClock?: () => number;
   /** Engage `session_id` lifetime (default 10 minutes of emulator clock). */
   readonly engageSessionTtlMs?: number;
+  /**
+   * What the hourly Query-API budget counts: `queries` (default, as Mixpanel documents it: an Engage page with a
+   * `session_id` continues its query and is not counted; it still takes a concurrency slot) or `pages` (every
+   * request counts, the stricter reading some clients assume).
+   */
+  readonly queryBudgetCounts?: QueryBudgetCounts;
   /** Add hostile fixtures (see `EmulatorData.addHostileFixtures`) to every project at start. */
   readonly hostile?: boolean;
   /** Serve HTTPS with this key/cert (PEM) instead of HTTP (the `mixpanel` npm client needs https for `/import`). */
