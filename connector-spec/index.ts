@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './arrow/columns.js';
 export * from './arrow/schema-metadata.js';
 export * from './runtime-entry.js';
+export * from './reserved-tables.js';

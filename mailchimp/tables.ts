@@ -6,12 +6,13 @@
  * - `mailchimp_sync_plan`: the plan of a `--dry-run` (replaced each dry run).
  */
 import { Field, Schema, Utf8 } from 'apache-arrow';
-import { timestampMsUtc } from '../connector-spec/index.js';
+import { MAILCHIMP_SYNC_TABLES, timestampMsUtc } from '../connector-spec/index.js';
 import { commitRows, readTableFiles } from './lake-table.js';
 
-export const STATE_TABLE = 'mailchimp_sync_state';
-export const ERRORS_TABLE = 'mailchimp_sync_errors';
-export const PLAN_TABLE = 'mailchimp_sync_plan';
+// The names live in connector-spec (reserved-tables.ts) so the runner refuses them as destinations.
+export const STATE_TABLE = MAILCHIMP_SYNC_TABLES.state;
+export const ERRORS_TABLE = MAILCHIMP_SYNC_TABLES.errors;
+export const PLAN_TABLE = MAILCHIMP_SYNC_TABLES.plan;
 
 const utf8 = (name: string, nullable = true) => new Field(name, new Utf8(), nullable);
 

@@ -1,10 +1,14 @@
 /**
  * `pipeline_spec.json` in the Lakeflow shape (lakeflow-notes.md §2.1): unknown keys are rejected with
- * their JSON path, malformed JSON with file:line:column, and every message names the fix.
+ * their JSON path; malformed JSON, duplicate keys and YAML with file:line:column (a UTF-8 BOM is accepted); a
+ * destination table name must be safe as a folder and a warehouse identifier and not reserved
+ * (`connector-spec/reserved-tables.ts`); every message names the fix.
  * Reserved `table_configuration` keys (`scd_type`, `primary_keys`, `sequence_by`) drive the runner;
  * every other key becomes a string table option for the source.
  */
-import { ConfigError, type LakeflowSource, type TableOptions } from '../connector-spec/index.js';
+import { basename } from 'node:path';
+import { ConfigError, tableNameProblem, type LakeflowSource, type TableOptions } from '../connector-spec/index.js';
+import { lineColumn, looksLikeYaml, scanJson } from './spec-json.js';
 
 export type ScdType = 'SCD_TYPE_1' | 'SCD_TYPE_2' | 'APPEND_ONLY';
 export const SCD_TYPES: readonly ScdType[] = ['SCD_TYPE_1', 'SCD_TYPE_2', 'APPEND_ONLY'];
@@ -33,7 +37,6 @@ const TOP_KEYS = ['connection_name', 'objects'];
 const OBJECT_KEYS = ['table'];
 const TABLE_KEYS = ['source_table', 'destination_table', 'table_configuration'];
 const UNSUPPORTED_TABLE_KEYS = new Set(['destination_catalog', 'destination_schema']);
-const DESTINATION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 function fail(file: string, path: string, message: string, code: string): never {
   throw new ConfigError(`${file}: ${path === '' ? '' : `${path}: `}${message}`, { code, context: { path: path === '' ? '$' : path } });
@@ -72,27 +75,34 @@ export function suggest(name: string, candidates: readonly string[]): string {
   return `valid: ${list}`;
 }
 
-function lineColumn(text: string, position: number): { line: number; column: number } {
-  const before = text.slice(0, position);
-  const line = before.split('\n').length;
-  const column = position - before.lastIndexOf('\n');
-  return { line, column };
-}
-
+/**
+ * The spec's JSON: a UTF-8 byte order mark is dropped (positions are then counted as an editor shows them),
+ * syntax errors and duplicate keys at any depth are reported with file:line:column, and a YAML file is named as
+ * such. Only a clean text reaches `JSON.parse`.
+ */
 function parseJson(text: string, file: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const lc = /line (\d+) column (\d+)/.exec(message);
-    const pos = /position (\d+)/.exec(message);
-    const { line, column } = lc ? { line: Number(lc[1]), column: Number(lc[2]) } : lineColumn(text, pos ? Number(pos[1]) : text.length);
-    const reason = message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '');
-    throw new ConfigError(`${file}:${line}:${column}: invalid JSON (${reason}); fix the syntax at that position`, {
-      code: 'SPEC_INVALID_JSON',
-      context: { path: `${file}:${line}:${column}` },
-    });
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const problem = scanJson(body);
+  if (problem === undefined) return JSON.parse(body) as unknown;
+  const { line, column } = lineColumn(body, problem.offset);
+  const at = `${file}:${line}:${column}`;
+  if (problem.kind === 'duplicate') {
+    const first = lineColumn(body, problem.firstOffset);
+    throw new ConfigError(
+      `${at}: ${problem.path}: duplicate key (first at line ${first.line}, column ${first.column}); JSON would silently keep only the last one, so merge the two or remove one`,
+      { code: 'SPEC_DUPLICATE_KEY', context: { path: problem.path } },
+    );
   }
+  if (looksLikeYaml(body)) {
+    throw new ConfigError(
+      `${at}: this looks like YAML; ${basename(file)} must be JSON: rewrite it as { "connection_name": "...", "objects": [ { "table": { "source_table": "..." } } ] }`,
+      { code: 'SPEC_NOT_JSON', context: { path: at } },
+    );
+  }
+  throw new ConfigError(`${at}: invalid JSON (${problem.reason}); fix the syntax at that position`, {
+    code: 'SPEC_INVALID_JSON',
+    context: { path: at },
+  });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -157,12 +167,14 @@ function parseTable(file: string, path: string, raw: unknown): TableSpec {
   const sourceTable = requireString(file, `${path}.source_table`, raw['source_table']);
   const destinationTable =
     raw['destination_table'] === undefined ? sourceTable : requireString(file, `${path}.destination_table`, raw['destination_table']);
-  if (!DESTINATION_NAME.test(destinationTable)) {
+  const nameProblem = tableNameProblem(destinationTable);
+  if (nameProblem !== undefined) {
+    const implicit = raw['destination_table'] === undefined;
     fail(
       file,
-      raw['destination_table'] === undefined ? `${path}.source_table` : `${path}.destination_table`,
-      `"${destinationTable}" is not a usable folder name; use letters, digits, _ . - (not starting with _ or .)`,
-      'SPEC_BAD_VALUE',
+      implicit ? `${path}.source_table` : `${path}.destination_table`,
+      `${JSON.stringify(destinationTable.length > 40 ? `${destinationTable.slice(0, 40)}…` : destinationTable)}${implicit ? ' (the destination table, as destination_table is not set)' : ''} ${nameProblem.message}${implicit ? ' (set destination_table)' : ''}`,
+      nameProblem.kind === 'reserved' ? 'SPEC_RESERVED_NAME' : 'SPEC_BAD_NAME',
     );
   }
   const configPath = `${path}.table_configuration`;
@@ -223,10 +235,11 @@ export function parsePipelineSpec(text: string, file: string): PipelineSpec {
     const key = table.destinationTable.toLowerCase();
     const first = destinations.get(key);
     if (first !== undefined) {
+      const explicit = isObject(entry['table']) && entry['table']['destination_table'] !== undefined;
       fail(
         file,
-        `${path}.table`,
-        `destination table "${table.destinationTable}" is already written by ${first}; set a different destination_table`,
+        `${path}.table.${explicit ? 'destination_table' : 'source_table'}`,
+        `destination table "${table.destinationTable}" is already written by ${first} (names are compared ignoring case); set a different destination_table`,
         'SPEC_DUPLICATE_DESTINATION',
       );
     }

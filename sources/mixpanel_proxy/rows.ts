@@ -4,7 +4,7 @@
  * Typed columns come from their real places only: the event name from `event`, never from a property.
  */
 import { LosslessNumber, parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
-import { contentKey, dedupeKey } from '../mixpanel/events/dedupe.js';
+import { contentKey, dedupeKey } from '../mixpanel/index.js';
 
 export const PROFILE_OPERATIONS: readonly string[] = ['$set', '$set_once', '$add', '$append', '$union', '$remove', '$unset', '$delete'];
 export const GROUP_OPERATIONS: readonly string[] = ['$set', '$set_once', '$union', '$remove', '$unset', '$delete'];
