@@ -1,6 +1,8 @@
-/** Durable local-file steps of the Parquet writer: a unique temp name beside the target, and fsync of a folder. */
+/** Durable local-file steps of the Parquet writer: a unique temp name beside the target, fsync of a folder, and a file `Upload`. */
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Upload } from '../storage/types.js';
 
 function errnoOf(error: unknown): unknown {
   return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
@@ -25,4 +27,41 @@ let tempCounter = 0;
 export function tempName(target: string): string {
   tempCounter += 1;
   return `${target}.${process.pid}.${tempCounter}.tmp`;
+}
+
+/**
+ * An `Upload` into a local file: written under a temp name beside it (`wx`: a fresh file), fsynced, renamed over
+ * `file` and the folder fsynced on `close()`; `abort()` deletes the temp file. The runner's staged files use it.
+ */
+export async function localFileUpload(file: string): Promise<Upload> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const temp = tempName(file);
+  let handle: fs.FileHandle | undefined = await fs.open(temp, 'wx');
+  let size = 0;
+  return {
+    async write(chunk) {
+      if (!handle) throw new Error(`upload of ${file} is closed`);
+      await handle.write(chunk);
+      size += chunk.byteLength;
+    },
+    async close() {
+      const open = handle;
+      if (!open) throw new Error(`upload of ${file} is closed`);
+      handle = undefined;
+      try {
+        await open.sync();
+      } finally {
+        await open.close();
+      }
+      await fs.rename(temp, file);
+      await fsyncDir(path.dirname(file));
+      return { path: file, size, modifiedMs: Date.now() };
+    },
+    async abort() {
+      const open = handle;
+      handle = undefined;
+      await open?.close().catch(() => {});
+      await fs.rm(temp, { force: true });
+    },
+  };
 }

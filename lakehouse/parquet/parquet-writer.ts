@@ -2,45 +2,50 @@
  * Streams apache-arrow RecordBatches into one Parquet file with parquet-wasm `transformParquetStream`
  * (ZSTD, 16k-row row groups, the Arrow schema embedded, table metadata in the key-value metadata; dictionaries
  * and statistics per column as parquet-columns.ts decides from the first batch, see parquet-properties.mjs).
- * The file is written under a temp name, fsynced and renamed to its final (staged) name on `close()`;
- * nothing of a call is held in memory beyond the batch being encoded.
+ * The bytes go to an `Upload` chunk by chunk as the encoder emits them (never the whole file in memory):
+ * `close()` finishes the upload (the object appears), `abort()` aborts it (nothing appears). With `file` instead
+ * of an upload, the sink is a local file written under a temp name, fsynced and renamed on `close()`.
  */
-import * as fs from 'node:fs/promises';
-import path from 'node:path';
-import { Table as ArrowTable, tableToIPC, type RecordBatch } from 'apache-arrow';
+import type { RecordBatch } from 'apache-arrow';
+import { Table as ArrowTable, tableToIPC } from 'apache-arrow';
 import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
-import { fsyncDir, tempName } from './local-file.js';
+import type { Upload } from '../storage/types.js';
+import { localFileUpload } from './local-file.js';
 import { parquetColumnPlan, primaryKeysOf } from './parquet-columns.js';
 import type { EncoderWorker } from './parquet-encoder.js';
 import type { ParquetColumnPlan } from './parquet-properties.mjs';
 import { loadParquetWasm } from './parquet-wasm.js';
 
 /**
- * A test hook called at named steps (`parquet-write`: bytes written; `staged`: the file is in place). The runner's
- * FaultInjector fits; production passes one whose `check` does nothing.
+ * A test hook called at named steps (`parquet-write`: bytes were handed to the sink; `staged`: the sink was
+ * closed, the file is in place). The runner's FaultInjector fits; production passes one whose `check` does nothing.
  */
 export interface FaultHook {
   check(point: string): void;
 }
 
+export const noFaultHook: FaultHook = { check() {} };
+
 /** Rows per row group: the encoder buffers one per open file (32k peaked ~35 MiB higher at 1M events). */
 export const ROW_GROUP_ROWS = 16_384;
 
 export interface WrittenFile {
-  /** Final path of the written file. */
+  /** Final path of the written file (the local file, or the store path the upload reported). */
   readonly path: string;
   readonly rows: number;
   readonly bytes: number;
 }
 
-export interface ParquetWriterOptions {
-  readonly file: string;
+/** Where the bytes go: an object-store upload, or a local file (temp name, fsync, rename on close). */
+export type ParquetSink = { readonly upload: Upload; readonly file?: undefined } | { readonly file: string; readonly upload?: undefined };
+
+export type ParquetWriterOptions = ParquetSink & {
   /** Extra Parquet key-value metadata (the Arrow schema metadata is embedded too). */
   readonly keyValueMetadata: ReadonlyMap<string, string>;
-  readonly faults: FaultHook;
+  readonly faults?: FaultHook;
   /** Encode on this worker thread instead of the calling thread (the file is still written here). */
   readonly encoder?: EncoderWorker;
-}
+};
 
 const CREATED_BY = 'mixpanel-lakeflow runner (parquet-wasm)';
 /** Batches a worker-encoded file may have queued beyond the one being encoded. */
@@ -58,13 +63,15 @@ async function toWasmBatches(batch: RecordBatch): Promise<WasmRecordBatch[]> {
 }
 
 export class ParquetFileWriter {
+  /** The local file (file sink), or the upload's path once closed ('' before). */
   readonly file: string;
-  private readonly temp: string;
+  private readonly upload: Upload;
   private readonly faults: FaultHook;
   private readonly queue: WasmRecordBatch[] = [];
   private wake: (() => void) | undefined;
   private drained: (() => void) | undefined;
   private ended = false;
+  private finished = false;
   private failure: unknown;
   private rows = 0;
   private bytes = 0;
@@ -74,7 +81,6 @@ export class ParquetFileWriter {
   private planned = false;
   private resolvePlan: ((plan: ParquetColumnPlan | undefined) => void) | undefined;
   private readonly plan = new Promise<ParquetColumnPlan | undefined>((resolve) => (this.resolvePlan = resolve));
-  private handle: fs.FileHandle | undefined;
   /** Worker mode: the file id on the encoder, batches not yet taken, and the chain of chunk writes. */
   private readonly encoder: EncoderWorker | undefined;
   private encoderId = -1;
@@ -82,11 +88,10 @@ export class ParquetFileWriter {
   private taken: (() => void) | undefined;
   private writes: Promise<void> = Promise.resolve();
 
-  private constructor(options: ParquetWriterOptions, handle: fs.FileHandle, temp: string) {
-    this.file = options.file;
-    this.temp = temp;
-    this.faults = options.faults;
-    this.handle = handle;
+  private constructor(options: ParquetWriterOptions, upload: Upload) {
+    this.file = options.file ?? '';
+    this.upload = upload;
+    this.faults = options.faults ?? noFaultHook;
     this.encoder = options.encoder;
     this.keyValueMetadata = options.keyValueMetadata;
     if (this.encoder) {
@@ -118,10 +123,16 @@ export class ParquetFileWriter {
   }
 
   static async open(options: ParquetWriterOptions): Promise<ParquetFileWriter> {
-    await fs.mkdir(path.dirname(options.file), { recursive: true });
-    const temp = tempName(options.file);
-    const handle = await fs.open(temp, 'wx');
-    return new ParquetFileWriter(options, handle, temp);
+    const upload = options.upload ?? (await localFileUpload(options.file));
+    return new ParquetFileWriter(options, upload);
+  }
+
+  /** Hand one encoded chunk to the sink (in order; the chain of writes keeps them ordered). */
+  private async sink(bytes: Uint8Array): Promise<void> {
+    if (this.finished) throw new Error('parquet writer closed');
+    await this.upload.write(bytes);
+    this.bytes += bytes.byteLength;
+    this.faults.check('parquet-write');
   }
 
   /** Worker mode: the worker encodes; chunks come back and are written here, in order, with the same fault points. */
@@ -136,11 +147,7 @@ export class ParquetFileWriter {
         onChunk: (bytes) => {
           this.writes = this.writes.then(async () => {
             if (this.failure !== undefined) return;
-            const handle = this.handle;
-            if (!handle) throw new Error('parquet writer closed');
-            await handle.write(bytes);
-            this.bytes += bytes.byteLength;
-            this.faults.check('parquet-write');
+            await this.sink(bytes);
           });
           this.writes.catch(fail);
         },
@@ -175,11 +182,7 @@ export class ParquetFileWriter {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      const handle = this.handle;
-      if (!handle) throw new Error('parquet writer closed');
-      await handle.write(value);
-      this.bytes += value.byteLength;
-      this.faults.check('parquet-write');
+      await this.sink(value);
     }
   }
 
@@ -206,7 +209,7 @@ export class ParquetFileWriter {
     if (this.failure !== undefined) throw this.failure;
   }
 
-  /** Finish the file: flush, fsync, rename temp → final name, fsync the directory. */
+  /** Finish the file: flush the encoder, then close the sink (the object appears whole, or not at all). */
   async close(): Promise<WrittenFile> {
     if (this.failure !== undefined) {
       await this.abort();
@@ -216,22 +219,20 @@ export class ParquetFileWriter {
     this.fixPlan(undefined);
     this.wake?.();
     if (this.encoder) this.encoder.end(this.encoderId);
+    let stored;
     try {
       await this.done;
-      await this.handle!.sync();
+      this.finished = true;
+      stored = await this.upload.close();
     } catch (error) {
       await this.abort();
       throw error;
     }
-    await this.handle!.close();
-    this.handle = undefined;
-    await fs.rename(this.temp, this.file);
-    await fsyncDir(path.dirname(this.file));
     this.faults.check('staged');
-    return { path: this.file, rows: this.rows, bytes: this.bytes };
+    return { path: this.file === '' ? stored.path : this.file, rows: this.rows, bytes: this.bytes };
   }
 
-  /** Drop the file (a failed call). */
+  /** Drop the file (a failed call): the upload is aborted, nothing appears. Safe to call twice. */
   async abort(): Promise<void> {
     if (this.encoder && !this.ended) this.encoder.abort(this.encoderId);
     this.ended = true;
@@ -240,8 +241,7 @@ export class ParquetFileWriter {
     for (const batch of this.queue.splice(0)) batch.free();
     await this.done.catch(() => {});
     await this.writes.catch(() => {});
-    await this.handle?.close().catch(() => {});
-    this.handle = undefined;
-    await fs.rm(this.temp, { force: true });
+    this.finished = true;
+    await this.upload.abort();
   }
 }
