@@ -12,6 +12,18 @@ export interface CallContext {
   readonly stats?: ReadStats | undefined;
 }
 
+/** Context of one Query-API call. */
+export interface QueryCallContext extends CallContext {
+  readonly method?: 'GET' | 'POST';
+  /**
+   * The call continues a query an earlier call started (an Engage page with a `session_id`). Mixpanel counts its
+   * hourly Query budget in queries, so such a call is not paced against it (it still takes a concurrency slot),
+   * until the server answers one with a 429 naming the hourly budget: from then on the client counts and paces
+   * every call of the family, for the rest of the run.
+   */
+  readonly continuesQuery?: boolean;
+}
+
 export interface ExportParams {
   /** Inclusive `yyyy-mm-dd` dates in the interpreting zone. */
   readonly fromDate: string;
@@ -38,7 +50,7 @@ export interface MixpanelClient {
    * `/api/query/engage`; params sent as a form body (POST) or query string (GET); `project_id` added for
    * service accounts. The body is parsed with `parseJsonLossless`. 429/5xx retried; others throw typed errors.
    */
-  queryJson(path: string, params: Readonly<Record<string, string>>, ctx: CallContext & { readonly method?: 'GET' | 'POST' }): Promise<unknown>;
+  queryJson(path: string, params: Readonly<Record<string, string>>, ctx: QueryCallContext): Promise<unknown>;
   /** Remaining hourly budget of an API family, as this process counts it. */
   budgetLeft(family: 'export' | 'query'): number;
   close(): Promise<void>;

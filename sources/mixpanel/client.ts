@@ -3,12 +3,18 @@
  * Basic auth, one bottleneck limiter per API family shared by every table of a source, 429 → Retry-After or the
  * hourly window, 5xx/connection errors → bounded exponential backoff with jitter, everything else → the typed
  * error of `errorForHttpStatus` with a message naming the fix.
+ *
+ * Query-API pacing is by query, not by page: a call that starts a query waits for the rolling hourly budget, a
+ * call that continues one (`continuesQuery`: an Engage page with a `session_id`) only for a concurrency slot.
+ * If the server answers such a call with a 429 naming the hourly budget, it counts pages: the client learns it
+ * (once per client, i.e. per run), counts the pages it already sent, waits as for any hourly 429 and from then on
+ * paces every call of the family.
  */
 import Bottleneck from 'bottleneck';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ConfigError, TransientError, type Logger, type ReadStats } from '../../connector-spec/index.js';
 import { resolveUserAgent } from './user-agent.js';
-import type { CallContext, ExportParams, ExportResponse, MixpanelClient } from './client-types.js';
+import type { CallContext, ExportParams, ExportResponse, MixpanelClient, QueryCallContext } from './client-types.js';
 import type { MixpanelConfig } from './config-types.js';
 import { decodedBody } from './http/decode.js';
 import { ERROR_CODE_PREFIX, errorForResponse } from './http/errors.js';
@@ -115,7 +121,12 @@ function addStats(stats: ReadStats | undefined, update: (s: ReadStats) => void):
 interface FamilyState {
   readonly limiter: Bottleneck;
   readonly settings: LimiterSettings;
-  readonly calls: number[];
+  /** Start stamps of the calls the hourly budget counts (of the last window). */
+  calls: number[];
+  /** Start stamps of the calls that continued a query and were not counted (of the last window). */
+  readonly continued: number[];
+  /** Learned from an hourly 429 on a continued query: the server counts every call (pages too). */
+  countsContinued: boolean;
   blockedUntil: number;
 }
 
@@ -147,19 +158,23 @@ class UndiciMixpanelClient implements MixpanelClient {
       bodyTimeout: this.limits.bodyTimeoutMs,
       connections: 16,
     });
-    const family = (settings: LimiterSettings): FamilyState => ({
+    // The query family's hourly budget is kept by the rolling-window gate alone: a bottleneck reservoir would
+    // count the pages of a query too (it cannot tell a continued query from a new one).
+    const family = (settings: LimiterSettings, reservoir: boolean): FamilyState => ({
       settings,
       calls: [],
+      continued: [],
+      countsContinued: false,
       blockedUntil: 0,
       limiter: new Bottleneck({
         minTime: settings.minTime,
         maxConcurrent: settings.maxConcurrent,
-        ...(Number.isFinite(settings.reservoir)
+        ...(reservoir && Number.isFinite(settings.reservoir)
           ? { reservoir: settings.reservoir, reservoirRefreshAmount: settings.reservoir, reservoirRefreshInterval: settings.reservoirRefreshIntervalMs }
           : {}),
       }),
     });
-    this.families = { export: family(this.limits.export), query: family(this.limits.query) };
+    this.families = { export: family(this.limits.export, true), query: family(this.limits.query, false) };
   }
 
   budgetLeft(family: ApiFamily): number {
@@ -179,11 +194,7 @@ class UndiciMixpanelClient implements MixpanelClient {
     return { body, requestId: requestIdOf(response.headers) };
   }
 
-  async queryJson(
-    path: string,
-    params: Readonly<Record<string, string>>,
-    ctx: CallContext & { readonly method?: 'GET' | 'POST' },
-  ): Promise<unknown> {
+  async queryJson(path: string, params: Readonly<Record<string, string>>, ctx: QueryCallContext): Promise<unknown> {
     const method = ctx.method ?? 'GET';
     for (let attempt = 1; ; attempt++) {
       const query = method === 'GET' ? new URLSearchParams(params) : new URLSearchParams();
@@ -230,6 +241,28 @@ class UndiciMixpanelClient implements MixpanelClient {
   private prune(state: FamilyState): void {
     const cutoff = this.now() - state.settings.reservoirRefreshIntervalMs;
     while (state.calls.length > 0 && state.calls[0]! <= cutoff) state.calls.shift();
+    while (state.continued.length > 0 && state.continued[0]! <= cutoff) state.continued.shift();
+  }
+
+  /** Whether the hourly budget counts this call: any call that does not continue a query, or all once learned. */
+  private counted(state: FamilyState, ctx: QueryCallContext): boolean {
+    return ctx.continuesQuery !== true || state.countsContinued;
+  }
+
+  /**
+   * An hourly 429 on a call that continued a query: this server counts pages. Count the pages already sent in
+   * this window, and pace every call of the family from now on (once; the first 429 teaches it).
+   */
+  private learnCountsContinued(state: FamilyState, family: ApiFamily, path: string, ctx: CallContext): void {
+    state.countsContinued = true;
+    this.prune(state);
+    state.calls = [...state.calls, ...state.continued].sort((a, b) => a - b);
+    state.continued.length = 0;
+    const message = `Mixpanel answered a page of a running query (session_id) with a 429 naming the hourly Query-API budget: this server counts pages, so every page is paced against the ${state.settings.reservoir}-per-hour budget for the rest of this run (about ${state.settings.reservoir} pages of 1000 profiles per hour)`;
+    this.logger.warn(message, { table: ctx.table, family, path });
+    addStats(ctx.stats, (s) => {
+      s.warnings.push(`${ctx.table}: ${message}`);
+    });
   }
 
   private async backoff(attempt: number, path: string, reason: string, ctx: CallContext): Promise<void> {
@@ -270,7 +303,7 @@ class UndiciMixpanelClient implements MixpanelClient {
    * One logical call: limiter slot, request, 429/5xx/network handling. Resolves with a 2xx response whose body
    * the caller consumes; throws a typed error otherwise.
    */
-  private async send(family: ApiFamily, path: string, query: URLSearchParams, init: RequestInit, ctx: CallContext): Promise<Dispatcher.ResponseData> {
+  private async send(family: ApiFamily, path: string, query: URLSearchParams, init: RequestInit, ctx: QueryCallContext): Promise<Dispatcher.ResponseData> {
     const state = this.families[family];
     if (this.config.auth.kind === 'service_account') query.set('project_id', String(this.config.auth.projectId));
     else if (this.config.auth.projectId !== undefined && family === 'query') query.set('project_id', String(this.config.auth.projectId));
@@ -278,17 +311,21 @@ class UndiciMixpanelClient implements MixpanelClient {
     const url = `${apiBase(this.config, family)}${path}${qs === '' ? '' : `?${qs}`}`;
     let rateLimitWaited = 0;
     let justWaited = false;
+    let countedCall = true;
     for (let attempt = 1; ; attempt++) {
       // Another call hit the hourly quota: hold this one until the window opens (this call's own wait is done).
+      // A continued query is not held: the hourly budget does not count it.
       const blocked = state.blockedUntil - this.now();
-      if (blocked > 0 && !justWaited) await this.sleep(blocked, ctx.signal);
+      if (blocked > 0 && !justWaited && this.counted(state, ctx)) await this.sleep(blocked, ctx.signal);
       justWaited = false;
       let response: Dispatcher.ResponseData;
       try {
         response = await state.limiter.schedule(async () => {
-          await this.rollingWindowGate(state, family, ctx);
+          // Decided when the call leaves the queue (another call may have learned that pages count meanwhile).
+          countedCall = this.counted(state, ctx);
+          if (countedCall) await this.rollingWindowGate(state, family, ctx);
           const started = this.now();
-          state.calls.push(started);
+          (countedCall ? state.calls : state.continued).push(started);
           addStats(ctx.stats, (s) => {
             s.apiCalls++;
           });
@@ -302,8 +339,9 @@ class UndiciMixpanelClient implements MixpanelClient {
               ...(ctx.signal ? { signal: ctx.signal } : {}),
             });
           } finally {
-            // The server stamped the call somewhere between start and answer: count it from the later instant.
-            restamp(state.calls, started, this.now());
+            // The server stamped the call somewhere between start and answer: count it from the later instant
+            // (in whichever list holds it now: learning that pages count moves continued calls to `calls`).
+            restamp(state.continued.includes(started) ? state.continued : state.calls, started, this.now());
           }
         });
       } catch (error) {
@@ -329,7 +367,9 @@ class UndiciMixpanelClient implements MixpanelClient {
       const requestId = requestIdOf(response.headers);
       if (statusCode === 429) {
         const headerWait = parseRetryAfterMs(response.headers['retry-after'], this.now());
-        const hourly = headerWait === undefined && isHourlyQuotaMessage(body);
+        const hourlyBody = isHourlyQuotaMessage(body);
+        if (hourlyBody && !countedCall && !state.countsContinued) this.learnCountsContinued(state, family, path, ctx);
+        const hourly = headerWait === undefined && hourlyBody;
         const wait = headerWait ?? (hourly ? this.hourlyWaitMs(state) : backoffMs(attempt, this.limits.backoffBaseMs, this.limits.backoffCapMs, this.random()));
         if (hourly) state.blockedUntil = Math.max(state.blockedUntil, this.now() + wait);
         if (rateLimitWaited + wait > this.limits.maxRateLimitWaitMs) {

@@ -1,11 +1,17 @@
 /**
  * One complete Engage scan: page 0, then `session_id` + `page + 1` until a short or empty page. `total` is never
  * trusted to stop or to be present: it is only a reason to go on after a short page that ends before page 0's
- * `total` (a profile deleted during the scan shortens a page in the middle); an empty page always ends the scan. No sleeps between pages (the shared client's limiter alone paces calls). A rejected session (HTTP 400
- * on a page after the first) restarts the scan from page 0; ids already delivered by this scan are skipped, so
- * the caller sees every profile exactly once (0 duplicates, 0 gaps). The next page is requested as soon as a full
- * page has arrived, before its rows are handed out, so the caller's work overlaps the next round trip (the
- * requests and their order are the same as one at a time).
+ * `total` (a profile deleted during the scan shortens a page in the middle); an empty page always ends the scan.
+ *
+ * Pacing is by query, not by page: page 0 starts a query and waits for the hourly Query-API budget; later pages
+ * carry its `session_id` (`continuesQuery`) and wait only for a concurrency slot. If the server turns out to count
+ * pages (an hourly 429 on one), the client paces every page from then on and re-fetches that page. No sleeps here.
+ *
+ * A rejected session (HTTP 400 on a page after the first) restarts the scan from page 0; ids already delivered by
+ * this scan are skipped (a compact exact set, `DeliveredIds`), so the caller sees every profile exactly once
+ * (0 duplicates, 0 gaps). The next page is requested as soon as a full page has arrived, before its rows are handed
+ * out, so the caller's work overlaps the next round trip (the requests and their order are the same as one at a
+ * time).
  */
 import { DataError, TransientError, isConnectorError, type ReadStats } from '../../../connector-spec/index.js';
 import type { MixpanelClient } from '../client-types.js';
@@ -56,7 +62,8 @@ export async function* scanEngage(options: EngageScanOptions): AsyncGenerator<re
   const fetchPage = (n: number, session: string | undefined): Promise<unknown> => {
     const request: Record<string, string> = { ...params, page: String(n) };
     if (session !== undefined) request.session_id = session;
-    return client.queryJson(ENGAGE_PATH, request, { table, signal, stats, method: 'POST' });
+    // A page with a session_id continues the query page 0 started: paced by query, not by page (client.ts).
+    return client.queryJson(ENGAGE_PATH, request, { table, signal, stats, method: 'POST', continuesQuery: session !== undefined });
   };
   /** The next page, requested before this page's rows are handed out (same requests, same order; overlaps I/O). */
   let prefetched: Promise<unknown> | undefined;
