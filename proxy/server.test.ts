@@ -130,7 +130,7 @@ describe('forwarding', () => {
     try {
       const res = await rawRequest(`${down.url}/track?data=${encodeURIComponent(b64(event(4)))}`);
       expect(res.status).toBe(502);
-      expect((await spoolLines(spool))[0]).toMatchObject({ upstream_status: null, upstream_error: 'ECONNREFUSED', record: { event: 'Event 4' } });
+      expect((await spoolLines(spool))[0]).toMatchObject({ upstream_status: null, upstream_accepted: false, upstream_error: 'Mixpanel unreachable: ECONNREFUSED', record: { event: 'Event 4' } });
     } finally {
       await down.close();
     }

@@ -9,12 +9,13 @@ import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../connector-spec/index.js';
-import { MAX_UNDECODABLE_BYTES, recordLine, undecodableLine, type SpoolRequestInfo } from '../sources/mixpanel_proxy/spool-format.js';
+import { MAX_UNDECODABLE_BYTES, recordLine, undecodableLine, type SpoolRequestInfo } from '../sources/mixpanel_proxy/index.js';
 import { decodeIngestBody } from './decode.js';
 import { FORWARDED_REQUEST_HEADERS, capturedEndpoint, corsHeaders, forwardedFor, keepResponseHeader, upstreamBase, type ProxyRegion } from './http-rules.js';
 import { loadLibAssets } from './lib-asset.js';
 import { SpoolWriter, type SpoolStats } from './spool.js';
 import { createUpstreamClient, type UpstreamResult } from './upstream.js';
+import { recordVerdicts } from './verdict.js';
 
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
@@ -48,6 +49,8 @@ export interface ProxyStats {
   spoolFailures: number;
   spoolLate: number;
   upstreamErrors: number;
+  /** Records Mixpanel refused (or never got), by its answer: HTTP 200 with `0` counts too. */
+  recordsRejected: number;
 }
 
 export interface RunningProxy {
@@ -101,8 +104,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const upstreamTimeoutMs = options.upstreamTimeoutMs ?? 30_000;
   const assets = loadLibAssets();
   const upstreamClient = createUpstreamClient();
-  const spool = await SpoolWriter.open({ dir: options.spoolDir, ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}) });
-  const stats: ProxyStats = { requests: 0, captured: 0, recordsSpooled: 0, undecodable: 0, spoolFailures: 0, spoolLate: 0, upstreamErrors: 0 };
+  const spool = await SpoolWriter.open({ dir: options.spoolDir, logger, ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}) });
+  const stats: ProxyStats = { requests: 0, captured: 0, recordsSpooled: 0, undecodable: 0, spoolFailures: 0, spoolLate: 0, upstreamErrors: 0, recordsRejected: 0 };
 
   /** Append and fsync, but never hold the reply longer than spoolWaitMs, and never throw. */
   async function spoolLines(lines: string, requestId: string, count: number): Promise<void> {
@@ -129,7 +132,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     }
   }
 
-  function spoolText(info: SpoolRequestInfo, req: IncomingMessage, url: URL, body: Buffer): { text: string; count: number } {
+  function spoolText(info: SpoolRequestInfo, req: IncomingMessage, url: URL, body: Buffer, upstream: UpstreamResult): { text: string; count: number } {
     const decoded = decodeIngestBody({
       method: req.method ?? 'GET',
       query: url.search.replace(/^\?/, ''),
@@ -137,7 +140,16 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       contentEncoding: header(req, 'content-encoding') ?? '',
       body,
     });
-    if (decoded.ok) return { text: decoded.records.map((r, i) => recordLine(info, i, r)).join(''), count: decoded.records.length };
+    if (decoded.ok) {
+      const verdicts = recordVerdicts(upstream, decoded.records.length);
+      const rejected = verdicts.filter((v) => v.accepted === false);
+      stats.recordsRejected += rejected.length;
+      if (rejected.length > 0 && upstream.ok && upstream.status < 300) {
+        // HTTP 200 with a refusal in the body: the case an SDK (and a status filter) would not notice.
+        logger.warn('Mixpanel answered 200 but refused records', { requestId: info.requestId, endpoint: info.endpoint, records: rejected.length, error: rejected[0]!.error });
+      }
+      return { text: decoded.records.map((r, i) => recordLine(info, i, r, verdicts[i]!)).join(''), count: decoded.records.length };
+    }
     stats.undecodable++;
     logger.warn('undecodable ingestion body spooled as such', { requestId: info.requestId, endpoint: info.endpoint, reason: decoded.reason });
     const kept = body.subarray(0, MAX_UNDECODABLE_BYTES);
@@ -148,7 +160,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       bodyBytes: body.length,
       bodyBase64: kept.toString('base64'),
       truncated: kept.length < body.length,
-    });
+    }, recordVerdicts(upstream, 1)[0]!);
     return { text: line, count: 1 };
   }
 
@@ -208,9 +220,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         clientIp,
         requestId,
         upstreamStatus: upstream.ok ? upstream.status : null,
-        upstreamError: upstream.ok ? null : upstream.error,
       };
-      const { text, count } = spoolText(info, req, url, body);
+      const { text, count } = spoolText(info, req, url, body, upstream);
       if (text.length > 0) await spoolLines(text, requestId, count);
     }
     if (!upstream.ok) {

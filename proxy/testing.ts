@@ -10,8 +10,7 @@ import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import type { RunReport } from '../runner/index.js';
 import { parsePipelineSpec, runPipeline, silentLogger } from '../runner/index.js';
-import { createMixpanelProxySource } from '../sources/mixpanel_proxy/index.js';
-import { sortedSegments } from '../sources/mixpanel_proxy/spool-format.js';
+import { createMixpanelProxySource, sortedSegments } from '../sources/mixpanel_proxy/index.js';
 
 export interface TapEntry {
   readonly method: string;

@@ -157,9 +157,9 @@ async function lakeRows(name: string, spool: string): Promise<{ events: Record<s
   const rows = async (table: string, sql: (scan: string) => string): Promise<Record<string, unknown>[]> =>
     existsSync(path.join(lake, table)) && (await readdir(path.join(lake, table), { recursive: true })).some((f) => f.endsWith('.parquet')) ? duck.all(sql(tableScan(lake, table))) : [];
   return {
-    events: await rows('proxy_events', (scan) => `SELECT event, distinct_id, insert_id, upstream_status, dedupe_key, lib, json_extract_string(properties, '$.plan') AS plan FROM ${scan} ORDER BY received_at, insert_id`),
-    profiles: await rows('proxy_profile_updates', (scan) => `SELECT distinct_id, operation, payload FROM ${scan}`),
-    groups: await rows('proxy_group_updates', (scan) => `SELECT group_key, group_id, operation, payload FROM ${scan}`),
+    events: await rows('proxy_events', (scan) => `SELECT event, distinct_id, insert_id, upstream_status, upstream_accepted, dedupe_key, lib, json_extract_string(properties, '$.plan') AS plan FROM ${scan} ORDER BY received_at, insert_id`),
+    profiles: await rows('proxy_profile_updates', (scan) => `SELECT distinct_id, operation, payload, upstream_accepted FROM ${scan}`),
+    groups: await rows('proxy_group_updates', (scan) => `SELECT group_key, group_id, operation, payload, upstream_accepted FROM ${scan}`),
   };
 }
 
@@ -233,7 +233,7 @@ describe.skipIf(skip)(title, () => {
       const lake = await lakeRows(name, s.spool);
       expect(distinctId).toBe('browser-user');
       expect(lake.events.map((r) => r['event']).sort()).toEqual(['$identify', 'Signed up']);
-      expect(lake.events.find((r) => r['event'] === 'Signed up')).toMatchObject({ event: 'Signed up', distinct_id: distinctId, upstream_status: 200, lib: 'web', plan: 'pro' });
+      expect(lake.events.find((r) => r['event'] === 'Signed up')).toMatchObject({ event: 'Signed up', distinct_id: distinctId, upstream_status: 200, upstream_accepted: true, lib: 'web', plan: 'pro' });
       for (const row of lake.events) expect(typeof row['insert_id']).toBe('string');
       // Exactly the records the browser sent (decoded here from the bytes Chromium put on the wire).
       const sent = sentRecords(s);
@@ -241,8 +241,9 @@ describe.skipIf(skip)(title, () => {
       expect(lake.profiles.map((r) => `${String(r['operation'])} ${String(r['payload'])}`).sort()).toEqual(operations(sent.engage).sort());
       expect(lake.groups.map((r) => `${String(r['operation'])} ${String(r['payload'])}`).sort()).toEqual(operations(sent.groups).sort());
       expect(lake.profiles.filter((r) => r['operation'] === '$set').map((r) => JSON.parse(String(r['payload'])) as Record<string, unknown>)).toMatchObject([{ $email: 'a@x.io' }]);
-      for (const r of lake.profiles) expect(r['distinct_id']).toBe(distinctId);
-      expect(lake.groups).toEqual([{ group_key: 'company', group_id: 'acme', operation: '$set', payload: '{"tier":1}' }]);
+      for (const r of lake.profiles) expect(r).toMatchObject({ distinct_id: distinctId, upstream_accepted: true });
+      for (const r of lake.events) expect(r['upstream_accepted']).toBe(true);
+      expect(lake.groups).toEqual([{ group_key: 'company', group_id: 'acme', operation: '$set', payload: '{"tier":1}', upstream_accepted: true }]);
     } finally {
       await s.context.close();
       await s.proxy.close();
@@ -288,6 +289,7 @@ describe.skipIf(skip)(title, () => {
 
       const lake = await lakeRows('retry', s.spool);
       expect(lake.events.map((r) => r['upstream_status'])).toEqual([503, 200]);
+      expect(lake.events.map((r) => r['upstream_accepted'])).toEqual([false, true]);
       expect(lake.profiles).toEqual([]);
       expect(new Set(lake.events.map((r) => r['dedupe_key'])).size).toBe(1);
       expect(new Set(lake.events.map((r) => r['insert_id'])).size).toBe(1);

@@ -10,7 +10,7 @@ import type { Cursor } from '../../connector-spec/index.js';
 import { describeConnectorAcceptance } from '../../connector-spec/acceptance/index.js';
 import { SpoolWriter } from '../../proxy/spool.js';
 import { createMixpanelProxySource } from './index.js';
-import { recordLine, undecodableLine, type SpoolEndpoint, type SpoolRequestInfo } from './spool-format.js';
+import { recordLine, undecodableLine, type SpoolEndpoint, type SpoolRequestInfo, type SpoolVerdict } from './spool-format.js';
 
 const dir = await mkdtemp(path.join(tmpdir(), 'proxy-acceptance-'));
 const writer = await SpoolWriter.open({ dir, segmentBytes: 2_000 });
@@ -29,8 +29,15 @@ function info(endpoint: SpoolEndpoint, failed = false): SpoolRequestInfo {
     clientIp: `10.0.0.${n % 250}`,
     requestId: `req-${n}`,
     upstreamStatus: failed ? null : n % 5 === 0 ? 503 : 200,
-    upstreamError: failed ? 'ECONNREFUSED' : null,
   };
+}
+
+/** Every verdict form: accepted, refused with HTTP 200 (`0`), refused by status, unreachable, unknown. */
+function verdict(req: SpoolRequestInfo, j: number): SpoolVerdict {
+  if (req.upstreamStatus === null) return { accepted: false, error: 'Mixpanel unreachable: ECONNREFUSED' };
+  if (req.upstreamStatus === 503) return { accepted: false, error: 'HTTP 503' };
+  const k = (n + j) % 3;
+  return k === 0 ? { accepted: true, error: null } : k === 1 ? { accepted: false, error: 'Engage API error: exactly one operation is required' } : { accepted: null, error: null };
 }
 
 function event(i: number): string {
@@ -50,9 +57,9 @@ async function add(endpoint: SpoolEndpoint, count: number): Promise<void> {
     const body = endpoint === 'track' ? `[${event(k)},${event(k + 1000)}]` : endpoint === 'engage' ? `[${profile(k)}]` : `[${group(k)}]`;
     const records = JSON.parse(body) as unknown[];
     const req = info(endpoint, i === 0 && count > 1);
-    text += records.map((r, j) => recordLine(req, j, JSON.stringify(r))).join('');
+    text += records.map((r, j) => recordLine(req, j, JSON.stringify(r), verdict(req, j))).join('');
   }
-  text += undecodableLine(info(endpoint), { reason: 'cannot decode the body', contentType: 'text/plain', contentEncoding: '', bodyBytes: 3, bodyBase64: 'YWJj', truncated: false });
+  text += undecodableLine(info(endpoint), { reason: 'cannot decode the body', contentType: 'text/plain', contentEncoding: '', bodyBytes: 3, bodyBase64: 'YWJj', truncated: false }, { accepted: null, error: null });
   await writer.append(text);
 }
 

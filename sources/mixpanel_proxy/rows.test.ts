@@ -5,10 +5,10 @@ import { EventBatchBuilder } from '../mixpanel/events/builder.js';
 import { eventRow, parseSpoolLine, updateRows, PROFILE_OPERATIONS, GROUP_OPERATIONS, type LineCommon } from './rows.js';
 import { recordLine, type SpoolRequestInfo } from './spool-format.js';
 
-const info: SpoolRequestInfo = { receivedAt: '2026-11-20T12:00:00.000Z', endpoint: 'engage', method: 'POST', clientIp: '1.2.3.4', requestId: 'r-1', upstreamStatus: 200, upstreamError: null };
+const info: SpoolRequestInfo = { receivedAt: '2026-11-20T12:00:00.000Z', endpoint: 'engage', method: 'POST', clientIp: '1.2.3.4', requestId: 'r-1', upstreamStatus: 200 };
 
 function common(endpoint: 'track' | 'engage' | 'groups', recordJson: string): { common: LineCommon; record: unknown } {
-  const parsed = parseSpoolLine(recordLine({ ...info, endpoint }, 0, recordJson).trimEnd());
+  const parsed = parseSpoolLine(recordLine({ ...info, endpoint }, 0, recordJson, { accepted: true, error: null }).trimEnd());
   if (parsed.kind !== 'record') throw new Error(`expected a record line, got ${parsed.kind}`);
   return { common: parsed.common, record: parsed.record };
 }
@@ -69,5 +69,22 @@ describe('events', () => {
   it('a record that is not an object gives no row (counted by the source)', () => {
     const { common: c, record } = common('track', '42');
     expect(eventRow(c, record)).toBeNull();
+  });
+});
+
+describe('the verdict columns', () => {
+  it.each([
+    [{ accepted: true, error: null }],
+    [{ accepted: false, error: 'Engage API error: $distinct_id, missing or empty' }],
+    [{ accepted: null, error: null }],
+    [{ accepted: false, error: 'Mixpanel unreachable: ECONNREFUSED' }],
+  ])('round-trip through a spool line: %j', (verdict) => {
+    const parsed = parseSpoolLine(recordLine(info, 3, '{"$distinct_id":"u"}', verdict).trimEnd());
+    expect(parsed).toMatchObject({ kind: 'record', common: { upstreamAccepted: verdict.accepted, upstreamError: verdict.error, index: 3, upstreamStatus: 200 } });
+  });
+
+  it('a line written before the verdict existed reads as unknown, keeping its request-level error', () => {
+    const old = '{"v":1,"received_at":"2026-11-20T12:00:00.000Z","endpoint":"track","method":"POST","client_ip":"1.2.3.4","request_id":"r-9","upstream_status":null,"upstream_error":"ECONNREFUSED","index":0,"record":{"event":"E"}}';
+    expect(parseSpoolLine(old)).toMatchObject({ kind: 'record', common: { upstreamAccepted: null, upstreamError: 'ECONNREFUSED', upstreamStatus: null } });
   });
 });

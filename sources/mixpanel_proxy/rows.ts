@@ -17,6 +17,8 @@ export interface LineCommon {
   readonly requestId: string;
   readonly index: number | null;
   readonly upstreamStatus: number | null;
+  /** Mixpanel's verdict on this record; null when unknown (and on lines written before the verdict existed). */
+  readonly upstreamAccepted: boolean | null;
   readonly upstreamError: string | null;
 }
 
@@ -86,6 +88,7 @@ export function parseSpoolLine(text: string): ParsedLine {
     requestId,
     index: num(value['index']),
     upstreamStatus: num(value['upstream_status']),
+    upstreamAccepted: typeof value['upstream_accepted'] === 'boolean' ? value['upstream_accepted'] : null,
     upstreamError: str(value['upstream_error']),
   };
   const undecodable = value['undecodable'];

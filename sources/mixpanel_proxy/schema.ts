@@ -14,6 +14,9 @@ const common = (): Field[] => [
   new Field('received_at', timestampMsUtc(), false),
   new Field('received_date', new Utf8(), false),
   new Field('upstream_status', new Int32(), true),
+  /** Mixpanel's verdict on the record, from its answer body (null: the answer did not say). */
+  new Field('upstream_accepted', new Bool(), true),
+  /** Why not accepted: Mixpanel's error text, the HTTP status, or why Mixpanel could not be reached. */
   new Field('upstream_error', new Utf8(), true),
   new Field('request_id', new Utf8(), false),
 ];

@@ -81,6 +81,7 @@ function commonColumns(c: LineCommon): Record<string, unknown> {
     received_at: c.receivedAtMs,
     received_date: c.receivedDate,
     upstream_status: c.upstreamStatus,
+    upstream_accepted: c.upstreamAccepted,
     upstream_error: c.upstreamError,
     request_id: c.requestId,
   };

@@ -37,8 +37,16 @@ export interface SpoolRequestInfo {
   readonly requestId: string;
   /** HTTP status Mixpanel (or `--upstream`) answered; null when it could not be reached. */
   readonly upstreamStatus: number | null;
-  /** Why the upstream could not be reached (no secrets: a short error code/message). */
-  readonly upstreamError: string | null;
+}
+
+/**
+ * Mixpanel's verdict on one record, read from its answer (`proxy/verdict.ts`): accepted true/false, or null when
+ * the answer does not say. `error`: Mixpanel's reason, the HTTP status, or why it could not be reached (no
+ * secrets: a short code or message).
+ */
+export interface SpoolVerdict {
+  readonly accepted: boolean | null;
+  readonly error: string | null;
 }
 
 /** A body the proxy could not decode, kept so nothing is dropped silently. */
@@ -55,12 +63,17 @@ export interface UndecodableBody {
 
 export const MAX_UNDECODABLE_BYTES = 1024 * 1024;
 
-function head(info: SpoolRequestInfo): string {
+/**
+ * The fields every line of a request repeats, then the record's verdict. Version 1 lines written before the
+ * verdict existed carry a request-level `upstream_error` and no `upstream_accepted` (read as unknown).
+ */
+function head(info: SpoolRequestInfo, verdict: SpoolVerdict): string {
   return (
     `{"v":1,"received_at":${JSON.stringify(info.receivedAt)},"endpoint":${JSON.stringify(info.endpoint)},` +
     `"method":${JSON.stringify(info.method)},"client_ip":${JSON.stringify(info.clientIp)},` +
     `"request_id":${JSON.stringify(info.requestId)},"upstream_status":${info.upstreamStatus === null ? 'null' : String(info.upstreamStatus)},` +
-    `"upstream_error":${info.upstreamError === null ? 'null' : JSON.stringify(info.upstreamError)}`
+    `"upstream_accepted":${verdict.accepted === null ? 'null' : String(verdict.accepted)},` +
+    `"upstream_error":${verdict.error === null ? 'null' : JSON.stringify(verdict.error)}`
   );
 }
 
@@ -68,12 +81,12 @@ function head(info: SpoolRequestInfo): string {
  * One spool line for record `index` of a request. `recordJson` is the record's JSON text exactly as decoded
  * (numbers as sent); it must be compact JSON (no raw newline), which every JSON serializer guarantees.
  */
-export function recordLine(info: SpoolRequestInfo, index: number, recordJson: string): string {
-  return `${head(info)},"index":${index},"record":${recordJson}}\n`;
+export function recordLine(info: SpoolRequestInfo, index: number, recordJson: string, verdict: SpoolVerdict): string {
+  return `${head(info, verdict)},"index":${index},"record":${recordJson}}\n`;
 }
 
-/** The spool line of an undecodable body. */
-export function undecodableLine(info: SpoolRequestInfo, body: UndecodableBody): string {
+/** The spool line of an undecodable body (`verdict`: Mixpanel's answer to the whole request). */
+export function undecodableLine(info: SpoolRequestInfo, body: UndecodableBody, verdict: SpoolVerdict): string {
   const u = `{"reason":${JSON.stringify(body.reason)},"content_type":${JSON.stringify(body.contentType)},"content_encoding":${JSON.stringify(body.contentEncoding)},"body_bytes":${body.bodyBytes},"body_base64":${JSON.stringify(body.bodyBase64)},"truncated":${body.truncated}}`;
-  return `${head(info)},"index":null,"undecodable":${u}}\n`;
+  return `${head(info, verdict)},"index":null,"undecodable":${u}}\n`;
 }
