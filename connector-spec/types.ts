@@ -39,6 +39,15 @@ export interface TableMetadata {
    * snapshot (for example `cohort_id` for cohort members).
    */
   readonly snapshotGroupBy?: string;
+  /**
+   * What a read from a null cursor (a first run, a `--full-refresh`) brings back, for a table partitioned by
+   * `column`: `from` is the partition value of the first instant such a read covers, so every row in a partition
+   * before `from` would be dropped for good by a full refresh. `reason` names where `from` comes from, for
+   * messages (e.g. `start_date 2024-01-01`, `MIXPANEL_HISTORICAL_DAYS=30 before 2026-11-20`). Computed when asked
+   * (it moves with the clock and the table options). Absent: a fresh read brings back everything the table holds.
+   * Mixpanel events: `{ column: 'event_date', from: <start_date, or today − MIXPANEL_HISTORICAL_DAYS> }`.
+   */
+  readonly freshReadFrom?: { readonly column: string; readonly from: string; readonly reason?: string };
 }
 
 /** Table options as they arrive from `pipeline_spec.json` `table_configuration` (non-reserved keys). */

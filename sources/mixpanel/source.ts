@@ -79,6 +79,7 @@ export function createMixpanelSource(config: MixpanelConfig, options: MixpanelSo
   const logger = options.logger ?? SILENT;
   const client = options.client ?? createMixpanelClient(config, { limits: options.limits, logger, now, sleep: options.sleep });
   const workers = config.parseWorkers ?? defaultParseWorkers();
+  const setup = { config, runStartMs };
   const parsing: ParseSettings = { pool: workers > 0 ? new ParsePool(workers) : null, chunkBytes: options.parseChunkBytes ?? PARSE_CHUNK_BYTES };
 
   return {
@@ -90,12 +91,13 @@ export function createMixpanelSource(config: MixpanelConfig, options: MixpanelSo
       const table = findTable(name);
       const tableOptions = opts?.tableOptions ?? {};
       checkOptions(table, tableOptions);
+      table.resolve?.(setup, tableOptions);
       return withTableMetadata(table.schema(tableOptions), table.metadata);
     },
     async readTableMetadata(name: string, opts?: { readonly tableOptions?: TableOptions }): Promise<TableMetadata> {
       const table = findTable(name);
       checkOptions(table, opts?.tableOptions ?? {});
-      return table.metadata;
+      return table.resolve?.(setup, opts?.tableOptions ?? {}) ?? table.metadata;
     },
     async listTableOptions(name: string): Promise<readonly TableOptionSpec[]> {
       return findTable(name).options;
@@ -104,6 +106,7 @@ export function createMixpanelSource(config: MixpanelConfig, options: MixpanelSo
       const table = findTable(name);
       const tableOptions = readOptions.tableOptions ?? {};
       checkOptions(table, tableOptions);
+      table.resolve?.(setup, tableOptions);
       return table.read(
         {
           table: table.name,

@@ -41,6 +41,12 @@ export interface TableContext {
   readonly parsing: ParseSettings;
 }
 
+/** What a table may consult before any call: the connection config and the run's start instant. */
+export interface TableSetup {
+  readonly config: MixpanelConfig;
+  readonly runStartMs: number;
+}
+
 export interface MixpanelTableDefinition {
   readonly name: string;
   /** One line for README and `--help`. */
@@ -54,6 +60,12 @@ export interface MixpanelTableDefinition {
    * return the generator that does one bounded slice of work and returns the next cursor.
    */
   read(ctx: TableContext, cursor: Cursor, tableOptions: TableOptions): TableRead;
+  /**
+   * Optional: the checks that need the connection config or the run's clock (a `start_date` in the future), and
+   * the metadata that follows from them (`TableMetadata.freshReadFrom`). `source.ts` calls it from getSchema,
+   * readTableMetadata and readTable before anything else; it throws ConfigError naming the option and the fix.
+   */
+  resolve?(setup: TableSetup, tableOptions: TableOptions): TableMetadata;
 }
 
 export type MixpanelTable = Readonly<MixpanelTableDefinition>;

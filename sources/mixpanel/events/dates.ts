@@ -50,6 +50,14 @@ export function dateInZone(ms: number, zone: string): string {
   return date;
 }
 
+/** The UTC date of the first instant of `date` in an IANA zone (`date` itself for UTC; the day before east of UTC). */
+export function utcDateOfLocalMidnight(date: string, zone: string): string {
+  if (zone === 'UTC') return date;
+  const utc = DateTime.fromISO(date, { zone }).toUTC().toISODate();
+  if (utc === null) throw new RangeError(`cannot compute the start of ${date} in zone ${zone}`);
+  return utc;
+}
+
 /** UTC date (`YYYY-MM-DD`) of an epoch-ms instant, cached for runs of the same day (the hot path). */
 export class UtcDateCache {
   private day = Number.NaN;

@@ -3,6 +3,8 @@ import { ConfigError, type TableOptionSpec, type TableOptions } from '../../../c
 import { EVENT_PROPERTIES } from '../properties.js';
 import { isDate } from './dates.js';
 import { eventColumnsFor, type EventColumns } from './schema.js';
+import { parseWhere, WhereSyntaxError } from '../where/parse.js';
+import { printWhere } from '../where/print.js';
 
 export type IncrementalMode = 'processing_watermark' | 'attribution_window';
 
@@ -11,7 +13,11 @@ export interface EventsOptions {
   readonly safetyLagMs: number;
   readonly windowDays: number;
   readonly exportEvents: readonly string[] | undefined;
-  readonly where: string | undefined;
+  /**
+   * The user's `where`, parsed and re-serialised from its tree (`printWhere`): one well-formed expression that the
+   * slice filter AND-s as a single parenthesised term. Never the raw option text.
+   */
+  readonly where: CanonicalWhere | undefined;
   readonly mode: IncrementalMode;
   readonly attributionWindowDays: number;
   readonly startDate: string | undefined;
@@ -43,13 +49,40 @@ export const EVENTS_OPTION_SPECS: readonly TableOptionSpec[] = Object.freeze([
   { name: 'end_date', description: 'Last event date read (YYYY-MM-DD, inclusive); the table stops changing once the re-scan window has passed it.' },
 ]);
 
+/** A `where` expression as `printWhere` wrote it from a parsed tree (only `userWhere` makes one). */
+export type CanonicalWhere = string & { readonly __canonicalWhere: true };
+
+/** A short excerpt of `text` around the 1-based `position`, for messages. */
+function near(text: string, position: number): string {
+  const from = Math.max(0, position - 1 - 12);
+  const to = Math.min(text.length, position - 1 + 12);
+  return `${from > 0 ? '…' : ''}${text.slice(from, to)}${to < text.length ? '…' : ''}`;
+}
+
+/** The `where` option: parsed with Mixpanel's expression grammar (rejected with the position and the fix), then re-serialised. */
+export function userWhere(text: string | undefined): CanonicalWhere | undefined {
+  const trimmed = text?.trim() ?? '';
+  if (trimmed === '') return undefined;
+  try {
+    return printWhere(parseWhere(trimmed)) as CanonicalWhere;
+  } catch (error) {
+    if (!(error instanceof WhereSyntaxError)) throw error;
+    const excerpt = error.position > trimmed.length ? '' : ` (near ${JSON.stringify(near(trimmed, error.position))})`;
+    throw invalid('where', `is not a valid Mixpanel segmentation expression: ${error.reason} at character ${error.position}${excerpt}; ${error.fix}`);
+  }
+}
+
 /** Mixpanel properties that are core columns whatever the selection (accepted in `properties`, no effect). */
 const CORE_PROPERTY_NAMES: readonly string[] = Object.freeze(['time', 'distinct_id', '$insert_id', 'mp_processing_time_ms']);
 
 const STANDARD_NAMES: ReadonlySet<string> = new Set(EVENT_PROPERTIES.map((p) => p.property));
 
+/** A bad option: the message names `table_configuration.<option>` (the runner prefixes the spec path) and the fix. */
 function invalid(option: string, message: string): ConfigError {
-  return new ConfigError(`Table option ${option} of events ${message}`, { code: 'MP_EVENTS_OPTION_INVALID', context: { table: 'events', path: option } });
+  return new ConfigError(`table_configuration.${option} of events ${message}`, {
+    code: 'MP_EVENTS_OPTION_INVALID',
+    context: { table: 'events', path: `table_configuration.${option}`, option },
+  });
 }
 
 function wholeNumber(options: TableOptions, name: string, fallback: number, min: number, max: number): number {
@@ -120,6 +153,20 @@ function selectedColumns(options: TableOptions): EventColumns {
   return eventColumnsFor(selected);
 }
 
+/**
+ * The checks that need the run's clock (`today` = the run's date in `zone`, the zone export dates are read in): a
+ * `start_date` after today would read nothing, and a cursor begun there would keep reading nothing after the
+ * option is corrected. Throws ConfigError naming the option.
+ */
+export function checkEventsDates(options: EventsOptions, today: string, zone: string): void {
+  if (options.startDate !== undefined && options.startDate > today) {
+    throw invalid(
+      'start_date',
+      `is in the future (${options.startDate}; today is ${today} in ${zone}, the zone Mixpanel reads export dates in): set the first event date to read, on or before ${today}, or remove start_date to read MIXPANEL_HISTORICAL_DAYS back from today`,
+    );
+  }
+}
+
 /** Parse the options; throws ConfigError naming the option and the fix. */
 export function parseEventsOptions(options: TableOptions): EventsOptions {
   const modeText = (options['incremental_mode'] ?? '').trim() || 'processing_watermark';
@@ -131,8 +178,7 @@ export function parseEventsOptions(options: TableOptions): EventsOptions {
   const endDate = options['end_date']?.trim() || undefined;
   if (endDate !== undefined && !isDate(endDate)) throw invalid('end_date', `must be a date YYYY-MM-DD (the last event date read, inclusive), got "${endDate}"`);
   if (endDate !== undefined && startDate !== undefined && endDate < startDate) throw invalid('end_date', `must be on or after start_date (${startDate}), got "${endDate}"`);
-  const where = options['where']?.trim() || undefined;
-  if (where !== undefined && /[\r\n]/.test(where)) throw invalid('where', 'must be one line');
+  const where = userWhere(options['where']);
   return {
     lookbackDays: wholeNumber(options, 'lookback_days', 5, 0, 3650),
     safetyLagMs: wholeNumber(options, 'safety_lag', 10, 0, 7 * 24 * 60) * 60_000,

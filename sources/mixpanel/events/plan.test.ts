@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventsCursor, slice } from './cursor.js';
-import { parseEventsOptions } from './options.js';
+import { parseEventsOptions, userWhere } from './options.js';
 import { planRun, sliceWhere, splitSlice } from './plan.js';
 
 const at = (iso: string): number => Date.parse(iso);
@@ -69,7 +69,7 @@ describe('splitSlice and sliceWhere', () => {
   });
 
   it('writes open-lower / closed-upper processing bounds, the user filter and hour bounds', () => {
-    expect(sliceWhere(slice('2024-05-01', '2024-05-01', 100, [22, 23]), 200, 'properties["$os"] == "iOS"')).toBe(
+    expect(sliceWhere(slice('2024-05-01', '2024-05-01', 100, [22, 23]), 200, userWhere('properties["$os"]=="iOS"'))).toBe(
       '(properties["$os"] == "iOS") and properties["mp_processing_time_ms"] > 100 and properties["mp_processing_time_ms"] <= 200 and ' +
         'properties["$time"] >= datetime("2024-05-01T22:00:00") and properties["$time"] < datetime("2024-05-01T23:00:00")',
     );

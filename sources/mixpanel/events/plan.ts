@@ -2,9 +2,9 @@
  * Pure planning of the events incremental model: which slices a run reads, how a failing slice splits, and the
  * `where` expression of a slice. No clock, no I/O: every instant comes in as an argument.
  */
-import { addDays, dateInZone, daysInRange, maxDate, minDate } from './dates.js';
+import { addDays, dateInZone, daysInRange, maxDate, minDate, utcDateOfLocalMidnight } from './dates.js';
 import { slice, type EventsCursor, type Slice } from './cursor.js';
-import type { EventsOptions } from './options.js';
+import type { CanonicalWhere, EventsOptions } from './options.js';
 
 export interface PlanInput {
   readonly cursor: EventsCursor | null;
@@ -36,6 +36,64 @@ export function lastEventDate(endDate: string | undefined, maxRead: string | nul
   return maxRead === null ? endDate : maxDate(endDate, maxRead);
 }
 
+/** The first event date a read from a null cursor covers: `start_date`, else `historical_days` before today (or before end_date, when earlier). */
+export function firstReadDate(options: EventsOptions, today: string, historicalDays: number): string {
+  return options.startDate ?? addDays(options.endDate === undefined ? today : minDate(today, options.endDate), -historicalDays);
+}
+
+/** What a read from a null cursor (a first run, a `--full-refresh`) would re-read. */
+export interface FreshRead {
+  /** First event date read, in the interpreting zone. */
+  readonly from: string;
+  /** The `event_date` partition (UTC) of the first instant read: `from` itself for UTC projects. */
+  readonly partitionFrom: string;
+  /** Last event date read (`end_date`), or null: up to today. */
+  readonly to: string | null;
+  /** Where `from` comes from, for messages: "start_date 2024-01-01" or "MIXPANEL_HISTORICAL_DAYS=30 before 2026-11-20". */
+  readonly reason: string;
+}
+
+export function freshRead(input: Omit<PlanInput, 'cursor'>): FreshRead {
+  const { options, zone } = input;
+  const today = dateInZone(input.runStartMs - options.safetyLagMs, zone);
+  const from = firstReadDate(options, today, input.historicalDays);
+  const anchor = options.endDate === undefined ? today : minDate(today, options.endDate);
+  return {
+    from,
+    partitionFrom: utcDateOfLocalMidnight(from, zone),
+    to: options.endDate ?? null,
+    reason: options.startDate !== undefined ? `start_date ${options.startDate}` : `MIXPANEL_HISTORICAL_DAYS=${input.historicalDays} before ${anchor}`,
+  };
+}
+
+/**
+ * Options changed since the stored cursor began that it cannot honour (the cursor keeps the `start_date` it began
+ * with, and dates already read stay read): one warning each, naming `--full-refresh <table>` and what a full
+ * refresh would re-read. None for a start cursor (a fresh read honours every option).
+ */
+export function cursorDriftWarnings(table: string, cursor: EventsCursor | null, options: EventsOptions, fresh: FreshRead): string[] {
+  if (cursor === null) return [];
+  const warnings: string[] = [];
+  const rereads = `a full refresh (--full-refresh ${table}) re-reads ${fresh.from}..${fresh.to ?? 'today'} (${fresh.reason})`;
+  const start = options.startDate;
+  if (start !== undefined && start < cursor.start_date) {
+    warnings.push(
+      `${table}: start_date ${start} is before ${cursor.start_date}, the date this table's cursor began at: incremental runs never read ${start}..${addDays(cursor.start_date, -1)}. To load them, ${rereads}.`,
+    );
+  } else if (start !== undefined && start > cursor.start_date) {
+    warnings.push(
+      `${table}: start_date ${start} is after ${cursor.start_date}, the date this table's cursor began at: rows from ${cursor.start_date}..${addDays(start, -1)} stay in the table. To drop them, ${rereads}.`,
+    );
+  }
+  const end = options.endDate;
+  if (end !== undefined && cursor.max_date_read !== null && end < cursor.max_date_read) {
+    warnings.push(
+      `${table}: end_date ${end} is before ${cursor.max_date_read}, the last date already read: rows dated ${addDays(end, 1)}..${cursor.max_date_read} stay in the table and those dates stay watched for late events. To drop them, ${rereads}.`,
+    );
+  }
+  return warnings;
+}
+
 /** What the next run reads (when nothing is pending). */
 export function planRun(input: PlanInput): Plan {
   const { cursor, options, zone } = input;
@@ -44,7 +102,7 @@ export function planRun(input: PlanInput): Plan {
   if (watermark !== null && upperMs <= watermark) return { kind: 'up_to_date' };
   const today = dateInZone(upperMs, zone);
   // The first run reaches historicalDays back from today, or from end_date when that is earlier.
-  const startDate = cursor?.start_date ?? options.startDate ?? addDays(options.endDate === undefined ? today : minDate(today, options.endDate), -input.historicalDays);
+  const startDate = cursor?.start_date ?? firstReadDate(options, today, input.historicalDays);
   const maxRead = cursor?.max_date_read ?? null;
   const end = lastEventDate(options.endDate, maxRead);
   let from = startDate;
@@ -102,11 +160,12 @@ function wallClock(date: string, hour: number): string {
 
 /**
  * The export `where` of a slice: the user filter AND processing-time bounds AND (for hour slices) event-time
- * bounds as wall-clock datetimes. The first hour of the day has no lower and the last no upper event-time bound
+ * bounds as wall-clock datetimes. The user filter is the re-serialised parse tree (`CanonicalWhere`), AND-ed as one
+ * parenthesised term: nothing the user wrote can close that parenthesis, so every bound always applies. The first hour of the day has no lower and the last no upper event-time bound
  * (`from_date`/`to_date` bound the day), and adjacent slices share the same boundary text: so the parts tile the
  * day exactly whichever zone Mixpanel reads `datetime("…")` in.
  */
-export function sliceWhere(s: Slice, upperMs: number, userWhere: string | undefined): string {
+export function sliceWhere(s: Slice, upperMs: number, userWhere: CanonicalWhere | undefined): string {
   const parts: string[] = [];
   if (userWhere !== undefined) parts.push(`(${userWhere})`);
   if (s.lower_ms !== null) parts.push(`properties["mp_processing_time_ms"] > ${s.lower_ms}`);

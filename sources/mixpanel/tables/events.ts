@@ -2,10 +2,26 @@
  * `events`: Mixpanel raw export, incremental on processing time (docs/ARCHITECTURE.md "events: the incremental
  * model"), cdc on `dedupe_key`, partitioned by `event_date`.
  */
+import type { TableMetadata } from '../../../connector-spec/index.js';
+import { parseEventsCursor } from '../events/cursor.js';
+import { dateInZone } from '../events/dates.js';
 import { readEvents } from '../events/read.js';
-import { EVENTS_OPTION_SPECS, parseEventsOptions } from '../events/options.js';
+import { EVENTS_OPTION_SPECS, checkEventsDates, parseEventsOptions, type EventsOptions } from '../events/options.js';
+import { cursorDriftWarnings, freshRead, type FreshRead } from '../events/plan.js';
 import { EVENTS_METADATA } from '../events/schema.js';
-import { defineTable } from '../table.js';
+import { defineTable, type TableSetup } from '../table.js';
+
+/** The zone export dates are read in: UTC, or the project zone for legacy (pre-2023) projects. */
+function exportZone(setup: TableSetup): string {
+  return setup.config.legacyLocalTime ? setup.config.projectTimezone : 'UTC';
+}
+
+/** The options checked against the run's clock, and what a read from a null cursor would re-read. */
+function resolveOptions(setup: TableSetup, options: EventsOptions): FreshRead {
+  const zone = exportZone(setup);
+  checkEventsDates(options, dateInZone(setup.runStartMs - options.safetyLagMs, zone), zone);
+  return freshRead({ options, runStartMs: setup.runStartMs, zone, historicalDays: setup.config.historicalDays });
+}
 
 export const events = defineTable({
   name: 'events',
@@ -14,5 +30,17 @@ export const events = defineTable({
   options: EVENTS_OPTION_SPECS,
   // The columns depend on select_properties_by_default / properties; the default is EVENTS_SCHEMA itself.
   schema: (tableOptions) => parseEventsOptions(tableOptions).columns.schema,
-  read: readEvents,
+  resolve(setup, tableOptions): TableMetadata {
+    const fresh = resolveOptions(setup, parseEventsOptions(tableOptions));
+    return { ...EVENTS_METADATA, freshReadFrom: { column: 'event_date', from: fresh.partitionFrom, reason: fresh.reason } };
+  },
+  read(ctx, cursor, tableOptions) {
+    const options = parseEventsOptions(tableOptions);
+    const fresh = resolveOptions(ctx, options);
+    // Once per table run: the host keeps one stats object across the run's calls.
+    for (const warning of cursorDriftWarnings(ctx.table, parseEventsCursor(cursor), options, fresh)) {
+      if (!ctx.stats.warnings.includes(warning)) ctx.stats.warnings.push(warning);
+    }
+    return readEvents(ctx, cursor, tableOptions);
+  },
 });
