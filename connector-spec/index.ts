@@ -3,5 +3,6 @@ export * from './types.js';
 export * from './errors.js';
 export * from './arrow/columns.js';
 export * from './arrow/schema-metadata.js';
+export * from './arrow/take.js';
 export * from './runtime-entry.js';
 export * from './reserved-tables.js';
