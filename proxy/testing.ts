@@ -3,11 +3,13 @@
  * exact bytes and headers, and the upstream's exact reply), spool inspection, and one runner pass of the
  * three proxy tables into a lakehouse folder.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { RunReport } from '../runner/index.js';
 import { parsePipelineSpec, runPipeline, silentLogger } from '../runner/index.js';
 import { createMixpanelProxySource, sortedSegments } from '../sources/mixpanel_proxy/index.js';
@@ -82,19 +84,14 @@ export async function spoolLines(dir: string): Promise<Record<string, unknown>[]
   return out;
 }
 
-export const PROXY_SPEC = JSON.stringify({
-  connection_name: 'mixpanel_proxy',
-  objects: [
-    { table: { source_table: 'proxy_events' } },
-    { table: { source_table: 'proxy_profile_updates' } },
-    { table: { source_table: 'proxy_group_updates' } },
-  ],
-});
+/** The spec README's proxy section uses (`proxy_spec.json` at the repository root): the tests run the shipped file. */
+export const PROXY_SPEC_FILE = fileURLToPath(new URL('../proxy_spec.json', import.meta.url));
+export const PROXY_SPEC = readFileSync(PROXY_SPEC_FILE, 'utf8');
 
 /** One runner pass of the three proxy tables (the same runner `mixpanel-lakeflow run --source mixpanel_proxy` uses). */
 export async function runProxyTables(spoolDir: string, lakehouseDir: string, stateDir: string): Promise<RunReport> {
   const report = await runPipeline({
-    spec: parsePipelineSpec(PROXY_SPEC, 'pipeline_spec.json'),
+    spec: parsePipelineSpec(PROXY_SPEC, 'proxy_spec.json'),
     source: createMixpanelProxySource({ spoolDir }),
     lakehouseDir,
     stateDir,
