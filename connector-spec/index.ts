@@ -6,3 +6,4 @@ export * from './arrow/schema-metadata.js';
 export * from './arrow/take.js';
 export * from './runtime-entry.js';
 export * from './reserved-tables.js';
+export * from './lease/index.js';

@@ -3,11 +3,14 @@
  * resolves. Appends that arrive while a write+fsync is in flight are grouped into the next one (group commit),
  * so many concurrent requests share one fsync. A segment is rotated when it would exceed `segmentBytes`.
  * A started writer always opens a NEW segment (sequence = newest existing + 1), so a torn tail left by a crash
- * is never appended to. One writer per folder: `.writer.lock` holds the pid; a lock of a dead process is taken over.
+ * is never appended to. One writer per folder: `.writer.lock` is a lease (connector-spec/lease) naming the
+ * proxy's host, pid and process start time. A restart takes it over at once when that process is gone (absent,
+ * a zombie, or its pid reused, as after a container restart); a proxy on another host waits out its lease.
  */
-import { closeSync, constants, fsync, fsyncSync, openSync, write } from 'node:fs';
+import { closeSync, fsync, fsyncSync, openSync, write } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
+import { TransientError, acquireLease, describeExpiry, describeHolder, type Lease, type LeaseHeld, type Logger, type ProcessIdentitySource } from '../connector-spec/index.js';
 import { segmentName, segmentSequence } from '../sources/mixpanel_proxy/spool-format.js';
 
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -17,6 +20,13 @@ export interface SpoolWriterOptions {
   readonly dir: string;
   /** Rotate when a segment would grow beyond this many bytes (default 64 MiB). */
   readonly segmentBytes?: number;
+  /** Says when a stale lock is taken over, or who holds it while this writer waits. */
+  readonly logger?: Logger;
+  /** Lease of the spool lock (default 2 minutes): a proxy on another host waits at most this long after a crash. */
+  readonly leaseMs?: number;
+  /** Tests: injected process identity and clock. */
+  readonly identity?: ProcessIdentitySource;
+  readonly now?: () => number;
 }
 
 export interface SpoolStats {
@@ -33,15 +43,6 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await fs.open(dir, 'r');
   try {
@@ -55,32 +56,30 @@ async function fsyncDir(dir: string): Promise<void> {
  * in a container the restarted proxy often gets the same pid, e.g. 1). */
 const heldInProcess = new Set<string>();
 
-async function takeLock(dir: string): Promise<string> {
-  const file = path.join(dir, LOCK_NAME);
+function spoolLockedError(dir: string): (held: LeaseHeld) => Error {
+  return (held) =>
+    new TransientError(
+      `spool ${dir} is in use by process ${held.holder.pid ?? '?'} (${describeHolder(held.holder)}; ${held.file}); ${describeExpiry(held.holder)}; run one proxy per spool folder or give this one its own --spool`,
+      { code: 'SPOOL_LOCKED', context: { path: held.file, holderPid: held.holder.pid, holderHost: held.holder.host, leaseExpiresAt: held.holder.leaseExpiresAt } },
+    );
+}
+
+async function takeLock(options: SpoolWriterOptions): Promise<Lease> {
+  const dir = options.dir;
   if (heldInProcess.has(path.resolve(dir))) throw new Error(`spool ${dir} already has a writer in this process; give each proxy its own --spool`);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await fs.open(file, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY);
-      await handle.writeFile(`${JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() })}\n`);
-      await handle.sync();
-      await handle.close();
-      heldInProcess.add(path.resolve(dir));
-      return file;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      let pid = NaN;
-      try {
-        pid = Number((JSON.parse(await fs.readFile(file, 'utf8')) as { pid?: unknown }).pid);
-      } catch {
-        // unreadable lock: treat as stale
-      }
-      if (Number.isSafeInteger(pid) && pid !== process.pid && processAlive(pid)) {
-        throw new Error(`spool ${dir} is in use by process ${pid} (${file}); run one proxy per spool folder or give this one its own --spool`);
-      }
-      await fs.rm(file, { force: true });
-    }
-  }
-  throw new Error(`could not take the spool lock ${file}`);
+  // A live proxy on this host: fail at once. One that may be dead elsewhere (a rescheduled pod): wait out its
+  // lease rather than restart in a loop.
+  const lease = await acquireLease(path.join(dir, LOCK_NAME), {
+    waitMs: 0,
+    awaitForeignExpiry: true,
+    heldError: spoolLockedError(dir),
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
+    ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+    ...(options.identity !== undefined ? { identity: options.identity } : {}),
+    ...(options.now !== undefined ? { now: options.now } : {}),
+  });
+  heldInProcess.add(path.resolve(dir));
+  return lease;
 }
 
 export class SpoolWriter {
@@ -91,7 +90,7 @@ export class SpoolWriter {
   private queue: Pending[] = [];
   private flushing = false;
   private closed = false;
-  private lockFile = '';
+  private lease: Lease | undefined;
   private stats = { linesWritten: 0, bytesWritten: 0, fsyncs: 0, failures: 0 };
   private readonly segmentBytes: number;
 
@@ -102,7 +101,7 @@ export class SpoolWriter {
   static async open(options: SpoolWriterOptions): Promise<SpoolWriter> {
     await fs.mkdir(options.dir, { recursive: true });
     const writer = new SpoolWriter(options.dir, options.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
-    writer.lockFile = await takeLock(options.dir);
+    writer.lease = await takeLock(options);
     const names = await fs.readdir(options.dir);
     const newest = Math.max(0, ...names.map((n) => segmentSequence(n) ?? 0));
     await writer.openSegment(newest + 1);
@@ -180,7 +179,7 @@ export class SpoolWriter {
       closeSync(this.fd);
       this.fd = -1;
     }
-    await fs.rm(this.lockFile, { force: true });
+    await this.lease?.release();
     heldInProcess.delete(path.resolve(this.dir));
   }
 }

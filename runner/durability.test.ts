@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,10 +37,16 @@ describe('lock per state folder', () => {
   it('refuses while a live process holds the lock file', async () => {
     expect.hasAssertions();
     await mkdir(dirs.state, { recursive: true });
-    const holder = { pid: process.pid, startedAt: '2026-11-23T01:02:03.000Z', hostname: os.hostname() };
-    await writeFile(path.join(dirs.state, '.lock'), JSON.stringify(holder));
-    await expect(runFixture(dirs, { tables: ['logs'] })).rejects.toThrow(`pid ${process.pid} on ${os.hostname()}, started 2026-11-23T01:02:03.000Z`);
-    expect(JSON.parse(await readFile(path.join(dirs.state, '.lock'), 'utf8'))).toEqual(holder);
+    // Another live process (a lock naming our own pid in the old format is an earlier incarnation's: taken over).
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      const holder = { pid: sleeper.pid, startedAt: '2026-11-23T01:02:03.000Z', hostname: os.hostname() };
+      await writeFile(path.join(dirs.state, '.lock'), JSON.stringify(holder));
+      await expect(runFixture(dirs, { tables: ['logs'] })).rejects.toThrow(`pid ${sleeper.pid} on ${os.hostname()}, started 2026-11-23T01:02:03.000Z`);
+      expect(JSON.parse(await readFile(path.join(dirs.state, '.lock'), 'utf8'))).toEqual(holder);
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
   });
 
   it('takes over a stale lock left by a dead process, with a warning', async () => {

@@ -1,84 +1,92 @@
 /**
- * One run per state folder: `<state>/.lock` is created exclusively (temp file + hard link, so its
- * content is never partial) and holds pid, start time and hostname. A second run fails at once naming
- * the holder; a lock left by a dead process on this host is taken over with a warning.
+ * One run per state folder: `<state>/.lock` is a lease (connector-spec/lease): it names the run, host, boot id,
+ * pid and process start time, and a heartbeat renews its expiry while the run lives. A lock whose holder is
+ * provably gone on this host (pid absent, reused, or a zombie; the host rebooted) is taken over at once, with a
+ * warning; one from another host once its lease has expired. A live holder is waited for up to `waitMs` (the
+ * run's --max-wait; 0 fails at once) and then the run ends with RUNNER_LOCKED, a TransientError: the next
+ * scheduled run continues.
+ *
+ * With Delta tables, two writers are safe anyway (put-if-absent commits); the lock saves their wasted work.
  */
-import os from 'node:os';
 import path from 'node:path';
-import * as fs from 'node:fs/promises';
-import { TransientError, type Logger } from '../connector-spec/index.js';
-import { isErrno, putIfAbsent, readTextIfExists } from './durable-fs.js';
+import {
+  TransientError,
+  acquireLease,
+  describeExpiry,
+  describeHolder,
+  leaseMsFromEnv,
+  type Lease,
+  type LeaseHeld,
+  type LeaseRecord,
+  type Logger,
+  type ProcessIdentitySource,
+} from '../connector-spec/index.js';
 
-export interface LockInfo {
-  readonly pid: number;
-  readonly startedAt: string;
-  readonly hostname: string;
+export const LOCK_NAME = '.lock';
+
+export interface RunnerLockOptions {
+  /** Wait this long for a live holder (--max-wait). Default 0: fail at once. */
+  readonly waitMs?: number;
+  /** Lease length (--lock-lease, LAKEFLOW_LOCK_LEASE_SECONDS through `lockLeaseMsFromEnv`); default 2 minutes. */
+  readonly leaseMs?: number;
+  /** Stops a wait for the lock (SIGTERM/SIGINT): acquireLock then throws the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** The run id, written into the lock as its owner (default: a random id). */
+  readonly runId?: string;
+  /** Tests: injected process identity, clock and poll interval. */
+  readonly identity?: ProcessIdentitySource;
+  readonly now?: () => number;
+  readonly pollMs?: number;
+  readonly heartbeatMs?: number;
 }
 
 export interface HeldLock {
   readonly file: string;
-  readonly info: LockInfo;
+  /** The lease as last written: owner (run id), host, pid, start time, heartbeat and expiry. */
+  readonly record: LeaseRecord;
+  /** Aborts if another process took the lock over (this run's heartbeat stalled for a whole lease). */
+  readonly lost: AbortSignal;
   release(): Promise<void>;
 }
 
 export function lockFile(stateDir: string): string {
-  return path.join(stateDir, '.lock');
+  return path.join(stateDir, LOCK_NAME);
 }
 
-function parseLock(text: string): LockInfo | undefined {
-  try {
-    const raw: unknown = JSON.parse(text);
-    if (typeof raw !== 'object' || raw === null) return undefined;
-    const r = raw as Record<string, unknown>;
-    if (typeof r['pid'] !== 'number' || typeof r['startedAt'] !== 'string' || typeof r['hostname'] !== 'string') return undefined;
-    return { pid: r['pid'], startedAt: r['startedAt'], hostname: r['hostname'] };
-  } catch {
-    return undefined;
-  }
+/** The lease length from the environment (`LAKEFLOW_LOCK_LEASE_SECONDS`), for the CLI; ConfigError when malformed. */
+export function lockLeaseMsFromEnv(env: Readonly<Record<string, string | undefined>>): number | undefined {
+  return leaseMsFromEnv(env);
 }
 
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return !isErrno(error, 'ESRCH');
-  }
+function runnerLockedError(held: LeaseHeld): TransientError {
+  const { holder } = held;
+  const waited = held.waitMs === 0 ? 'this run does not wait (--max-wait 0)' : `this run waited ${Math.round(held.waitedMs / 1000)} s (--max-wait ${Math.round(held.waitMs / 1000)} s)`;
+  return new TransientError(
+    `another run holds ${held.file} (${describeHolder(holder)}); wait for it to finish: ${describeExpiry(holder)}; ${waited}; the next scheduled run will continue where the holder stops`,
+    {
+      code: 'RUNNER_LOCKED',
+      context: {
+        path: held.file,
+        pid: holder.pid,
+        host: holder.host,
+        run: holder.run,
+        startedAt: holder.since,
+        leaseExpiresAt: holder.leaseExpiresAt,
+        heldBecause: holder.why,
+      },
+    },
+  );
 }
 
-export async function acquireLock(stateDir: string, logger: Logger, now: () => Date = () => new Date()): Promise<HeldLock> {
-  await fs.mkdir(stateDir, { recursive: true });
-  const file = lockFile(stateDir);
-  const info: LockInfo = { pid: process.pid, startedAt: now().toISOString(), hostname: os.hostname() };
-  const text = `${JSON.stringify(info)}\n`;
-  // Temp names are unique per process and removed by putIfAbsent, so concurrent runs never collide.
-  const tempDir = stateDir;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    if (await putIfAbsent(file, text, tempDir)) {
-      return {
-        file,
-        info,
-        async release() {
-          const current = parseLock((await readTextIfExists(file)) ?? '');
-          if (current && current.pid === info.pid && current.startedAt === info.startedAt) await fs.rm(file, { force: true });
-        },
-      };
-    }
-    const holder = parseLock((await readTextIfExists(file)) ?? '');
-    const sameHost = holder !== undefined && holder.hostname === os.hostname();
-    if (holder !== undefined && (!sameHost || processAlive(holder.pid))) {
-      throw new TransientError(
-        `another run holds ${file} (pid ${holder.pid} on ${holder.hostname}, started ${holder.startedAt}); wait for it to finish, or delete the lock file if that process is gone`,
-        { code: 'RUNNER_LOCKED', context: { path: file, pid: holder.pid, startedAt: holder.startedAt } },
-      );
-    }
-    logger.warn('taking over a stale lock', {
-      path: file,
-      stalePid: holder?.pid,
-      staleStartedAt: holder?.startedAt,
-      reason: holder === undefined ? 'unreadable lock file' : 'process is not running',
-    });
-    await fs.rm(file, { force: true });
-  }
-  throw new TransientError(`could not take ${file}: another run took it at the same moment; retry later`, { code: 'RUNNER_LOCKED', context: { path: file } });
+export async function acquireLock(stateDir: string, logger: Logger, options: RunnerLockOptions = {}): Promise<HeldLock> {
+  const { runId, ...rest } = options;
+  const lease: Lease = await acquireLease(lockFile(stateDir), { ...rest, logger, heldError: runnerLockedError, ...(runId !== undefined ? { owner: runId } : {}) });
+  return {
+    file: lease.file,
+    get record() {
+      return lease.record;
+    },
+    lost: lease.lost,
+    release: () => lease.release(),
+  };
 }
