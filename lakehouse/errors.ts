@@ -26,7 +26,9 @@ export type CommitConflictReason =
   /** A winner added or removed data in a partition this commit read to plan. */
   | 'partition-changed'
   /** Writers kept winning every version we tried (the retry bound was reached). */
-  | 'retries-exhausted';
+  | 'retries-exhausted'
+  /** A commit between the plan and now is no longer in the log (cleaned up), so it cannot be checked. */
+  | 'history-gone';
 
 export interface CommitConflictDetails {
   readonly table: string;
@@ -46,6 +48,7 @@ const REASON_TEXT: Readonly<Record<CommitConflictReason, string>> = {
   'removed-file': 'removed a file this commit also removes',
   'partition-changed': 'added or removed data in a partition this commit read',
   'retries-exhausted': 'kept committing first at every version this writer tried',
+  'history-gone': 'is no longer in the log to be checked against this commit',
 };
 
 /**

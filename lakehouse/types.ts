@@ -216,4 +216,8 @@ export interface OpenLakehouseOptions {
   readonly engineInfo?: string;
   /** Clock for commit timestamps and retention (tests). */
   readonly now?: () => number;
+  /** The option that named the location, for messages (default `--lakehouse`). */
+  readonly flag?: string;
+  /** Write a checkpoint every N versions (default 10, Delta's; tests lower it). */
+  readonly checkpointInterval?: number;
 }

@@ -1,0 +1,104 @@
+/**
+ * Public entry of the lakehouse: Delta Lake tables on a local folder, S3 or Azure Blob. Import from here only.
+ *
+ * ```ts
+ * const lakehouse = await openLakehouse('./data/lakehouse', { env: process.env });
+ * const events = lakehouse.table('events');
+ * const snapshot = await events.snapshot();            // undefined: no table yet
+ * await events.commit({ readVersion: snapshot?.version ?? -1, operation: 'WRITE', add, remove: [],
+ *                       metadata, txn: { appId: 'conn/events', version: 7 }, info: { cursor } });
+ * ```
+ */
+import { ConfigError } from '../connector-spec/index.js';
+import { LocalStore } from './storage/local.js';
+import { parseLocation } from './storage/location.js';
+import type { ObjectStore } from './storage/types.js';
+import { DeltaTableImpl } from './table.js';
+import type { DeltaTable, Lakehouse, OpenLakehouseOptions } from './types.js';
+
+export * from './types.js';
+export type * from './storage/types.js';
+export * from './errors.js';
+export { LocalStore } from './storage/local.js';
+export { encodeAddPath, decodeAddPath, partitionKey } from './delta/paths.js';
+export { arrowToDeltaSchema, deltaToArrowSchema, parseDeltaSchema, deltaSchemaString } from './delta/schema.js';
+export { parseInterval, DEFAULT_DELETED_FILE_RETENTION_MS, DEFAULT_LOG_RETENTION_MS } from './delta/table-properties.js';
+export { CHECKPOINT_INTERVAL } from './delta/commit.js';
+
+const DEFAULT_ENGINE_INFO = 'mixpanel-lakeflow';
+
+function validTableName(name: string): string {
+  const trimmed = name.replace(/\/+$/, '');
+  if (trimmed === '' || trimmed.startsWith('/') || trimmed.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+    throw new ConfigError(`"${name}" is not a table name: use a relative folder name such as events`, { code: 'LAKEHOUSE_TABLE_NAME', context: { table: name } });
+  }
+  return trimmed;
+}
+
+/**
+ * The store for a location.
+ * TODO(lead): replace with `openStore(location, { env, flag })` from ./storage/open.ts once A2 lands it
+ * (S3 and Azure); until then only local folders open here.
+ */
+async function openStoreForLocation(location: string, options: OpenLakehouseOptions): Promise<ObjectStore> {
+  const flag = options.flag ?? '--lakehouse';
+  const parsed = parseLocation(location, flag);
+  if (parsed.kind === 'local') return new LocalStore(parsed.dir, location);
+  throw new ConfigError(`${flag} ${parsed.kind === 's3' ? 's3://' : 'Azure'} locations are not wired into openLakehouse yet. Fix: use a local folder for now.`, {
+    code: 'LAKEHOUSE_LOCATION',
+    context: { flag },
+  });
+}
+
+class LakehouseImpl implements Lakehouse {
+  readonly store: ObjectStore;
+  readonly displayUrl: string;
+  readonly #options: OpenLakehouseOptions;
+  readonly #tables = new Map<string, DeltaTableImpl>();
+
+  constructor(store: ObjectStore, options: OpenLakehouseOptions) {
+    this.store = store;
+    this.displayUrl = store.displayUrl;
+    this.#options = options;
+  }
+
+  table(name: string): DeltaTable {
+    const key = validTableName(name);
+    let table = this.#tables.get(key);
+    if (!table) {
+      table = new DeltaTableImpl({
+        store: this.store,
+        name: key,
+        engineInfo: this.#options.engineInfo ?? DEFAULT_ENGINE_INFO,
+        now: this.#options.now ?? Date.now,
+        ...(this.#options.logger ? { logger: this.#options.logger } : {}),
+        ...(this.#options.checkpointInterval ? { checkpointInterval: this.#options.checkpointInterval } : {}),
+      });
+      this.#tables.set(key, table);
+    }
+    return table;
+  }
+
+  async listTables(): Promise<string[]> {
+    const names = new Set<string>();
+    for await (const object of this.store.list('')) {
+      const at = object.path.indexOf('/_delta_log/');
+      if (at > 0 && !object.path.slice(0, at).includes('/')) names.add(object.path.slice(0, at));
+    }
+    return [...names].sort();
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
+
+/** Open a lakehouse at `location` (a local folder for now; see openStoreForLocation). Performs no I/O. */
+export async function openLakehouse(location: string, options: OpenLakehouseOptions): Promise<Lakehouse> {
+  return new LakehouseImpl(await openStoreForLocation(location, options), options);
+}
+
+/** A lakehouse over a store the caller built (tests, or a store from `openStore`). */
+export function lakehouseOnStore(store: ObjectStore, options: Omit<OpenLakehouseOptions, 'env'> & { readonly env?: OpenLakehouseOptions['env'] } = {}): Lakehouse {
+  return new LakehouseImpl(store, { env: {}, ...options });
+}
