@@ -26,6 +26,8 @@ export interface Conflict {
 export function findConflict(winner: readonly Action[], intent: CommitIntent): Conflict | undefined {
   for (const action of winner) {
     if (action.kind === 'metaData') return { reason: 'metadata', detail: `metaData id ${action.metaData.id}` };
+  }
+  for (const action of winner) {
     if (action.kind === 'protocol') {
       return { reason: 'protocol', detail: `protocol reader ${action.protocol.minReaderVersion} / writer ${action.protocol.minWriterVersion}` };
     }
