@@ -65,7 +65,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('emulator')
     .description('Serve the local Mixpanel API emulator with generated data until stopped.')
     .option('--port <n>', 'port to listen on (0 = any free port)', positiveInt, 8765)
-    .option('--events <n>', 'generated events per day', positiveInt, 7_200)
+    .option('--events <n>', 'generated events PER DAY (the history holds events × days)', positiveInt, 7_200)
     .option('--days <n>', 'days of generated history', positiveInt, 14)
     .option('--profiles <n>', 'generated profiles', positiveInt, 5_000)
     .option('--cohorts <n>', 'generated cohorts', positiveInt, 10)
@@ -144,6 +144,18 @@ export async function main(argv: readonly string[]): Promise<number> {
         ...(opts.where !== undefined ? { where: opts.where } : {}),
         ...(opts.dryRun !== undefined ? { dryRun: opts.dryRun } : {}),
       });
+    });
+
+  program
+    .command('mailchimp')
+    .description('Mailchimp tools: `mailchimp emulator` serves a local Mailchimp API to try mailchimp-sync offline.')
+    .command('emulator')
+    .description('Serve the bundled Mailchimp Marketing API emulator (in memory) until stopped; prints its URL, API key and audience id.')
+    .option('--port <n>', 'port to listen on (0 = any free port)', positiveInt, 8766)
+    .option('--list <id>', 'audience (list) id it serves', 'list1')
+    .action(async (opts: { port: number; list: string }) => {
+      const { runMailchimpEmulatorCommand } = await import('../mailchimp/emulator/cli.js');
+      await runMailchimpEmulatorCommand({ port: opts.port, list: opts.list });
     });
 
   program

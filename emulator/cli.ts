@@ -32,8 +32,35 @@ export function describeEmulator(emulator: Emulator, options: EmulatorCommandOpt
     `  export MIXPANEL_SECRET=${p.serviceAccount.secret}`,
     `  export MIXPANEL_PROJECT_ID=${p.id}`,
     '',
+    'Send events and profile updates (/track, /engage, /groups; SDKs, or `mixpanel-lakeflow proxy --upstream`) with the project token:',
+    `  token ${p.token}`,
+    `  e.g. mixpanel.init("${p.token}", { api_host: "${emulator.url}" })`,
+    '  A record with another token is answered 1 and dropped, as Mixpanel does; this command warns on stderr when that happens.',
+    '',
     'Press Ctrl+C to stop.',
   ];
+}
+
+/**
+ * Warnings for records the emulator answered `1` but dropped because their token is not this emulator's (or
+ * belongs to a project of another region): Mixpanel does the same, silently; here the operator is told.
+ * Reads the request log from `afterSeq` on; returns the lines and the last sequence number read.
+ */
+export function droppedTokenWarnings(emulator: Emulator, afterSeq: number): { lines: string[]; lastSeq: number } {
+  const byRoute = new Map<string, number>();
+  let lastSeq = afterSeq;
+  for (const entry of emulator.log.entries) {
+    if (entry.seq <= afterSeq) continue;
+    lastSeq = Math.max(lastSeq, entry.seq);
+    const n = entry.droppedForToken ?? 0;
+    if (n > 0) byRoute.set(entry.path, (byRoute.get(entry.path) ?? 0) + n);
+  }
+  const lines = [...byRoute].map(
+    ([path, n]) =>
+      `warning: ${path} got ${n} record${n === 1 ? '' : 's'} with a token this emulator does not know (or of a project in another region); ` +
+      `answered 1 and dropped ${n === 1 ? 'it' : 'them'}, as Mixpanel does. Use the token ${emulator.project.token}`,
+  );
+  return { lines, lastSeq };
 }
 
 export async function runEmulatorCommand(options: EmulatorCommandOptions): Promise<void> {
@@ -47,6 +74,13 @@ export async function runEmulatorCommand(options: EmulatorCommandOptions): Promi
     queryBudgetCounts: options.queryBudgetCounts ?? 'queries',
   });
   process.stdout.write(describeEmulator(emulator, options).join('\n') + '\n');
+  let seen = 0;
+  const watch = setInterval(() => {
+    const { lines, lastSeq } = droppedTokenWarnings(emulator, seen);
+    seen = lastSeq;
+    for (const line of lines) process.stderr.write(`${line}\n`);
+  }, 1000);
+  watch.unref();
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
@@ -56,6 +90,7 @@ export async function runEmulatorCommand(options: EmulatorCommandOptions): Promi
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  clearInterval(watch);
   await emulator.close();
   process.stdout.write('Mixpanel emulator stopped.\n');
 }

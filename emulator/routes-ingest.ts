@@ -164,6 +164,19 @@ export interface IngestTarget {
   readonly nowMs: number;
 }
 
+/** Mixpanel's answer for a record without a token (seen in the wild as `{"status": 0, "error": "token, missing or empty"}`). */
+export const TOKEN_MISSING = 'token, missing or empty';
+
+/**
+ * A record whose token matches no project here (or a project of another region) is dropped while the request is
+ * still answered `1`: Mixpanel matches tokens to projects after the request cycle, so `1` never meant the token
+ * was valid (ingestion spec: "This does not signify a valid project token"; mixpanel-node#59). The drop is
+ * counted on the request's log entry, so the CLI and tests can say so instead of losing it silently.
+ */
+function countDropped(c: Call): void {
+  c.entry.droppedForToken = (c.entry.droppedForToken ?? 0) + 1;
+}
+
 /** `/track`: events with `properties.token`. */
 export function serveTrack(c: Call, target: IngestTarget): void {
   const decoded = decodePayload(c);
@@ -188,10 +201,17 @@ export function serveTrack(c: Call, target: IngestTarget): void {
       lastError = '/track only accepts events from the last 5 days; use /import for older events';
       continue;
     }
-    valid++;
     const token = typeof props['token'] === 'string' ? props['token'] : '';
+    if (token === '') {
+      lastError = TOKEN_MISSING;
+      continue;
+    }
+    valid++;
     const store = target.projectForToken(token, c);
-    if (store === undefined) continue; // Mixpanel answers 1 even for an unknown token
+    if (store === undefined) {
+      countDropped(c); // Mixpanel answers 1 for an unknown token too, and drops the event
+      continue;
+    }
     store.addEvent(storedEvent(item['event'], { ...props, time: timeMs }, target.nowMs, { $mp_api_endpoint: endpointName(c), $mp_api_timestamp_ms: target.nowMs }));
   }
   answer(c, valid > 0, lastError);
@@ -231,9 +251,15 @@ export function serveEngageIngest(c: Call, target: IngestTarget): void {
     if (op === undefined) {
       return 'Engage API error: exactly one operation ($set, $set_once, $add, $append, $union, $remove, $unset, $delete) is required';
     }
-    const store = target.projectForToken(typeof item['$token'] === 'string' ? item['$token'] : '', c);
+    const token = typeof item['$token'] === 'string' ? item['$token'] : '';
+    if (token === '') return `Engage API error: $${TOKEN_MISSING}`;
+    const store = target.projectForToken(token, c);
+    if (store === undefined) {
+      countDropped(c);
+      return undefined;
+    }
     const ignoreTime = item['$ignore_time'] === true || item['$ignore_time'] === 'true';
-    const err = store?.applyProfileOperation(did, op.op, op.value, ignoreTime);
+    const err = store.applyProfileOperation(did, op.op, op.value, ignoreTime);
     return err === undefined ? undefined : `Engage API error: ${err}`;
   });
 }
@@ -250,8 +276,14 @@ export function serveGroups(c: Call, target: IngestTarget): void {
     if (op === undefined || ['$add', '$append'].includes(op.op)) {
       return 'Groups API error: exactly one operation ($set, $set_once, $unset, $remove, $union, $delete) is required';
     }
-    const store = target.projectForToken(typeof item['$token'] === 'string' ? item['$token'] : '', c);
-    const err = store?.applyGroupOperation(store.dataGroupIdForKey(key), String(gid), op.op, op.value);
+    const token = typeof item['$token'] === 'string' ? item['$token'] : '';
+    if (token === '') return `Groups API error: $${TOKEN_MISSING}`;
+    const store = target.projectForToken(token, c);
+    if (store === undefined) {
+      countDropped(c);
+      return undefined;
+    }
+    const err = store.applyGroupOperation(store.dataGroupIdForKey(key), String(gid), op.op, op.value);
     return err === undefined ? undefined : `Groups API error: ${err}`;
   });
 }

@@ -245,6 +245,8 @@ export interface LogEntry {
   readonly atMs: number;
   /** Name of the fault that fired on this request, if any. */
   fault: string | undefined;
+  /** `/track`, `/engage`, `/groups`: records answered `1` but dropped for a token of no project here (as Mixpanel does). */
+  droppedForToken?: number;
 }
 
 export interface RequestLog {
