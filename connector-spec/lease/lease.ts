@@ -286,8 +286,9 @@ export async function acquireLease(file: string, options: AcquireLeaseOptions = 
     const holder = parseHolder(snap.text);
     const verdict = await judge(snap, holder, j);
     if (verdict.kind === 'stale') {
-      const claim = newLeaseRecord({ owner, self, nowMs: now(), leaseMs });
-      const result = await takeOver(file, snap, formatLeaseRecord(record), formatLeaseRecord(claim), j);
+      // Stamped now, after the judgement: a lease taken over never starts before the old one ended.
+      const fresh = newLeaseRecord({ owner, self, nowMs: now(), leaseMs });
+      const result = await takeOver(file, snap, formatLeaseRecord(fresh), formatLeaseRecord(fresh), j);
       const stale = holderFields(holder, snap, leaseMs);
       if (result === 'won') {
         logger?.warn('taking over a stale lock', {
@@ -299,7 +300,7 @@ export async function acquireLease(file: string, options: AcquireLeaseOptions = 
           staleStartedAt: stale.since,
           staleLeaseExpiresAt: stale.leaseExpiresAt,
         });
-        return startLease(file, record, { holder: stale, reason: verdict.reason }, options, now, leaseMs);
+        return startLease(file, fresh, { holder: stale, reason: verdict.reason }, options, now, leaseMs);
       }
       if (result === 'lost') continue; // another contender took it: look at the new holder
       // 'busy': another process is taking the stale lock over right now (a matter of milliseconds).

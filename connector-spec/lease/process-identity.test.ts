@@ -47,7 +47,7 @@ describe.runIf(linux)('the system identity on Linux', () => {
     });
   });
 
-  const modes = (['proc', ...(hasPs ? ['ps'] : [])] as const).map((mode) => [mode] as const);
+  const modes: readonly ('proc' | 'ps')[] = hasPs ? ['proc', 'ps'] : ['proc'];
 
   it.each(modes)('%s: a running child has a start time other than ours; once reaped it is absent', async (mode) => {
     const identity = createSystemIdentity({ mode });

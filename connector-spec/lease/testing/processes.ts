@@ -39,6 +39,8 @@ export function readLines(child: ChildProcess): LineReader {
   const lines: string[] = [];
   let partial = '';
   let stderr = '';
+  let closed = false; // stdout's end: every line has arrived (the exit event may come before the last data)
+  child.stdout?.on('close', () => (closed = true));
   child.stdout?.on('data', (chunk: Buffer) => {
     partial += chunk.toString('utf8');
     const parts = partial.split('\n');
@@ -50,7 +52,7 @@ export function readLines(child: ChildProcess): LineReader {
     lines,
     async waitFor(re, timeoutMs = 30_000) {
       let found: RegExpExecArray | null = null;
-      const gone = () => child.exitCode !== null || child.signalCode !== null;
+      const gone = () => closed || (child.stdout === null && (child.exitCode !== null || child.signalCode !== null));
       await until(`a line matching ${re}`, () => {
         for (const line of lines) if ((found = re.exec(line))) return true;
         if (gone()) throw new Error(`child exited (${child.exitCode ?? child.signalCode}) before printing ${re}; stdout: ${lines.join('\n')}; stderr: ${stderr}`);
