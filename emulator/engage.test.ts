@@ -89,6 +89,17 @@ describe('engage: paging', () => {
   });
 });
 
+describe('engage: exact numbers', () => {
+  it('writes 19-digit integers unquoted and exact, on a page that also holds plain profiles', async () => {
+    em = await startEmulator({ now: () => TEST_NOW, profiles: 3, limits: NO_RATE_LIMITS });
+    em.data.setProfile('big', { account: 3928097563762691601n, $name: 'Big' });
+    const r = await postForm(`${em.url}/api/query/engage`, {}, { authorization: secretAuth(em.project) });
+    expect(r.status).toBe(200);
+    expect(r.text).toContain('"account":3928097563762691601');
+    expect((JSON.parse(r.text) as EngagePage).results).toHaveLength(4);
+  });
+});
+
 describe('engage: selectors', () => {
   it('where on $last_seen, output_properties, distinct_id(s)', async () => {
     em = await startEmulator({ now: () => TEST_NOW, profiles: 200, limits: NO_RATE_LIMITS });

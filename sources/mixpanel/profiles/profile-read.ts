@@ -16,7 +16,7 @@ import type { Schema } from 'apache-arrow';
 import { cursorsEqual, type Cursor, type TableRead } from '../../../connector-spec/index.js';
 import type { TableContext } from '../table.js';
 import { formatWhereDatetime } from './datetime.js';
-import { mapProfileProperties, ProfileRowBuffer, BATCH_ROWS } from './profile-rows.js';
+import { mapProfileProperties, ProfileRowBuffer, PROFILE_BATCH_ROWS } from './profile-rows.js';
 import { parseProfileCursor, profileCursorJson, type ProfileCursor } from './profile-cursor.js';
 import type { ProfileColumn } from './schema.js';
 import type { ProfileRecord } from './engage-response.js';
@@ -138,7 +138,7 @@ async function* run(ctx: TableContext, input: Cursor, previous: ProfileCursor | 
       if (isNew) {
         out.add(keys, mapped);
         newRows++;
-        if (out.length >= BATCH_ROWS) yield out.take()!;
+        if (out.length >= PROFILE_BATCH_ROWS) yield out.take()!;
       } else {
         held.add(keys, mapped);
         if (hasLastSeen && (ms === null || (ms > oldFloor && ms <= (oldLastSeen ?? 0)))) heldWindow.push({ ms, record });
@@ -194,7 +194,7 @@ async function* run(ctx: TableContext, input: Cursor, previous: ProfileCursor | 
     tombstones.sort();
     for (const id of tombstones) {
       out.addTombstone([...s.keyPrefix, id], runStartMs, lastSeenIndex);
-      if (out.length >= BATCH_ROWS) yield out.take()!;
+      if (out.length >= PROFILE_BATCH_ROWS) yield out.take()!;
     }
     stats.counters[`${table}.tombstones`] = (stats.counters[`${table}.tombstones`] ?? 0) + tombstones.length;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseJsonLossless } from '../json.js';
-import { mapProfileProperties, ProfileRowBuffer, BATCH_ROWS } from './profile-rows.js';
+import { mapProfileProperties, ProfileRowBuffer, PROFILE_BATCH_ROWS } from './profile-rows.js';
 import { engageSchema, PEOPLE_COLUMNS } from './schema.js';
 
 const schema = engageSchema();
@@ -61,12 +61,12 @@ describe('profile → Arrow row', () => {
     expect(batch.getChild('email')!.get(0)).toBeNull();
   });
 
-  it('drains large buffers in batches of at most BATCH_ROWS', () => {
+  it('drains large buffers in batches of at most PROFILE_BATCH_ROWS', () => {
     const buffer = new ProfileRowBuffer(schema);
     const mapped = mapProfileProperties({}, PEOPLE_COLUMNS);
-    for (let i = 0; i < BATCH_ROWS + 5; i++) buffer.add([`u${i}`], mapped);
+    for (let i = 0; i < PROFILE_BATCH_ROWS + 5; i++) buffer.add([`u${i}`], mapped);
     const sizes = [...buffer.drain()].map((b) => b.numRows);
-    expect(sizes).toEqual([BATCH_ROWS, 5]);
+    expect(sizes).toEqual([PROFILE_BATCH_ROWS, 5]);
     expect(buffer.length).toBe(0);
   });
 });
