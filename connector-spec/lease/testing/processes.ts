@@ -4,7 +4,7 @@
  * start a container: pid numbers repeat from 1 in every new namespace.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 export function procState(pid: number): string | undefined {
   try {
@@ -91,6 +91,8 @@ export function pidNamespaceSupport(): { readonly ok: true } | { readonly ok: fa
   const r = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { encoding: 'utf8' });
   if (r.error) return { ok: false, reason: `unshare not available (${r.error.message})` };
   if (r.status !== 0) return { ok: false, reason: `unshare not permitted: ${r.stderr.trim()}` };
+  // hostPid() finds the namespace's pid 1 through the children list (a kernel option).
+  if (!existsSync(`/proc/${process.pid}/task/${process.pid}/children`)) return { ok: false, reason: 'unshare not usable: /proc/<pid>/task/<tid>/children is missing' };
   return { ok: true };
 }
 
