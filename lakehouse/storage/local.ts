@@ -50,8 +50,8 @@ async function writeDurable(file: string, bytes: Uint8Array): Promise<void> {
   }
 }
 
-/** Fix text per errno for checkWritable. */
-function locationFix(code: string | undefined, where: string): string {
+/** Fix text per errno for checkWritable (exported for its test). */
+export function locationFix(code: string | undefined, where: string): string {
   switch (code) {
     case 'EEXIST':
     case 'ENOTDIR':
