@@ -6,7 +6,9 @@
  *                | IS [NOT] NULL | [NOT] LIKE 'pattern' | [NOT] IN (literal, …) | [NOT] BETWEEN operand AND operand ]
  *   operand   := column | column['key'] (a custom_properties entry) | 'text' | number | TRUE | FALSE | NULL
  * Comparisons follow SQL's three-valued logic (NULL compares to nothing; a row passes only when TRUE).
- * A timestamp column compared with text parses the text as an ISO date/time (UTC when no offset).
+ * A timestamp (or date) column compared with a literal takes a quoted date or timestamp, checked when `--where`
+ * is parsed (TEMPORAL_FORMATS; UTC when no zone): anything else — 'not a date', '2026-02-30', a number — is a
+ * ConfigError, never a filter that silently selects nothing.
  * A `custom_properties['k']` value is the JSON text Mixpanel sent, decoded: "pro" → pro, 12 → 12, true → true.
  */
 import { ConfigError } from '../connector-spec/index.js';
@@ -25,7 +27,7 @@ export type Predicate = (row: RowAccess) => boolean;
 type Node =
   | { t: 'col'; name: string; kind: ColumnKind }
   | { t: 'entry'; name: string; key: string }
-  | { t: 'lit'; value: Value }
+  | { t: 'lit'; value: Value; at?: number }
   | { t: 'cmp'; op: string; a: Node; b: Node }
   | { t: 'null'; a: Node; negate: boolean }
   | { t: 'like'; a: Node; re: RegExp; negate: boolean }
@@ -167,7 +169,8 @@ class Parser {
     const t = this.peek();
     if (t.k === 'op' && ['=', '!=', '<>', '<', '<=', '>', '>='].includes(t.v)) {
       this.i++;
-      return { t: 'cmp', op: t.v === '<>' ? '!=' : t.v, a, b: this.operand() };
+      const b = this.operand();
+      return { t: 'cmp', op: t.v === '<>' ? '!=' : t.v, a: this.temporal(a, b), b: this.temporal(b, a) };
     }
     if (this.kw('is')) {
       const negate = this.kw('not');
@@ -187,29 +190,45 @@ class Parser {
       do {
         const v = this.operand();
         if (v.t !== 'lit') fail(this.src, this.peek().at, 'IN takes literals');
-        list.push(v.value);
+        const checked = this.temporal(v, a);
+        list.push(checked.t === 'lit' ? checked.value : v.value);
       } while (this.op(','));
       this.expectOp(')');
       return { t: 'in', a, list, negate };
     }
     if (this.kw('between')) {
-      const lo = this.operand();
+      const lo = this.temporal(this.operand(), a);
       if (!this.kw('and')) fail(this.src, this.peek().at, 'expected AND');
-      return { t: 'between', a, lo, hi: this.operand(), negate };
+      return { t: 'between', a, lo, hi: this.temporal(this.operand(), a), negate };
     }
     if (negate) fail(this.src, this.peek().at, 'expected LIKE, IN or BETWEEN after NOT');
     if (a.t === 'col' && a.kind === 'boolean') return a;
     fail(this.src, t.at, 'expected a comparison');
   }
+  /**
+   * `node` compared with `other`: when `other` is a timestamp/date column and `node` a literal, the literal must be a
+   * date or timestamp; it becomes epoch ms (so each row compares numbers).
+   */
+  private temporal(node: Node, other: Node): Node {
+    if (node.t !== 'lit' || other.t !== 'col' || other.kind !== 'timestamp' || node.value === null) return node;
+    const at = node.at ?? 0;
+    if (typeof node.value !== 'string') {
+      failTemporal(this.src, at, `${other.name} is a timestamp column; compare it with a quoted date, not the ${typeof node.value} ${String(node.value)}`);
+    }
+    const ms = parseTemporal(node.value);
+    if (ms === null) failTemporal(this.src, at, `'${node.value}' is not a valid date or timestamp to compare with ${other.name}`);
+    return { t: 'lit', value: ms, at };
+  }
+
   private operand(): Node {
     const t = this.peek();
     this.i++;
-    if (t.k === 'str') return { t: 'lit', value: t.v };
-    if (t.k === 'num') return { t: 'lit', value: Number(t.v) };
+    if (t.k === 'str') return { t: 'lit', value: t.v, at: t.at };
+    if (t.k === 'num') return { t: 'lit', value: Number(t.v), at: t.at };
     if (t.k === 'id') {
       const lower = t.v.toLowerCase();
       if (lower === 'null') return { t: 'lit', value: null };
-      if (lower === 'true' || lower === 'false') return { t: 'lit', value: lower === 'true' };
+      if (lower === 'true' || lower === 'false') return { t: 'lit', value: lower === 'true', at: t.at };
       if (KEYWORDS.has(lower)) fail(this.src, t.at, `unexpected keyword ${t.v}`);
       const kind = this.columns.get(t.v);
       if (kind === undefined) {
@@ -230,20 +249,47 @@ class Parser {
   }
 }
 
-function parseTime(text: string): number | null {
-  const iso = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(text.trim());
-  if (!iso) return null;
-  let s = text.trim().replace(' ', 'T');
-  if (s.length === 10) s += 'T00:00:00';
-  if (iso[1] === undefined) s += 'Z';
-  const ms = Date.parse(s);
-  return Number.isNaN(ms) ? null : ms;
+/** The literal forms a timestamp/date column compares with (named in the error message). */
+export const TEMPORAL_FORMATS = "'YYYY-MM-DD', 'YYYY-MM-DD HH:MM[:SS[.fff]]' or 'YYYY-MM-DDTHH:MM[:SS[.fff]]' (UTC), optionally with a zone: Z, +HH:MM or -HHMM";
+
+function failTemporal(where: string, at: number, what: string): never {
+  throw new ConfigError(`--where: ${what} (at character ${at + 1} of ${JSON.stringify(where)}); write it as ${TEMPORAL_FORMATS}, e.g. last_seen >= '2026-01-31'`, {
+    code: 'MAILCHIMP_WHERE_BAD_DATE',
+  });
+}
+
+const TEMPORAL = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * A date or timestamp literal → epoch ms, or null when it is not one. Strict: the calendar is checked (no
+ * 2026-02-30, no hour 24), zones up to ±14:00; fractions beyond milliseconds are truncated.
+ */
+export function parseTemporal(text: string): number | null {
+  const m = TEMPORAL.exec(text.trim());
+  if (m === null) return null;
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4] ?? '0', m[5] ?? '0', m[6] ?? '0'].map(Number) as [number, number, number, number, number, number];
+  if (month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return null;
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  const ms = Number((m[7] ?? '0').padEnd(3, '0').slice(0, 3));
+  let offsetMinutes = 0;
+  const zone = m[8];
+  if (zone !== undefined && zone !== 'Z') {
+    const z = /^([+-])(\d{2}):?(\d{2})$/.exec(zone)!;
+    const h = Number(z[2]);
+    const mm = Number(z[3]);
+    if (h > 14 || mm > 59 || h * 60 + mm > 14 * 60) return null;
+    offsetMinutes = (z[1] === '-' ? -1 : 1) * (h * 60 + mm);
+  }
+  const utc = new Date(0);
+  utc.setUTCFullYear(year, month - 1, day);
+  utc.setUTCHours(hour, minute, second, ms);
+  return utc.getTime() - offsetMinutes * 60_000;
 }
 
 /** Bring two operands to comparable values (timestamps vs text, numbers vs numeric text). */
 function coerce(a: Value, b: Value, aKind: ColumnKind | undefined, bKind: ColumnKind | undefined): [Value, Value] {
-  if (aKind === 'timestamp' && typeof b === 'string') return [a, parseTime(b)];
-  if (bKind === 'timestamp' && typeof a === 'string') return [parseTime(a), b];
+  if (aKind === 'timestamp' && typeof b === 'string') return [a, parseTemporal(b)];
+  if (bKind === 'timestamp' && typeof a === 'string') return [parseTemporal(a), b];
   if (typeof a === 'number' && typeof b === 'string' && b.trim() !== '' && !Number.isNaN(Number(b))) return [a, Number(b)];
   if (typeof b === 'number' && typeof a === 'string' && a.trim() !== '' && !Number.isNaN(Number(a))) return [Number(a), b];
   return [a, b];
