@@ -65,7 +65,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('emulator')
     .description('Serve the local Mixpanel API emulator with generated data until stopped.')
     .option('--port <n>', 'port to listen on (0 = any free port)', positiveInt, 8765)
-    .option('--events <n>', 'generated events PER DAY (the history holds events × days)', positiveInt, 7_200)
+    .option('--events <n>', 'generated events per day, not in total (the history holds events × days)', positiveInt, 7_200)
     .option('--days <n>', 'days of generated history', positiveInt, 14)
     .option('--profiles <n>', 'generated profiles', positiveInt, 5_000)
     .option('--cohorts <n>', 'generated cohorts', positiveInt, 10)
