@@ -161,6 +161,7 @@ export async function commitToLog(ctx: CommitContext, latest: DeltaSnapshot | un
   const encoder = new TextEncoder();
   let version = known + 1;
   let ours: Action[] = [];
+  let size = 0;
   for (let attempt = 1; ; attempt++) {
     const timestamp = Math.max(ctx.now(), startedAt);
     const lines: string[] = [];
@@ -187,8 +188,10 @@ export async function commitToLog(ctx: CommitContext, latest: DeltaSnapshot | un
     for (const file of request.remove) lines.push(actionLine('remove', removeJson(file, timestamp, true)));
     for (const file of request.add) lines.push(actionLine('add', addJson(file)));
     const text = `${lines.join('\n')}\n`;
-    if (await putCommit(ctx, version, encoder.encode(text))) {
+    const bytes = encoder.encode(text);
+    if (await putCommit(ctx, version, bytes)) {
       ours = parseCommitFile(text);
+      size = bytes.byteLength;
       break;
     }
     if (attempt >= maxAttempts) {
@@ -213,7 +216,6 @@ export async function commitToLog(ctx: CommitContext, latest: DeltaSnapshot | un
   }
   state.apply(ours, version);
   commitVersions.push(version);
-  const size = (await ctx.store.head(commitFile(ctx.root, version)))?.size;
   const snapshot = new DeltaSnapshot(ctx, state, commitVersions, size);
 
   let checkpointWritten = false;
