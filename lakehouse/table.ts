@@ -4,12 +4,13 @@
  * starts from it. Data files are written and read by the data half (`lakehouse/data/`); this class owns the log.
  */
 import type { Table } from 'apache-arrow';
-import { InternalError, type Logger } from '../connector-spec/index.js';
+import type { Logger } from '../connector-spec/index.js';
 import { commitToLog } from './delta/commit.js';
 import type { TableContext } from './delta/log-files.js';
 import { loadSnapshot, type DeltaSnapshot } from './delta/snapshot.js';
 import { vacuumTable } from './delta/vacuum.js';
 import { verifyFiles } from './delta/verify.js';
+import { createDataFile, readDataFile, type DataFileDeps } from './data/index.js';
 import type { ObjectStore } from './storage/types.js';
 import type {
   AddFile,
@@ -33,6 +34,8 @@ export interface DeltaTableOptions {
   readonly now: () => number;
   /** Checkpoint every N versions (default 10; tests lower it). */
   readonly checkpointInterval?: number;
+  /** How data files are encoded (the shared encoder worker by default; tests pass `'in-thread'`). */
+  readonly dataFileDeps?: DataFileDeps;
 }
 
 export class DeltaTableImpl implements DeltaTable {
@@ -61,17 +64,12 @@ export class DeltaTableImpl implements DeltaTable {
     return snapshot;
   }
 
-  // TODO(lead): delegate to lakehouse/data/index.ts (A3): createDataFile(this.#options.store, this.root, options)
-  // and readDataFile(this.#options.store, this.root, file, options), once that module exists.
   createDataFile(options: DataFileOptions): Promise<DataFileWriter> {
-    void options;
-    return Promise.reject(notWired('createDataFile'));
+    return createDataFile(this.#options.store, this.root, options, this.#options.dataFileDeps);
   }
 
   readDataFile(file: AddFile, options?: ReadDataFileOptions): AsyncIterable<Table> {
-    void file;
-    void options;
-    throw notWired('readDataFile');
+    return readDataFile(this.#options.store, this.root, file, options);
   }
 
   async commit(request: CommitRequest): Promise<CommitResult> {
@@ -107,6 +105,3 @@ export class DeltaTableImpl implements DeltaTable {
   }
 }
 
-function notWired(method: string): InternalError {
-  return new InternalError(`DeltaTable.${method} is not wired to lakehouse/data yet`, { code: 'LAKEHOUSE_NOT_WIRED' });
-}
