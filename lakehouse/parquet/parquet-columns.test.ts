@@ -5,14 +5,12 @@
  */
 import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { META_PRIMARY_KEYS, timestampMsUtc, utf8MapType } from '../../connector-spec/index.js';
-import { batchFromCells, type Cell } from '../../runner/arrow-rows.js';
-import { noFaults } from '../../runner/faults.js';
+import { META_PRIMARY_KEYS, batchFromColumns, timestampMsUtc, utf8MapType, type ColumnValues } from '../../connector-spec/index.js';
+import { duckQuery as query } from '../testing/duckdb-delta.js';
+import { tempStore, type TempStore } from '../testing/tables.js';
 import { DISTINCT_SHARE, MIN_SAMPLE, parquetColumnPlan, primaryKeysOf } from './parquet-columns.js';
 import { EncoderWorker } from './parquet-encoder.js';
 import { ParquetFileWriter } from './parquet-writer.js';
-import { tempDirs, type Dirs } from '../../runner/testing/harness.js';
-import { query } from '../../runner/testing/duckdb.js';
 
 const schema = new Schema([
   new Field('key', new Utf8(), false),
@@ -23,7 +21,7 @@ const schema = new Schema([
   new Field('m', utf8MapType(), true),
 ]);
 
-function rows(count: number, from = 0): Cell[][] {
+function rows(count: number, from = 0): ColumnValues[] {
   const index = Array.from({ length: count }, (_, i) => from + i);
   return [
     index.map((i) => `k-${i}`),
@@ -37,13 +35,13 @@ function rows(count: number, from = 0): Cell[][] {
 
 describe('parquetColumnPlan', () => {
   it('keeps dictionaries for repeating columns only, statistics for top-level columns only', () => {
-    const plan = parquetColumnPlan(batchFromCells(schema, rows(5_000)), ['key']);
+    const plan = parquetColumnPlan(batchFromColumns(schema, rows(5_000)), ['key']);
     expect(plan.dictionary).toEqual(['kind', 'n']);
     expect(plan.statistics).toEqual(['key', 'kind', 'uuid', 'n', 't']);
   });
 
   it('writes primary keys plain even in a small first batch, and keeps dictionaries when the sample is too small', () => {
-    const plan = parquetColumnPlan(batchFromCells(schema, rows(MIN_SAMPLE - 1)), ['key']);
+    const plan = parquetColumnPlan(batchFromColumns(schema, rows(MIN_SAMPLE - 1)), ['key']);
     expect(plan.dictionary).toEqual(['kind', 'uuid', 'n', 't']);
     expect(DISTINCT_SHARE).toBeGreaterThan(0);
   });
@@ -54,12 +52,12 @@ describe('parquetColumnPlan', () => {
   });
 });
 
-let dirs: Dirs;
+let temp: TempStore;
 beforeEach(async () => {
-  dirs = await tempDirs();
+  temp = await tempStore('parquet-columns-');
 });
 afterEach(async () => {
-  await dirs.cleanup();
+  await temp.remove();
 });
 
 describe('files written with the plan', () => {
@@ -67,15 +65,14 @@ describe('files written with the plan', () => {
     it(`${mode}: DuckDB reads the same rows and types, with the planned encodings and statistics`, async () => {
       const encoder = mode === 'worker' ? new EncoderWorker() : undefined;
       try {
-        const file = `${dirs.root}/${mode}.parquet`;
+        const file = `${temp.dir}/${mode}.parquet`;
         const writer = await ParquetFileWriter.open({
-          file,
+          upload: await temp.store.createUpload(`${mode}.parquet`),
           keyValueMetadata: new Map([[META_PRIMARY_KEYS, '["key"]']]),
-          faults: noFaults,
           ...(encoder ? { encoder } : {}),
         });
-        await writer.write(batchFromCells(schema, rows(3_000)));
-        await writer.write(batchFromCells(schema, rows(3_000, 3_000)));
+        await writer.write(batchFromColumns(schema, rows(3_000)));
+        await writer.write(batchFromColumns(schema, rows(3_000, 3_000)));
         expect((await writer.close()).rows).toBe(6_000);
 
         const [summary] = await query(
