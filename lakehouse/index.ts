@@ -10,8 +10,7 @@
  * ```
  */
 import { ConfigError } from '../connector-spec/index.js';
-import { LocalStore } from './storage/local.js';
-import { parseLocation } from './storage/location.js';
+import { openStore } from './storage/open.js';
 import type { ObjectStore } from './storage/types.js';
 import { DeltaTableImpl } from './table.js';
 import type { DeltaTable, Lakehouse, OpenLakehouseOptions } from './types.js';
@@ -20,6 +19,7 @@ export * from './types.js';
 export type * from './storage/types.js';
 export * from './errors.js';
 export { LocalStore } from './storage/local.js';
+export { openStore, type OpenStoreOptions } from './storage/open.js';
 export { encodeAddPath, decodeAddPath, partitionKey } from './delta/paths.js';
 export { arrowToDeltaSchema, deltaToArrowSchema, parseDeltaSchema, deltaSchemaString } from './delta/schema.js';
 export { parseInterval, DEFAULT_DELETED_FILE_RETENTION_MS, DEFAULT_LOG_RETENTION_MS } from './delta/table-properties.js';
@@ -33,21 +33,6 @@ function validTableName(name: string): string {
     throw new ConfigError(`"${name}" is not a table name: use a relative folder name such as events`, { code: 'LAKEHOUSE_TABLE_NAME', context: { table: name } });
   }
   return trimmed;
-}
-
-/**
- * The store for a location.
- * TODO(lead): replace with `openStore(location, { env, flag })` from ./storage/open.ts once A2 lands it
- * (S3 and Azure); until then only local folders open here.
- */
-async function openStoreForLocation(location: string, options: OpenLakehouseOptions): Promise<ObjectStore> {
-  const flag = options.flag ?? '--lakehouse';
-  const parsed = parseLocation(location, flag);
-  if (parsed.kind === 'local') return new LocalStore(parsed.dir, location);
-  throw new ConfigError(`${flag} ${parsed.kind === 's3' ? 's3://' : 'Azure'} locations are not wired into openLakehouse yet. Fix: use a local folder for now.`, {
-    code: 'LAKEHOUSE_LOCATION',
-    context: { flag },
-  });
 }
 
 class LakehouseImpl implements Lakehouse {
@@ -93,9 +78,18 @@ class LakehouseImpl implements Lakehouse {
   }
 }
 
-/** Open a lakehouse at `location` (a local folder for now; see openStoreForLocation). Performs no I/O. */
+/**
+ * Open a lakehouse at `location`: a local folder (or file:// URL), `s3://bucket/prefix`, `az://container/prefix`
+ * or `abfss://container@account.dfs.core.windows.net/prefix`. Credentials come from `options.env`. Performs no
+ * I/O: call `lakehouse.store.checkWritable(flag)` before a run writes.
+ */
 export async function openLakehouse(location: string, options: OpenLakehouseOptions): Promise<Lakehouse> {
-  return new LakehouseImpl(await openStoreForLocation(location, options), options);
+  const store = await openStore(location, {
+    env: options.env,
+    ...(options.flag === undefined ? {} : { flag: options.flag }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  return new LakehouseImpl(store, options);
 }
 
 /** A lakehouse over a store the caller built (tests, or a store from `openStore`). */
