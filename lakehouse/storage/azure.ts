@@ -72,7 +72,7 @@ export class AzureStore implements ObjectStore {
   async read(path: string): Promise<Uint8Array | undefined> {
     checkStorePath(path);
     try {
-      return await this.#blob(path).downloadToBuffer();
+      return await this.#download(path);
     } catch (error) {
       if (isAzureNotFound(azureErrorFacts(error))) return undefined;
       throw this.#fail(error, `read ${path}`);
@@ -88,7 +88,7 @@ export class AzureStore implements ObjectStore {
     }
     let bytes: Uint8Array;
     try {
-      bytes = await this.#blob(path).downloadToBuffer(offset, length);
+      bytes = await this.#download(path, offset, length);
     } catch (error) {
       const facts = azureErrorFacts(error);
       if (isAzureNotFound(facts)) throw missingObject(this.displayUrl, path);
@@ -206,6 +206,16 @@ export class AzureStore implements ObjectStore {
 
   async close(): Promise<void> {
     // The SDK keeps no connections of its own to release.
+  }
+
+  /** One GET (downloadToBuffer would ask for the properties first), its body collected. */
+  async #download(path: string, offset = 0, length?: number): Promise<Uint8Array> {
+    const response = await this.#blob(path).download(offset, length, { maxRetryRequests: 3 });
+    const body = response.readableStreamBody;
+    if (body === undefined) return new Uint8Array(0);
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    return Buffer.concat(chunks);
   }
 
   #blob(path: string) {
