@@ -296,7 +296,8 @@ describe('races inside one process (two writers planned on the same version)', (
     await table.commit(request(-1, { add: [fakeAdd('a')], metadata: EVENTS_METADATA }));
     await expect(table.commit(request(5, { add: [fakeAdd('b')] }))).rejects.toThrow(/readVersion 5 is newer than the table's version 0/);
     const error = await table.commit(request(0, { remove: [fakeAdd('nope')] } as Partial<CommitRequest>)).catch((e: unknown) => e);
-    expect((error as CommitConflictError).reason).toBe('removed-file');
+    expect(error).toBeInstanceOf(InternalError);
+    expect((error as InternalError).message).toMatch(/event_date=2026-11-20\/nope is not a live file of version 0/);
   });
 });
 
@@ -326,6 +327,14 @@ describe('log cleanup', () => {
     expect((await snapshot.appCommit('old-app'))?.info).toEqual({ cursor: 'old' });
     const duck = await duckDeltaTable(path.join(temp.dir, 'events'));
     expect(duck.files.map((f) => f.path)).toEqual(snapshot.files.map((f) => f.path));
+
+    // A new process, whose txns come from checkpoint 20 (no commit version known), cleans at 30: it finds
+    // old-app's commit among the files it is about to delete and keeps it.
+    for (const name of await readdir(logDir())) await utimes(path.join(logDir(), name), old, old);
+    const next = lakehouseOnStore(temp.store, { now: () => clock }).table('events');
+    for (let v = 21; v <= 30; v++) await next.commit(request(v - 1, { add: [fakeAdd(`f${v}`)], txn: { appId: 'main', version: v } }));
+    expect((await readdir(logDir())).filter((n) => n.endsWith('.json')).sort()).toEqual([0, ...Array.from({ length: 11 }, (_, i) => 20 + i)].map(version));
+    expect((await (await fresh()).appCommit('old-app'))?.info).toEqual({ cursor: 'old' });
   });
 
   it('keeps everything when the retention property is not an interval it reads', async () => {

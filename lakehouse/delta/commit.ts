@@ -148,10 +148,9 @@ export async function commitToLog(ctx: CommitContext, latest: DeltaSnapshot | un
   const metadata = newMetadata(ctx, request, latest, startedAt);
   const creating = !latest;
   if (latest) latest.assertWritable({ removesFiles: request.remove.length > 0 });
+  // Files removed by versions after the plan were caught above; one that is not live now never was in the plan's version.
   for (const file of request.remove) {
-    if (latest?.state.files.get(file.path) === undefined) {
-      throw new CommitConflictError({ table: ctx.display, reason: 'removed-file', readVersion, conflictVersion: known, detail: `${file.path} is not a live file` });
-    }
+    if (latest?.state.files.get(file.path) === undefined) throw invalid(ctx, `${file.path} is not a live file of version ${known}`);
   }
 
   const state = latest ? latest.state.clone() : new LogState();

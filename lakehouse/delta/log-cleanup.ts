@@ -8,7 +8,8 @@
  */
 import { checkpointActions } from './checkpoint-read.js';
 import { listLog, mapLimit, type TableContext } from './log-files.js';
-import type { DeltaSnapshot } from './snapshot.js';
+import { lakeflowAppId, type DeltaSnapshot } from './snapshot.js';
+import { commitFile, type LogFileName } from './paths.js';
 import { logRetention } from './table-properties.js';
 
 export interface CleanupResult {
@@ -21,6 +22,38 @@ export interface CleanupResult {
 }
 
 const NOTHING: CleanupResult = { deleted: [], kept: [] };
+
+/**
+ * Versions below `cutoff` that hold an application's newest commit. A txn replayed from a JSON commit names its
+ * version; one from a checkpoint does not, so the commits about to be deleted are read newest first until each
+ * such application is found (finding an older commit of an application whose newest one is kept anyway only
+ * keeps one file too many).
+ */
+async function cursorCommits(ctx: TableContext, snapshot: DeltaSnapshot, cutoff: number, candidates: readonly { readonly name: LogFileName }[]): Promise<Set<number>> {
+  const commits = candidates
+    .map(({ name }) => (name.kind === 'commit' ? name.version : -1))
+    .filter((v) => v >= 0)
+    .sort((a, b) => b - a);
+  const present = new Set(commits);
+  const keep = new Set<number>();
+  const pending = new Set<string>();
+  for (const appId of snapshot.txns.keys()) {
+    const version = snapshot.state.txnCommitVersions.get(appId);
+    if (version !== undefined && version >= cutoff) continue;
+    // Known and still there: keep it. Unknown (from a checkpoint) or already gone: look for the newest one left.
+    if (version !== undefined && present.has(version)) keep.add(version);
+    else pending.add(appId);
+  }
+  const decoder = new TextDecoder();
+  for (const version of commits) {
+    if (pending.size === 0) break;
+    const bytes = await ctx.store.read(commitFile(ctx.root, version));
+    if (!bytes) continue;
+    const appId = lakeflowAppId(decoder.decode(bytes));
+    if (appId !== undefined && pending.delete(appId)) keep.add(version);
+  }
+  return keep;
+}
 
 export async function cleanupLog(ctx: TableContext, snapshot: DeltaSnapshot, now: number): Promise<CleanupResult> {
   const retention = logRetention(snapshot.metadata.configuration);
@@ -72,11 +105,7 @@ export async function cleanupLog(ctx: TableContext, snapshot: DeltaSnapshot, now
     return NOTHING;
   }
 
-  const protectedVersions = new Set<number>();
-  for (const appId of snapshot.txns.keys()) {
-    const commit = await snapshot.appCommit(appId);
-    if (commit) protectedVersions.add(commit.version);
-  }
+  const protectedVersions = await cursorCommits(ctx, snapshot, cutoff, candidates);
   const doomed = candidates
     .filter(({ name }) => !(name.kind === 'commit' && protectedVersions.has(name.version)))
     .sort((a, b) => ('version' in a.name ? a.name.version : 0) - ('version' in b.name ? b.name.version : 0));

@@ -45,6 +45,21 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The `mixpanelLakeflow.appId` of a commit's commitInfo (undefined: not one of our application commits). */
+export function lakeflowAppId(text: string): string | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{"commitInfo"')) continue;
+    try {
+      const parsed: unknown = JSON.parse(line);
+      const ours = isRecord(parsed) && isRecord(parsed['commitInfo']) ? parsed['commitInfo'][MIXPANEL_LAKEFLOW_KEY] : undefined;
+      return isRecord(ours) && typeof ours['appId'] === 'string' ? ours['appId'] : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 /** What our commitInfo says about `appId`, if this commit file is one of its commits. */
 export function appCommitInfo(text: string, appId: string): { txnVersion: number; timestamp: number; info: Record<string, JsonValue> } | undefined {
   if (!text.includes(JSON.stringify(appId))) return undefined;
