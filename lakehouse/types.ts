@@ -118,7 +118,12 @@ export interface CommitRequest {
   readonly txn?: { readonly appId: string; readonly version: number };
   /** Merged into commitInfo (under `mixpanelLakeflow`): the source cursor, run id, … */
   readonly info?: Readonly<Record<string, JsonValue>>;
-  /** Partitions (values of the partition column, '' for an unpartitioned table) this commit read to plan. */
+  /**
+   * Partitions this commit read to plan (a merge's rewritten partitions), as `partitionKey()` names them: the
+   * value of the partition column ('' for an unpartitioned table or a null partition; `a=1/b=2` for several
+   * columns). A concurrent writer that added or removed data in one of them makes this commit conflict.
+   * Undefined or empty: a blind append (only removed-file, txn, metaData and protocol conflicts apply).
+   */
   readonly readPartitions?: readonly string[];
 }
 
@@ -139,10 +144,10 @@ export interface FileProblem {
 }
 
 export interface VacuumResult {
-  /** Files deleted (or that would be, with dryRun). */
+  /** Files deleted (or that would be, with dryRun), as stored paths relative to the table root. */
   readonly deleted: readonly string[];
   readonly bytes: number;
-  /** Files kept because they were removed less than `retentionMs` ago. */
+  /** Files kept because they were removed (or, for orphans, written) less than `retentionMs` ago. */
   readonly retained: number;
 }
 
