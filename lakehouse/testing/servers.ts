@@ -1,5 +1,5 @@
 /**
- * Loopback object-store servers for tests, started in-process on 127.0.0.1 port 0:
+ * Loopback object-store servers for tests, on 127.0.0.1 port 0:
  * - s3rver (an S3 API over a temp folder; it ignores `If-None-Match`, so put-if-absent is best-effort there),
  *   behind a small loopback proxy that logs requests and, with `enforceIfNoneMatch`, refuses a conditional PUT of
  *   an existing key with 412 as AWS does (conditional PUTs are serialised, so the refusal is exact);
@@ -10,9 +10,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import type { Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -109,7 +108,10 @@ export async function startS3rver(options: { readonly bucket?: string; readonly 
         forward(req, res, upstreamPort);
       });
     });
-    conditional = turn.catch(() => undefined);
+    conditional = turn.catch(() => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
   });
   await new Promise<void>((listening) => proxy.listen(0, '127.0.0.1', listening));
   const counter = countBytes(proxy);
