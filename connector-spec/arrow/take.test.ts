@@ -55,6 +55,9 @@ const schema = new Schema([
   new Field('d', new DateDay(), true),
   new Field('m', utf8MapType(), true),
   new Field('k', new Dictionary(new Utf8(), new Int32()), true),
+  new Field('none_s', new Utf8(), true),
+  new Field('none_i', new Int64(), true),
+  new Field('none_b', new Bool(), true),
 ]);
 
 function generate(rows: number, seed: number): RecordBatch {
@@ -97,6 +100,9 @@ function generate(rows: number, seed: number): RecordBatch {
     d,
     m,
     k,
+    Array.from({ length: rows }, () => null),
+    Array.from({ length: rows }, () => null),
+    Array.from({ length: rows }, () => null),
   ]);
 }
 

@@ -77,7 +77,54 @@ function runsFromIndices(indices: RowIndices, chunkLengths: readonly number[]): 
   return { count, chunk, start, length, rows: n };
 }
 
-/** Gather bits (validity or boolean values) of the runs; `offsetOf` adds each source's bit offset. */
+/** Set bits that are unset in each byte value (a popcount table of the complement). */
+const ZEROS = Uint8Array.from({ length: 256 }, (_, b) => 8 - ((b & 1) + ((b >> 1) & 1) + ((b >> 2) & 1) + ((b >> 3) & 1) + ((b >> 4) & 1) + ((b >> 5) & 1) + ((b >> 6) & 1) + ((b >> 7) & 1)));
+
+/**
+ * Copy `len` bits from `from` (starting at bit `at`) into the zeroed `to` (starting at bit `pos`); returns how
+ * many of them were 0. Whole output bytes are assembled from two source bytes at a time.
+ */
+function copyBits(from: Uint8Array, at: number, to: Uint8Array, pos: number, len: number): number {
+  let zeros = 0;
+  let k = 0;
+  // Head: bit by bit until the output is byte-aligned.
+  for (; k < len && ((pos + k) & 7) !== 0; k++) {
+    const bit = at + k;
+    if ((from[bit >> 3]! >> (bit & 7)) & 1) to[(pos + k) >> 3]! |= 1 << ((pos + k) & 7);
+    else zeros++;
+  }
+  // Body: one output byte from (up to) two source bytes.
+  const shift = (at + k) & 7;
+  let src = (at + k) >> 3;
+  let dst = (pos + k) >> 3;
+  for (; k + 8 <= len; k += 8, src++, dst++) {
+    const next = src + 1 < from.length ? from[src + 1]! : 0;
+    const byte = shift === 0 ? from[src]! : ((from[src]! >> shift) | (next << (8 - shift))) & 0xff;
+    to[dst] = byte;
+    zeros += ZEROS[byte]!;
+  }
+  // Tail.
+  for (; k < len; k++) {
+    const bit = at + k;
+    if ((from[bit >> 3]! >> (bit & 7)) & 1) to[(pos + k) >> 3]! |= 1 << ((pos + k) & 7);
+    else zeros++;
+  }
+  return zeros;
+}
+
+/** Set `len` bits from bit `pos` in the zeroed `to`. */
+function setBits(to: Uint8Array, pos: number, len: number): void {
+  let k = 0;
+  for (; k < len && ((pos + k) & 7) !== 0; k++) to[(pos + k) >> 3]! |= 1 << ((pos + k) & 7);
+  const whole = (len - k) >> 3;
+  if (whole > 0) {
+    to.fill(0xff, (pos + k) >> 3, ((pos + k) >> 3) + whole);
+    k += whole * 8;
+  }
+  for (; k < len; k++) to[(pos + k) >> 3]! |= 1 << ((pos + k) & 7);
+}
+
+/** Gather bits (validity or boolean values) of the runs; `offsets` are each source's bit offset. */
 function gatherBits(
   runs: Runs,
   bitmaps: readonly (Uint8Array | null | undefined)[],
@@ -90,15 +137,9 @@ function gatherBits(
     const c = runs.chunk[r]!;
     const len = runs.length[r]!;
     const bitmap = bitmaps[c];
-    if (!bitmap) {
-      for (let k = 0; k < len; k++, pos++) out[pos >> 3]! |= 1 << (pos & 7);
-      continue;
-    }
-    let at = offsets[c]! + runs.start[r]!;
-    for (let k = 0; k < len; k++, pos++, at++) {
-      if ((bitmap[at >> 3]! >> (at & 7)) & 1) out[pos >> 3]! |= 1 << (pos & 7);
-      else unset++;
-    }
+    if (!bitmap) setBits(out, pos, len);
+    else unset += copyBits(bitmap, offsets[c]! + runs.start[r]!, out, pos, len);
+    pos += len;
   }
   return { bits: out, unset };
 }
@@ -177,7 +218,8 @@ function takeOffsets(sources: readonly Data[], runs: Runs): { offsets: Int32Arra
     const s = runs.start[r]!;
     const len = runs.length[r]!;
     const first = source[s]!;
-    for (let k = 1; k <= len; k++) offsets[pos + k] = total + (source[s + k]! - first);
+    const delta = total - first;
+    for (let k = 1; k <= len; k++) offsets[pos + k] = source[s + k]! + delta;
     childStart[r] = first;
     childLength[r] = source[s + len]! - first;
     total += childLength[r]!;
@@ -199,8 +241,36 @@ function takeBytes(sources: readonly Data[], runs: Runs): Uint8Array {
   return out;
 }
 
+/** Every source row is null: the output is all null too, with zeroed buffers and no copying. */
+function allNull(sources: readonly Data[], type: DataType, length: number): Data | undefined {
+  for (const source of sources) if (source.nullCount !== source.length) return undefined;
+  const nullBitmap = new Uint8Array((length + 7) >> 3);
+  const base = { type, length, nullCount: length, nullBitmap };
+  switch (type.typeId) {
+    case Type.Utf8:
+    case Type.Binary:
+      return makeData({ ...base, valueOffsets: new Int32Array(length + 1), data: new Uint8Array(0) } as Parameters<typeof makeData>[0]) as Data;
+    case Type.Bool:
+      return makeData({ ...base, data: new Uint8Array((length + 7) >> 3) } as Parameters<typeof makeData>[0]) as Data;
+    case Type.Int:
+    case Type.Float:
+    case Type.Date:
+    case Type.Time:
+    case Type.Timestamp:
+    case Type.Duration: {
+      const first = sources[0]!;
+      const Ctor = (first.values as { constructor: new (buffer: ArrayBuffer) => ArrayBufferView }).constructor;
+      return makeData({ ...base, data: new Ctor(new ArrayBuffer(length * rowBytesOf(first))) } as Parameters<typeof makeData>[0]) as Data;
+    }
+    default:
+      return undefined;
+  }
+}
+
 function takeData(sources: readonly Data[], type: DataType, runs: Runs): Data {
   const length = runs.rows;
+  const empty = allNull(sources, type, length);
+  if (empty) return empty;
   switch (type.typeId) {
     case Type.Null:
       return makeData({ type, length } as Parameters<typeof makeData>[0]) as Data;
