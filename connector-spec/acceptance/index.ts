@@ -1,7 +1,7 @@
 /**
  * The connector acceptance suite: one call registers every check for every table of a source.
  *
- *   describeConnectorAcceptance({ name: 'mixpanel', createSource, config, secrets, addData, futureCursor,
+ *   describeConnectorAcceptance({ name: 'mixpanel', createSource, config, secrets, addData, expected, futureCursor,
  *     skip: [{ test: 'cohorts > every column is populated', reason: '…' }] });
  *
  * Test ids are `<table> > <check>` (source-level checks: `<check>`). Each check is a plain async function
@@ -14,7 +14,7 @@ import { optionProblems, planTests, skipReason, verdictOf, type PlannedTest } fr
 import { listTablesOf } from './run.js';
 import type { AcceptanceOptions, SnapshotMode } from './types.js';
 
-export type { AcceptanceOptions, AcceptanceSkip, AllowedNullColumn, SnapshotMode, SourceEnv, Verdict } from './types.js';
+export type { AcceptanceOptions, AcceptanceSkip, AllowedNullColumn, ExpectedKey, SnapshotMode, SourceEnv, Verdict } from './types.js';
 export { AcceptanceFailure, NotApplicable } from './failures.js';
 export { SOURCE_CHECKS, TABLE_CHECKS } from './checks/index.js';
 export { runAcceptance, type RunAcceptanceOptions } from './run.js';

@@ -16,6 +16,9 @@ export interface AcceptanceSkip {
   readonly reason: string;
 }
 
+/** One primary key upstream holds: `{ <key column>: value, … }`. Other properties are ignored. */
+export type ExpectedKey = Readonly<Record<string, unknown>>;
+
 export interface AllowedNullColumn {
   readonly column: string;
   readonly reason: string;
@@ -36,6 +39,13 @@ export interface AcceptanceOptions<C = undefined> {
   readonly secrets?: readonly string[];
   /** Add data to a table's upstream so the next source sees more (new keys). Needed by the trigger checks. */
   readonly addData?: (table: string) => Promise<void>;
+  /**
+   * Ground truth from the test double: the primary keys upstream holds for `table` NOW, which a full read by a
+   * source created now must return exactly (one object per key, the key columns by name; integers as number or
+   * bigint, timestamps as epoch ms or Date). Optional: without it the ground-truth check does not apply. A table
+   * the double cannot describe should throw, and be skipped with a reason.
+   */
+  readonly expected?: (table: string) => readonly ExpectedKey[] | Promise<readonly ExpectedKey[]>;
   /** A cursor that lies in the future of `lastCursor` (the converged cursor of a full read). */
   readonly futureCursor?: (table: string, lastCursor: Cursor) => Cursor;
   /** Table options that readTable must reject when called; default: an unknown key. */

@@ -7,6 +7,7 @@ import { badOptionsThrow, metadataValid, schemaDeterministic } from './schema.js
 import { noSecretLeaks } from './secrets.js';
 import { schemaSnapshot } from './snapshot.js';
 import { listsTables, unknownTableThrows } from './source.js';
+import { addedKeysAppear, fullReadMatchesTruth } from './truth.js';
 
 export type { Check, SourceCheck, TableCheck } from './check.js';
 
@@ -28,9 +29,11 @@ export const TABLE_CHECKS: readonly TableCheck[] = [
   nullAndEmptyStartAlike,
   cursorsRoundTrip,
   primaryKeysUnique,
+  fullReadMatchesTruth,
   resumesFromEveryCursor,
   futureCursorYieldsNothing,
   noSecretLeaks,
   fullReadsGrow,
   noLossAcrossTriggers,
+  addedKeysAppear,
 ];

@@ -35,7 +35,12 @@ export interface FixtureQuirks {
   readonly watermarkOvershoot?: boolean;
   /** resends-last-row: each call of one source starts by re-sending the last row of its previous call. */
   readonly resendLastRow?: boolean;
+  /** ignores-added-rows: every customers snapshot returns what the store held at the first customers read. */
+  readonly staleSnapshot?: boolean;
 }
+
+/** staleSnapshot: the run start of the first customers read, per store. */
+const firstSnapshotRunStart = new WeakMap<FixtureStore, number>();
 
 const ORDERS_META: TableMetadata = { primaryKeys: ['id'], cursorField: 'updated_at', sequenceBy: ['updated_at'], ingestionType: 'cdc' };
 const CUSTOMERS_META: TableMetadata = { primaryKeys: ['id'], ingestionType: 'snapshot' };
@@ -218,7 +223,12 @@ export class FixtureSource implements LakeflowSource {
   }
 
   async *#readCustomers(size: number): TableRead {
-    const visible = this.#store.customers.filter((r) => r.seq <= this.#runStart);
+    let upTo = this.#runStart;
+    if (this.#quirks.staleSnapshot === true) {
+      upTo = firstSnapshotRunStart.get(this.#store) ?? upTo;
+      firstSnapshotRunStart.set(this.#store, upTo);
+    }
+    const visible = this.#store.customers.filter((r) => r.seq <= upTo);
     for (let i = 0; i < visible.length; i += size) yield customersBatch(visible.slice(i, i + size));
     return null;
   }
@@ -237,6 +247,11 @@ export function fixtureOptions(
     tables: FIXTURE_TABLES,
     secrets: [FIXTURE_SECRET],
     addData: async (table) => store.addData(table),
+    expected: (table) => {
+      if (table === 'orders') return [...store.orders.keys()].map((id) => ({ id }));
+      if (table === 'customers') return store.customers.map((c) => ({ id: c.id }));
+      throw new TypeError(`fixture expected(): ${table} has no primary key to compare`);
+    },
     futureCursor: (table, last) => {
       const c = (last ?? {}) as Record<string, unknown>;
       if (table === 'orders') return { ...c, v: 1, watermark: (typeof c.watermark === 'number' ? c.watermark : 0) + 1_000_000, pending: null } as Cursor;

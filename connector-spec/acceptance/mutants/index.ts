@@ -186,6 +186,9 @@ export const MUTANTS: readonly Mutant[] = [
       'clicks > resumes from every cursor without loss or repeats',
       'orders > no loss across triggers',
       'clicks > no loss across triggers',
+      'orders > a full read returns exactly the keys upstream holds',
+      'customers > a full read returns exactly the keys upstream holds',
+      'customers > after addData the added keys appear',
     ],
     message: /the full read yielded no records/,
     wrap: (s) => delegate(s, { readTable: (t, c, o) => readsNothing(s, t, c, o) }),
@@ -228,7 +231,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'null-primary-key',
     builtFor: 'primary keys are non-null',
     description: 'order o3 comes with a null id',
-    fails: ['orders > primary keys are non-null'],
+    fails: ['orders > primary keys are non-null', 'orders > a full read returns exactly the keys upstream holds'],
     message: /null primary key values: record 2: id/,
     wrap: (s) =>
       forTable(s, 'orders', (c, o) => mapCall(s.readTable('orders', c, o), (b) => [rebuildBatch(b, b.schema, (rows) => rows.map((r) => (r.id === 'o3' ? { ...r, id: null } : r)))])),
@@ -402,6 +405,22 @@ export const MUTANTS: readonly Mutant[] = [
           }
         })();
       }),
+  },
+  {
+    name: 'drops-a-snapshot-row',
+    builtFor: 'a full read returns exactly the keys upstream holds',
+    description: 'every customers snapshot skips its first row (the issue-18 mutant: a snapshot table that always drops rows); each read agrees with the next, so only the truth sees it',
+    fails: ['customers > a full read returns exactly the keys upstream holds'],
+    message: /missing 1 of the 5 keys upstream holds: \["100n"\]/,
+    wrap: (s) => forTable(s, 'customers', (c, o) => mapCall(s.readTable('customers', c, o), (b, i) => [i === 0 ? rebuildBatch(b, b.schema, (rows) => rows.slice(1)) : b])),
+  },
+  {
+    name: 'ignores-added-rows',
+    builtFor: 'after addData the added keys appear',
+    description: 'every customers snapshot returns the rows of the first read: correct at first, blind to rows added later',
+    fails: ['customers > after addData the added keys appear'],
+    message: /after addData a fresh full read lacks 1 of the 1 keys added upstream: \["10\dn"\]/,
+    quirks: { staleSnapshot: true },
   },
   {
     name: 'secret-in-log',
