@@ -212,6 +212,18 @@ describe('refusals', () => {
     });
   }
 
+  it('never creates a table with a property that switches on a feature it does not implement', async () => {
+    const table = lakehouse.table('events');
+    for (const configuration of [{ 'delta.enableDeletionVectors': 'true' }, { 'delta.columnMapping.mode': 'name' }, { 'delta.enableChangeDataFeed': 'TRUE' }]) {
+      await expect(table.commit(request(-1, { add: [fakeAdd('a')], metadata: { ...EVENTS_METADATA, configuration } }))).rejects.toThrow(/needs the Delta feature/);
+    }
+    await expect(readdir(logDir())).rejects.toThrow();
+    await table.commit(request(-1, { add: [fakeAdd('a')], metadata: { ...EVENTS_METADATA, configuration: { 'delta.enableDeletionVectors': 'false', 'delta.checkpointInterval': '3' } } }));
+    const results = [];
+    for (let v = 1; v <= 3; v++) results.push((await table.commit(request(v - 1, { add: [fakeAdd(`f${v}`)] }))).checkpointWritten);
+    expect(results).toEqual([false, false, true]);
+  });
+
   it('writes a writer-7 table whose features are only appendOnly and invariants, but not one with a column invariant', async () => {
     const table = lakehouse.table('events');
     await table.commit(request(-1, { add: [fakeAdd('a')], metadata: EVENTS_METADATA }));

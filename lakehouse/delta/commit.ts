@@ -2,8 +2,9 @@
  * One commit: `_delta_log/%020d.json` created put-if-absent, one action per line: commitInfo first (with
  * `mixpanelLakeflow: { appId, txnVersion, ...info }`), protocol/metaData when the table is created or its
  * metadata changes, txn, removes, adds. A lost race reads the winners' commits: a conflict (see conflicts.ts)
- * throws CommitConflictError, anything else retries at the next version (bounded). Every 10th version is
- * checkpointed and the log cleaned behind it; neither can fail the commit (they only log a warning).
+ * throws CommitConflictError, anything else retries at the next version (bounded). Every 10th version (or every
+ * `delta.checkpointInterval`-th) is checkpointed and the log cleaned behind it; neither can fail the commit
+ * (they only log a warning).
  */
 import { randomUUID } from 'node:crypto';
 import { InternalError } from '../../connector-spec/index.js';
@@ -58,6 +59,10 @@ function newMetadata(ctx: TableContext, request: CommitRequest, base: DeltaSnaps
   if (!m) return undefined;
   const names = new Set(m.schema.fields.map((f) => f.name));
   for (const column of m.partitionColumns) if (!names.has(column)) throw invalid(ctx, `partition column ${column} is not in the schema`);
+  for (const [key, value] of Object.entries(m.configuration)) {
+    const feature = FEATURE_PROPERTIES[key];
+    if (feature && feature.enables(value)) throw invalid(ctx, `table property ${key}=${value} needs the Delta feature ${feature.name}, which this writer does not implement`);
+  }
   const schemaString = deltaSchemaString(arrowToDeltaSchema(m.schema));
   const previous = base?.metadataAction;
   const action: MetadataAction = {
@@ -72,6 +77,22 @@ function newMetadata(ctx: TableContext, request: CommitRequest, base: DeltaSnaps
   };
   if (previous && sameMetadata(previous, action)) return undefined;
   return action;
+}
+
+/** Table properties that switch on a Delta feature this writer does not implement (it would not honour them). */
+const FEATURE_PROPERTIES: Readonly<Record<string, { readonly name: string; enables(value: string): boolean }>> = {
+  'delta.enableDeletionVectors': { name: 'deletionVectors', enables: (v) => v.toLowerCase() === 'true' },
+  'delta.enableChangeDataFeed': { name: 'changeDataFeed', enables: (v) => v.toLowerCase() === 'true' },
+  'delta.enableRowTracking': { name: 'rowTracking', enables: (v) => v.toLowerCase() === 'true' },
+  'delta.enableInCommitTimestamps': { name: 'inCommitTimestamp', enables: (v) => v.toLowerCase() === 'true' },
+  'delta.columnMapping.mode': { name: 'columnMapping', enables: (v) => v.toLowerCase() !== 'none' },
+};
+
+/** `delta.checkpointInterval` when it is a positive integer. */
+function checkpointIntervalOf(configuration: Readonly<Record<string, string>>): number | undefined {
+  const text = configuration['delta.checkpointInterval'];
+  const value = text === undefined ? NaN : Number(text);
+  return Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
 function sameMetadata(a: MetadataAction, b: MetadataAction): boolean {
@@ -218,7 +239,8 @@ export async function commitToLog(ctx: CommitContext, latest: DeltaSnapshot | un
   const snapshot = new DeltaSnapshot(ctx, state, commitVersions, size);
 
   let checkpointWritten = false;
-  if (version > 0 && version % (ctx.checkpointInterval ?? CHECKPOINT_INTERVAL) === 0) {
+  const interval = checkpointIntervalOf(snapshot.metadata.configuration) ?? ctx.checkpointInterval ?? CHECKPOINT_INTERVAL;
+  if (version > 0 && version % interval === 0) {
     const now = ctx.now();
     try {
       await writeCheckpoint(ctx, snapshot, now);
