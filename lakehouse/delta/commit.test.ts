@@ -214,7 +214,8 @@ describe('refusals', () => {
 
   it('never creates a table with a property that switches on a feature it does not implement', async () => {
     const table = lakehouse.table('events');
-    for (const configuration of [{ 'delta.enableDeletionVectors': 'true' }, { 'delta.columnMapping.mode': 'name' }, { 'delta.enableChangeDataFeed': 'TRUE' }]) {
+    const refused: Record<string, string>[] = [{ 'delta.enableDeletionVectors': 'true' }, { 'delta.columnMapping.mode': 'name' }, { 'delta.enableChangeDataFeed': 'TRUE' }];
+    for (const configuration of refused) {
       await expect(table.commit(request(-1, { add: [fakeAdd('a')], metadata: { ...EVENTS_METADATA, configuration } }))).rejects.toThrow(/needs the Delta feature/);
     }
     await expect(readdir(logDir())).rejects.toThrow();
