@@ -4,6 +4,7 @@
  * what pacing by query buys ("a first scan against a server that does not count pages finishes in minutes").
  *
  *   node --import tsx bench/engage-real-rules.ts [--profiles 1000000] [--rule queries|pages] [--keep]
+ *   node dist/bench/engage-real-rules.js …      (compiled: `npm run build` first; what the figures use)
  *
  * Three processes: this parent, the emulator (`serve`) and the connector (`connector`: runPipeline +
  * createMixpanelSource, exactly as `mixpanel-lakeflow run` wires them) under `/usr/bin/time -v`, so the peak RSS
@@ -23,7 +24,8 @@ import type { Logger } from '../connector-spec/index.js';
 
 const RESULT = 'ENGAGE_BENCH ';
 const SELF = fileURLToPath(import.meta.url);
-const TSX = ['--import', 'tsx'];
+/** Children run like this file: TypeScript through tsx, or compiled JavaScript (dist/bench/…) with no loader. */
+const TSX = SELF.endsWith('.ts') ? ['--import', 'tsx'] : [];
 
 interface ServeInfo {
   readonly url: string;
@@ -40,6 +42,8 @@ interface ConnectorResult {
   readonly rateLimitWaitMs: number;
   readonly warnings: readonly string[];
   readonly peaksMb: { readonly rss: number; readonly heapUsed: number; readonly arrayBuffers: number };
+  /** CPU seconds of the whole connector process (every thread), user + system. */
+  readonly cpuSeconds: number;
   readonly error: string | null;
 }
 
@@ -49,8 +53,11 @@ async function serve(profiles: number, rule: 'queries' | 'pages'): Promise<void>
   const emu = await startEmulator({ profiles, queryBudgetCounts: rule });
   const info: ServeInfo = { url: emu.url, username: emu.project.serviceAccount.username, secret: emu.project.serviceAccount.secret, projectId: emu.project.id };
   process.stdout.write(`${RESULT}${JSON.stringify(info)}\n`);
+  const cpuBefore = process.cpuUsage();
   process.stdin.resume();
   await new Promise<void>((resolve) => process.stdin.once('close', resolve).once('end', resolve));
+  const cpu = process.cpuUsage(cpuBefore);
+  process.stdout.write(`${RESULT}${JSON.stringify({ cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
   await emu.close();
 }
 
@@ -88,8 +95,9 @@ async function connector(info: ServeInfo, lakehouseDir: string, stateDir: string
   const spec = parsePipelineSpec(JSON.stringify({ connection_name: 'engage-bench', objects: [{ table: { source_table: 'engage' } }] }), 'engage-bench.json');
   let result: ConnectorResult;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   try {
-    const report = await runPipeline({ spec, source, lakehouseDir, stateDir, logger });
+    const report = await runPipeline({ spec, source, lakehouse: lakehouseDir, stateDir, env: process.env, logger });
     const seconds = (performance.now() - started) / 1000;
     const t = report.tables[0];
     result = {
@@ -100,17 +108,20 @@ async function connector(info: ServeInfo, lakehouseDir: string, stateDir: string
       rateLimitWaitMs: t?.rateLimitWaitMs ?? -1,
       warnings: [...warnings, ...(t?.warnings ?? [])],
       peaksMb: { rss: 0, heapUsed: 0, arrayBuffers: 0 },
+      cpuSeconds: 0,
       error: t?.status === 'failed' ? (t.error?.message ?? 'failed') : null,
     };
   } catch (e) {
-    result = { seconds: 0, rowsWritten: 0, apiCalls: 0, rateLimitWaits: -1, rateLimitWaitMs: -1, warnings, peaksMb: peaks, error: e instanceof Error ? e.message : String(e) };
+    result = { seconds: 0, rowsWritten: 0, apiCalls: 0, rateLimitWaits: -1, rateLimitWaitMs: -1, warnings, peaksMb: peaks, cpuSeconds: 0, error: e instanceof Error ? e.message : String(e) };
   } finally {
     await source.close?.();
   }
   clearInterval(timer);
   sample();
+  const cpu = process.cpuUsage(cpuBefore);
   const mb = (n: number): number => Math.round(n / 2 ** 20);
-  process.stdout.write(`${RESULT}${JSON.stringify({ ...result, peaksMb: { rss: mb(peaks.rss), heapUsed: mb(peaks.heapUsed), arrayBuffers: mb(peaks.arrayBuffers) } })}\n`);
+  const peaksMb = { rss: mb(peaks.rss), heapUsed: mb(peaks.heapUsed), arrayBuffers: mb(peaks.arrayBuffers) };
+  process.stdout.write(`${RESULT}${JSON.stringify({ ...result, peaksMb, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
 }
 
 /** Rows and distinct ids of the written table, read back by DuckDB (in this parent, not the measured child). */
@@ -128,9 +139,19 @@ async function countRows(glob: string): Promise<{ rows: number; ids: number }> {
   }
 }
 
-async function firstResultLine(stream: NodeJS.ReadableStream): Promise<string | undefined> {
-  for await (const line of createInterface({ input: stream })) if (line.startsWith(RESULT)) return line.slice(RESULT.length);
-  return undefined;
+/** The result lines of a child, in order, as they arrive (`next()` waits for the next one; undefined at the end). */
+function resultLines(stream: NodeJS.ReadableStream): { next(): Promise<string | undefined> } {
+  const lines = createInterface({ input: stream })[Symbol.asyncIterator]();
+  return {
+    async next() {
+      for (;;) {
+        const step = await lines.next();
+        if (step.done === true) return undefined;
+        const line = String(step.value);
+        if (line.startsWith(RESULT)) return line.slice(RESULT.length);
+      }
+    },
+  };
 }
 
 async function parent(profiles: number, rule: 'queries' | 'pages', keep: boolean): Promise<void> {
@@ -141,23 +162,28 @@ async function parent(profiles: number, rule: 'queries' | 'pages', keep: boolean
   process.stdout.write(`engage bench: ${profiles} profiles, emulator counting ${rule}, real limits (60 queries/hour, 5 concurrent); work dir ${dir}\n`);
   const server = spawn(process.execPath, [...TSX, SELF, 'serve', String(profiles), rule], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
-    const infoText = await firstResultLine(server.stdout);
+    const serverLines = resultLines(server.stdout);
+    const infoText = await serverLines.next();
     if (infoText === undefined) throw new Error('the emulator process printed no address');
     const timeFile = join(dir, 'time.txt');
     const useTime = existsSync('/usr/bin/time');
     const args = [...TSX, SELF, 'connector', infoText, lakehouseDir, stateDir];
     const child = useTime ? spawn('/usr/bin/time', ['-v', '-o', timeFile, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    const resultText = await firstResultLine(child.stdout);
+    const resultText = await resultLines(child.stdout).next();
     await new Promise((resolve) => child.once('close', resolve));
     if (resultText === undefined) throw new Error('the connector process printed no result');
     const r = JSON.parse(resultText) as ConnectorResult;
     const timeRssKb = useTime ? Number(/Maximum resident set size \(kbytes\):\s*(\d+)/.exec(await readFile(timeFile, 'utf8'))?.[1] ?? NaN) : NaN;
+    server.stdin?.end();
+    const emulatorCpuText = await serverLines.next();
+    const emulatorCpu = emulatorCpuText === undefined ? '–' : ((JSON.parse(emulatorCpuText) as { cpuSeconds: number }).cpuSeconds).toFixed(1);
     const counts = await countRows(join(lakehouseDir, 'engage', '**', '*.parquet'));
     const lines = [
       `  error: ${r.error ?? 'none'}`,
       `  seconds (runPipeline): ${r.seconds.toFixed(2)}`,
       `  profiles/s: ${Math.round(profiles / r.seconds)}`,
       `  peak RSS (time -v): ${Number.isFinite(timeRssKb) ? Math.round(timeRssKb / 1024) : '–'} MiB; sampled peaks: rss ${r.peaksMb.rss}, heapUsed ${r.peaksMb.heapUsed}, arrayBuffers ${r.peaksMb.arrayBuffers} MiB`,
+      `  CPU seconds: connector ${r.cpuSeconds.toFixed(1)} (all its threads), emulator ${emulatorCpu}`,
       `  API calls: ${r.apiCalls}; rate-limit waits: ${r.rateLimitWaits} (${Math.round(r.rateLimitWaitMs / 1000)} s)`,
       `  lakehouse: ${counts.rows} rows, ${counts.ids} distinct ids (expected ${profiles})`,
       ...r.warnings.map((w) => `  warning: ${w}`),

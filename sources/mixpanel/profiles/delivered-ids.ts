@@ -1,14 +1,15 @@
 /**
  * The set of profile ids one Engage scan has delivered, kept compactly: no JS string per id.
  *
- * Each id is stored as its UTF-8 bytes in one growable byte arena; an open-addressing table (linear probing,
- * load ≤ 1/2) holds entry numbers, and each entry keeps a 32-bit hash of its bytes and its arena offset. A lookup
- * compares bytes only when the 32-bit hashes match, so the answer is **exact**: a hash collision between two
- * different ids never makes the second one look delivered (which would lose a row); it costs one byte compare.
+ * Each id is stored as its UTF-8 bytes in one growable byte arena; an open-addressing table (linear probing on a
+ * 32-bit hash of the bytes, load ≤ 1/2) holds entry numbers, and an entry is its arena offset. A lookup compares
+ * the bytes of the entries it probes (length first), so the answer is **exact**: a hash collision between two
+ * different ids never makes the second one look delivered (which would lose a row); it costs a byte compare.
+ * Hashes are not stored: a rehash (when the table doubles) hashes the arena's bytes again.
  *
- * Memory per id: 4 (hash) + 4 (offset) + 8 (table slots at load 1/2) bytes plus the id's UTF-8 length; the
- * arrays grow by doubling, so up to twice that just after a growth step. See `delivered-ids.test.ts` for the
- * measured figure at 1M ids.
+ * Memory per id: 8–16 bytes of table (load 1/2 … 1/4 after a doubling), 4–8 of offset, and the id's UTF-8 length
+ * (the arena grows by 1/4 once past 4 MiB, so little slack). 1M ids like `user-123456` hold 25 MB of typed
+ * arrays; a `Set<string>` of them holds about 53 MB of JS heap.
  *
  * An id whose UTF-8 form holds U+FFFD (a real replacement character, or a lone surrogate that UTF-8 cannot
  * represent, so two different JS strings could encode alike) is kept exactly in a small `Set<string>` instead.
@@ -16,6 +17,8 @@
 
 const INITIAL_SLOTS = 1 << 12;
 const INITIAL_ARENA = 1 << 16;
+/** Past this size the arena grows by a quarter instead of doubling. */
+const ARENA_DOUBLING_LIMIT = 1 << 22;
 /** Arena offsets are uint32: at most 4 GiB of id bytes (4 billion ASCII characters). */
 const MAX_ARENA = 2 ** 32 - 1;
 
@@ -51,8 +54,6 @@ export class DeliveredIds {
   readonly #hash: (bytes: Uint8Array, start: number, end: number) => number;
   /** Entry number + 1 per slot; 0 = empty. Length is a power of two. */
   #slots = new Uint32Array(INITIAL_SLOTS);
-  /** Per entry: the 32-bit hash of its bytes. */
-  #hashes = new Uint32Array(INITIAL_SLOTS / 2);
   /** Per entry: start offset in the arena; entry i ends where entry i + 1 starts (`#offsets[count]` = used). */
   #offsets = new Uint32Array(INITIAL_SLOTS / 2 + 1);
   #arena = new Uint8Array(INITIAL_ARENA);
@@ -71,7 +72,7 @@ export class DeliveredIds {
 
   /** Bytes held by the typed arrays (what the set costs outside the few irregular ids). */
   get byteLength(): number {
-    return this.#slots.byteLength + this.#hashes.byteLength + this.#offsets.byteLength + this.#arena.byteLength;
+    return this.#slots.byteLength + this.#offsets.byteLength + this.#arena.byteLength;
   }
 
   /** Adds `id`; true when it was not there before (the caller delivers it), false when it was. */
@@ -83,18 +84,16 @@ export class DeliveredIds {
       this.#irregular.add(id);
       return true;
     }
-    const hash = this.#hash(this.#arena, start, end) >>> 0;
     const mask = this.#slots.length - 1;
-    let slot = hash & mask;
+    let slot = this.#hash(this.#arena, start, end) & mask;
     for (;;) {
       const entry = this.#slots[slot]!;
       if (entry === 0) break;
-      if (this.#hashes[entry - 1] === hash && this.#sameBytes(entry - 1, start, end)) return false;
+      if (this.#sameBytes(entry - 1, start, end)) return false;
       slot = (slot + 1) & mask;
     }
     const index = this.#count;
-    if (index >= this.#hashes.length) this.#growEntries();
-    this.#hashes[index] = hash;
+    if (index + 1 >= this.#offsets.length) this.#growEntries();
     this.#offsets[index + 1] = end;
     this.#count = index + 1;
     this.#slots[slot] = index + 1;
@@ -107,12 +106,11 @@ export class DeliveredIds {
     const start = this.#offsets[this.#count]!;
     const end = this.#encodeAtTail(id, start);
     if (holdsReplacementChar(this.#arena, start, end)) return this.#irregular.has(id);
-    const hash = this.#hash(this.#arena, start, end) >>> 0;
     const mask = this.#slots.length - 1;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = this.#hash(this.#arena, start, end) & mask; ; slot = (slot + 1) & mask) {
       const entry = this.#slots[slot]!;
       if (entry === 0) return false;
-      if (this.#hashes[entry - 1] === hash && this.#sameBytes(entry - 1, start, end)) return true;
+      if (this.#sameBytes(entry - 1, start, end)) return true;
     }
   }
 
@@ -143,17 +141,14 @@ export class DeliveredIds {
   #growArena(need: number): void {
     if (need > MAX_ARENA) throw new RangeError(`DeliveredIds: more than ${MAX_ARENA} bytes of profile ids in one scan`);
     let size = this.#arena.length;
-    while (size < need) size = Math.min(MAX_ARENA, size * 2);
+    while (size < need) size = Math.min(MAX_ARENA, size < ARENA_DOUBLING_LIMIT ? size * 2 : size + (size >>> 2));
     const next = new Uint8Array(size);
     next.set(this.#arena.subarray(0, this.#offsets[this.#count]!));
     this.#arena = next;
   }
 
   #growEntries(): void {
-    const hashes = new Uint32Array(this.#hashes.length * 2);
-    hashes.set(this.#hashes);
-    this.#hashes = hashes;
-    const offsets = new Uint32Array(hashes.length + 1);
+    const offsets = new Uint32Array((this.#offsets.length - 1) * 2 + 1);
     offsets.set(this.#offsets);
     this.#offsets = offsets;
   }
@@ -162,7 +157,7 @@ export class DeliveredIds {
     const slots = new Uint32Array(size);
     const mask = size - 1;
     for (let i = 0; i < this.#count; i++) {
-      let slot = this.#hashes[i]! & mask;
+      let slot = this.#hash(this.#arena, this.#offsets[i]!, this.#offsets[i + 1]!) & mask;
       while (slots[slot] !== 0) slot = (slot + 1) & mask;
       slots[slot] = i + 1;
     }
