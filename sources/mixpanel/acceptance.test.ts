@@ -1,7 +1,8 @@
 /**
  * The connector acceptance suite for every Mixpanel table, against the emulator on loopback with data in
  * every table. One clock drives the emulator and the source; `addData` seeds through the emulator's data API
- * and then moves the clock an hour, so the next source (the next trigger) can see what was added.
+ * and then moves the clock an hour, so the next source (the next trigger) can see what was added. `expected` is
+ * the ground truth: the keys the emulator holds for each table (testing/emulator-truth.ts).
  */
 import { afterAll } from 'vitest';
 import type { Cursor } from '../../connector-spec/index.js';
@@ -12,11 +13,14 @@ import { digestOf } from './profiles/window-digest.js';
 import { GROUP_COLUMNS } from './profiles/schema.js';
 import { EVENT_PROPERTIES, PEOPLE_PROPERTIES, type StandardProperty } from './properties.js';
 import { emulatorConfig, FAST_LIMITS } from './testing/emulator-source.js';
+import { emulatorTruth } from './testing/emulator-truth.js';
 
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 const HOUR = 3_600_000;
 const YEAR = 365 * 24 * HOUR;
 const DATA_GROUP = 7;
+const GROUP_KEY = 'company_id';
+const HISTORICAL_DAYS = 6;
 
 let clock = T0;
 const now = (): number => clock;
@@ -78,14 +82,15 @@ describeConnectorAcceptance({
   name: 'mixpanel',
   // funnels, annotations and revenue run the same suite in sources/mixpanel/reports/acceptance.test.ts.
   tables: ['events', 'engage', 'cohorts', 'cohort_members', 'groups'],
-  config: emulatorConfig(emulator, { historicalDays: 6 }),
+  config: emulatorConfig(emulator, { historicalDays: HISTORICAL_DAYS }),
   createSource: (config, env) => createMixpanelSource(config, { now, logger: env.logger, limits: FAST_LIMITS }),
   tableOptions: {
     events: { window_days: '2' },
-    groups: { data_group_id: String(DATA_GROUP), group_key: 'company_id' },
+    groups: { data_group_id: String(DATA_GROUP), group_key: GROUP_KEY },
   },
   secrets: [secret, `${username}:${secret}`, emulator.project.apiSecret],
   addData,
+  expected: emulatorTruth({ data: emulator.data, now, historicalDays: HISTORICAL_DAYS, groups: { dataGroupId: DATA_GROUP, groupKey: GROUP_KEY } }),
   futureCursor,
   allowNullColumns: {
     events: [{ column: 'time_flag', reason: 'set only for legacy local-time projects at a DST edge (events/legacy-time.test.ts covers it)' }],

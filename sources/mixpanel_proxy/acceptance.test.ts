@@ -1,6 +1,7 @@
 /**
  * The connector acceptance suite for the three proxy tables, over a real spool written by the proxy's
- * SpoolWriter (several small segments, so reads cross segment boundaries and slices are small).
+ * SpoolWriter (several small segments, so reads cross segment boundaries and slices are small). `expected` is
+ * the row_id of every row written (the test knows each record and operation it spools).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -50,6 +51,11 @@ function group(i: number): string {
   return JSON.stringify({ $token: 'tok', $group_key: 'company', $group_id: `c-${i}`, $time: 1763640000 + i, $set_once: { tier: i } });
 }
 
+/** The operations profile() and group() write: each becomes one row (`<request>/<index>/<operation>`). */
+const OPERATIONS: Readonly<Record<SpoolEndpoint, readonly string[]>> = { track: [], engage: ['$set', '$unset'], groups: ['$set_once'] };
+/** The ground truth: the row_id of every row the spool holds, by endpoint (an undecodable body has none). */
+const rowIds: Record<SpoolEndpoint, string[]> = { track: [], engage: [], groups: [] };
+
 async function add(endpoint: SpoolEndpoint, count: number): Promise<void> {
   let text = '';
   for (let i = 0; i < count; i++) {
@@ -58,6 +64,10 @@ async function add(endpoint: SpoolEndpoint, count: number): Promise<void> {
     const records = JSON.parse(body) as unknown[];
     const req = info(endpoint, i === 0 && count > 1);
     text += records.map((r, j) => recordLine(req, j, JSON.stringify(r), verdict(req, j))).join('');
+    records.forEach((_, j) => {
+      const ops = OPERATIONS[endpoint];
+      rowIds[endpoint].push(...(ops.length === 0 ? [`${req.requestId}/${j}`] : ops.map((op) => `${req.requestId}/${j}/${op}`)));
+    });
   }
   text += undecodableLine(info(endpoint), { reason: 'cannot decode the body', contentType: 'text/plain', contentEncoding: '', bodyBytes: 3, bodyBase64: 'YWJj', truncated: false }, { accepted: null, error: null });
   await writer.append(text);
@@ -81,6 +91,11 @@ describeConnectorAcceptance({
     const endpoint = ENDPOINT[table];
     if (endpoint === undefined) throw new TypeError(`addData: no table ${table}`);
     await add(endpoint, 2);
+  },
+  expected: (table) => {
+    const endpoint = ENDPOINT[table];
+    if (endpoint === undefined) throw new TypeError(`expected: no table ${table}`);
+    return rowIds[endpoint].map((row_id) => ({ row_id }));
   },
   futureCursor: (_table, last: Cursor) => {
     const c = (last ?? { segment: 1, offset: 0 }) as { segment: number; offset: number };
