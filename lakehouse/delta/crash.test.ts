@@ -12,10 +12,10 @@ import { startChild } from '../testing/child.js';
 import { duckDeltaTable, duckQuery } from '../testing/duckdb-delta.js';
 import { tempStore, type TempStore } from '../testing/tables.js';
 
-const TOTAL = 30;
+const TOTAL = 24;
 const APP = 'conn/events';
 /** Seeds of the kill points: commit number to wait for, and milliseconds to wait after it started. */
-const SEEDS = [11, 23, 5, 97, 42];
+const SEEDS = [11, 23, 5, 97];
 
 function rng(seed: number): () => number {
   let state = seed >>> 0;
@@ -94,5 +94,5 @@ describe('SIGKILL during commits, checkpoints and cleanups', () => {
     const names = await readdir(logDir());
     expect(names.some((n) => n.endsWith('.checkpoint.parquet'))).toBe(true);
     expect(names).not.toContain('00000000000000000001.json');
-  });
+  }, 180_000);
 });

@@ -48,20 +48,21 @@ async function race(): Promise<void> {
 async function loop(): Promise<void> {
   const clock = (): number => Date.now() + 40 * 24 * 60 * 60 * 1000;
   const table = lakehouseOnStore(new LocalStore(root as string), { now: clock, checkpointInterval: 5 }).table('events');
-  let snapshot = await table.snapshot();
+  const snapshot = await table.snapshot();
+  let readVersion = snapshot?.version ?? -1;
   for (let n = (snapshot?.txns.get(appId as string)?.version ?? -1) + 1; n < count; n++) {
     print({ committing: n });
     const result = await table.commit({
-      readVersion: snapshot?.version ?? -1,
+      readVersion,
       operation: 'WRITE',
       add: [fakeAdd(`f-${n}-${randomUUID()}.parquet`)],
       remove: [],
       txn: { appId: appId as string, version: n },
       info: { cursor: { n } },
-      ...(snapshot ? {} : { metadata: { ...EVENTS_METADATA, configuration: { 'delta.logRetentionDuration': 'interval 1 days' } } }),
+      ...(readVersion < 0 ? { metadata: { ...EVENTS_METADATA, configuration: { 'delta.logRetentionDuration': 'interval 1 days' } } } : {}),
     });
     print({ committed: n, version: result.version });
-    snapshot = await table.snapshot();
+    readVersion = result.version;
   }
 }
 
