@@ -26,6 +26,8 @@ const TITLE =
     : lookup.kind === 'found'
       ? `contract (documents from ${lookup.from === 'env' ? 'MIXPANEL_OPENAPI_DIR' : '../shared'})`
       : 'contract (documents missing: every test fails)';
+// The default reporter does not print a skipped suite's title: say why on stderr, which it does print.
+if (lookup.kind === 'skip') console.warn(`emulator/contract.test.ts: ${lookup.reason}`);
 
 type SpecName = OpenApiName;
 
