@@ -20,6 +20,8 @@ export { SOURCE_CHECKS, TABLE_CHECKS } from './checks/index.js';
 export { runAcceptance, type RunAcceptanceOptions } from './run.js';
 export { planTests, testId } from './plan.js';
 export { CapturingLogger } from './logger.js';
+/** Helpers to build a broken variant of a source (a mutant) and prove a check catches it. */
+export { delegate, forTable, mapCall, rebuildBatch, replaceField } from './mutants/wrap.js';
 
 export const SNAPSHOT_DIR_NAME = '__schema_snapshots__';
 

@@ -6,8 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LakeflowSource } from '../../connector-spec/index.js';
-import { planTests, runAcceptance, type AcceptanceOptions, type Verdict } from '../../connector-spec/acceptance/index.js';
-import { forTable, mapCall, rebuildBatch } from '../../connector-spec/acceptance/mutants/wrap.js';
+import { forTable, mapCall, planTests, rebuildBatch, runAcceptance, type AcceptanceOptions, type Verdict } from '../../connector-spec/acceptance/index.js';
 import { NO_RATE_LIMITS, startEmulator } from '../../emulator/index.js';
 import { createMixpanelSource } from './index.js';
 import type { MixpanelConfig } from './config-types.js';
