@@ -74,8 +74,9 @@ export async function executeRun(options: RunCommandOptions, io: CommandIo): Pro
     return await runPipeline({
       spec,
       source,
-      lakehouseDir: resolve(options.lakehouse),
+      lakehouse: options.lakehouse,
       stateDir: resolve(options.state),
+      env: io.env,
       logger,
       progressStream: io.stderr.isTTY ? io.stderr : undefined,
       ...(options.tables ? { tables: options.tables } : {}),

@@ -146,6 +146,12 @@ export interface LakeflowSource {
   listTableOptions(table: string): Promise<readonly TableOptionSpec[]>;
   /** Throws a typed error synchronously (when called) for an unknown table or bad options. */
   readTable(table: string, cursor: Cursor, options?: ReadOptions): TableRead;
+  /**
+   * Optional: a cursor that reads again the rows of the given values of the table's partition column (for
+   * example event dates whose files were lost from storage), from `cursor`'s position on; `undefined` when the
+   * source cannot target them, and the host then reads from the start (rows still present merge by key).
+   */
+  rereadCursor?(table: string, cursor: Cursor, partitions: { readonly column: string; readonly values: readonly string[] }, options?: { readonly tableOptions?: TableOptions }): Cursor | undefined;
   /** Release sockets and timers. */
   close?(): Promise<void>;
 }

@@ -86,7 +86,8 @@ export async function engageLake(profiles: readonly SeedProfile[]): Promise<Lake
       return runPipeline({
         spec: parsePipelineSpec(JSON.stringify({ connection_name: 'mixpanel', objects: [{ table: { source_table: 'engage' } }] }), 'spec.json'),
         source: emulatorSource(lake.mixpanel, { now: () => lake.clock }),
-        lakehouseDir: dirs?.lakehouse ?? lake.lakehouse,
+        lakehouse: dirs?.lakehouse ?? lake.lakehouse,
+        env: {},
         stateDir: dirs?.state ?? lake.state,
         logger: silentLogger,
       });

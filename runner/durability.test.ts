@@ -1,13 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, TransientError } from '../connector-spec/index.js';
-import { parseState } from './cursor-store.js';
-import type { FaultInjector } from './faults.js';
-import { exitCodeForError, exitCodeForReport } from './index.js';
-import { glob, query, tableRows } from './testing/duckdb.js';
+import { ConfigError } from '../connector-spec/index.js';
+import { EXIT_DEFERRED, exitCodeForError, exitCodeForReport } from './index.js';
+import { committedCursor, deltaScan, query, tableRows } from './testing/duckdb.js';
 import { captureLogger, runFixture, strayFiles, tempDirs, type Dirs } from './testing/harness.js';
 
 let dirs: Dirs;
@@ -18,31 +16,31 @@ afterEach(async () => {
   await dirs.cleanup();
 });
 
-const stateOf = async (table: string) => JSON.parse(await readFile(path.join(dirs.state, `${table}.json`), 'utf8')) as Record<string, unknown>;
-
 describe('lock per state folder', () => {
-  it('refuses an overlapping run at once, naming the holder pid and start time', async () => {
+  it('an overlapping run waits for the holder up to --max-wait, then runs; with no wait it is deferred (exit 75) naming the holder', async () => {
     expect.hasAssertions();
-    const results = await Promise.allSettled([runFixture(dirs, { tables: ['logs'] }), runFixture(dirs, { tables: ['logs'] })]);
-    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    expect(rejected).toHaveLength(1);
-    const error = rejected[0]!.reason as TransientError;
-    expect(error).toBeInstanceOf(TransientError);
-    expect(error.code).toBe('RUNNER_LOCKED');
-    expect(error.message).toMatch(new RegExp(`another run holds .*\\.lock \\(pid ${process.pid} on .*, started \\d{4}-\\d\\d-\\d\\dT.*\\); wait for it to finish`));
-    expect(exitCodeForError(error)).toBe(1);
+    const [a, b] = await Promise.all([runFixture(dirs, { tables: ['logs'], maxWaitMs: 60_000 }), runFixture(dirs, { tables: ['logs'], maxWaitMs: 60_000 })]);
+    expect([a.status, b.status]).toEqual(['ok', 'ok']);
+    const rows = await query(`SELECT count(*)::INT n, count(DISTINCT seq)::INT k FROM ${await deltaScan(dirs.lakehouse, 'logs')}`);
+    expect(rows[0]).toEqual({ n: 250, k: 250 });
+    const reports = await Promise.all([runFixture(dirs, { tables: ['logs'] }), runFixture(dirs, { tables: ['logs'] })]);
+    const deferred = reports.filter((r) => r.status === 'deferred');
+    expect(deferred).toHaveLength(1);
+    expect(deferred[0]!.deferred?.reason).toMatch(new RegExp(`pid ${process.pid}`));
+    expect(exitCodeForReport(deferred[0]!)).toBe(EXIT_DEFERRED);
   });
 
-  it('refuses while a live process holds the lock file', async () => {
+  it('defers while another live process holds the lock file, and leaves it alone', async () => {
     expect.hasAssertions();
     await mkdir(dirs.state, { recursive: true });
-    // Another live process (a lock naming our own pid in the old format is an earlier incarnation's: taken over).
     const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     try {
       const holder = { pid: sleeper.pid, startedAt: '2026-11-23T01:02:03.000Z', hostname: os.hostname() };
       await writeFile(path.join(dirs.state, '.lock'), JSON.stringify(holder));
-      await expect(runFixture(dirs, { tables: ['logs'] })).rejects.toThrow(`pid ${sleeper.pid} on ${os.hostname()}, started 2026-11-23T01:02:03.000Z`);
+      const report = await runFixture(dirs, { tables: ['logs'] });
+      expect(report.status).toBe('deferred');
+      expect(report.deferred?.reason).toContain(`pid ${sleeper.pid}`);
+      expect(report.tables).toEqual([]);
       expect(JSON.parse(await readFile(path.join(dirs.state, '.lock'), 'utf8'))).toEqual(holder);
     } finally {
       sleeper.kill('SIGKILL');
@@ -59,85 +57,107 @@ describe('lock per state folder', () => {
     const logger = captureLogger();
     const report = await runFixture(dirs, { tables: ['logs'], logger });
     expect(report.status).toBe('ok');
-    expect(logger.lines.find((l) => l.msg === 'taking over a stale lock')?.fields).toMatchObject({ stalePid: deadPid, reason: 'process is not running' });
+    expect(logger.lines.some((l) => l.msg === 'taking over a stale lock')).toBe(true);
     await expect(readFile(path.join(dirs.state, '.lock'))).rejects.toThrow(/ENOENT/);
   });
 });
 
+/** A real file system that fills up: a 2 MiB tmpfs (needs root; skipped with the reason where mount is refused). */
+function tmpfs(dir: string, size: string): boolean {
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
+  return mounted.status === 0;
+}
+
 describe('disk full / write error', () => {
-  it('fails with a clear error and leaves the previous table files and cursor intact and readable', async () => {
+  const root = path.join(os.tmpdir(), `lakeflow-diskfull-${process.pid}`);
+  let mounted = false;
+  beforeEach(async () => {
+    await mkdir(root, { recursive: true });
+    mounted = tmpfs(root, '2m');
+  });
+  afterEach(async () => {
+    if (mounted) spawnSync('umount', ['-l', root]);
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('fails with the path, the flag and the fix, and leaves every committed version and cursor intact (skipped where tmpfs cannot be mounted)', async (test) => {
+    if (!mounted) test.skip('skipped: cannot mount a tmpfs here (needs root); the error text is covered by run-errors tests');
     expect.hasAssertions();
-    const first = { itemChanges: 150, events: 100, logs: 90 };
-    await runFixture(dirs, { dataset: first });
+    const lake = { ...dirs, lakehouse: path.join(root, 'lakehouse') };
+    await runFixture(lake, { tables: ['items', 'events', 'logs'], dataset: { itemChanges: 150, events: 100, logs: 90 } });
     const before = new Map<string, string[]>();
     const cursors = new Map<string, unknown>();
     for (const table of ['items', 'events', 'logs']) {
-      before.set(table, await tableRows(dirs.lakehouse, table));
-      cursors.set(table, (await stateOf(table))['cursor']);
+      before.set(table, await tableRows(lake.lakehouse, table));
+      cursors.set(table, await committedCursor(lake.lakehouse, table));
     }
-    // The disk is full: every Parquet write of this run fails.
-    let writes = 0;
-    const diskFull: FaultInjector = {
-      check(point) {
-        if (point === 'parquet-write' && ++writes >= 1) {
-          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+    // Fill the disk to the last few KiB: every data file of the next run fails with a real ENOSPC.
+    const filler = path.join(root, 'filler');
+    await writeFile(filler, Buffer.alloc(1));
+    for (let chunk = 256 * 1024; chunk >= 1024; chunk >>= 1) {
+      for (;;) {
+        try {
+          await writeFile(filler, Buffer.alloc(chunk), { flag: 'a' });
+        } catch {
+          break;
         }
-      },
-    };
-    const report = await runFixture(dirs, { faults: diskFull, tables: ['items', 'events', 'logs'] });
+      }
+    }
+    // Completely full: found before the first API call and the first write, as a configuration problem.
+    await expect(runFixture(lake, { tables: ['items', 'events', 'logs'] })).rejects.toThrow(/--lakehouse .*ENOSPC.*free space/);
+    // Nearly full (the write probe fits, data files do not): each table fails at its first data file.
+    await truncate(filler, (await stat(filler)).size - 16 * 1024);
+    const more = { itemChanges: 300, events: 200, logs: 180 };
+    const report = await runFixture(lake, { tables: ['items', 'events', 'logs'], dataset: more });
     expect(exitCodeForReport(report)).toBe(1);
-    for (const t of report.tables) {
-      expect(t.status).toBe('failed');
+    // A table whose files still fit commits; every other one fails at a data file, and keeps its last version.
+    const failed = report.tables.filter((t) => t.status === 'failed');
+    expect(failed.length).toBeGreaterThanOrEqual(1);
+    for (const t of report.tables) expect(['ok', 'failed']).toContain(t.status);
+    for (const t of failed) {
       expect(t.error?.code).toBe('ENOSPC');
-      expect(t.error?.message).toMatch(/^disk full while writing \(ENOSPC: no space left on device, write\); free space under .* and re-run: the previous table files and cursor are intact$/);
+      expect(t.error?.message).toMatch(/^ENOSPC at .* \(--lakehouse\): the disk is full: free space there and re-run; every committed table version and cursor is intact$/);
+      // Calls committed before the failure stay (each with its cursor); a table that committed none is unchanged.
+      if (t.commits === 0) {
+        expect(await tableRows(lake.lakehouse, t.table)).toEqual(before.get(t.table));
+        expect(await committedCursor(lake.lakehouse, t.table)).toEqual(cursors.get(t.table));
+      } else expect(await committedCursor(lake.lakehouse, t.table)).toEqual(t.cursorAfter);
     }
-    for (const table of ['items', 'events', 'logs']) {
-      expect(await tableRows(dirs.lakehouse, table)).toEqual(before.get(table));
-      expect((await stateOf(table))['cursor']).toEqual(cursors.get(table));
-    }
-    expect(await strayFiles(dirs.lakehouse)).toEqual([]);
+    await rm(filler);
+    expect(await strayFiles(lake.lakehouse)).toEqual([]);
     // Space is back: the next run completes and equals a clean run.
-    const after = await runFixture(dirs, { tables: ['items', 'events', 'logs'] });
+    const after = await runFixture(lake, { tables: ['items', 'events', 'logs'], dataset: more });
     expect(after.status).toBe('ok');
     const clean = await tempDirs();
     try {
-      await runFixture(clean, { tables: ['items', 'events', 'logs'] });
-      for (const table of ['items', 'events', 'logs']) expect(await tableRows(dirs.lakehouse, table)).toEqual(await tableRows(clean.lakehouse, table));
+      await runFixture(clean, { tables: ['items', 'events', 'logs'], dataset: more });
+      for (const table of ['items', 'events', 'logs']) expect(await tableRows(lake.lakehouse, table)).toEqual(await tableRows(clean.lakehouse, table));
     } finally {
       await clean.cleanup();
     }
   });
 });
 
-describe('state versioning', () => {
-  it('reads a format-0 state file ({ "cursor": … }) and continues from its cursor, rewriting it as format 1', async () => {
+describe('the cursor lives in the table', () => {
+  it('a run with an empty or lost --state folder reads nothing twice and loses nothing', async () => {
     expect.hasAssertions();
-    await mkdir(dirs.state, { recursive: true });
-    await writeFile(path.join(dirs.state, 'logs.json'), JSON.stringify({ cursor: { offset: 200 } }));
-    const report = await runFixture(dirs, { tables: ['logs'] });
-    const logs = report.tables[0]!;
-    expect(logs.cursorBefore).toEqual({ offset: 200 });
-    expect(logs.rowsRead).toBe(50);
-    expect(logs.warnings.join(' ')).toContain('format 0');
-    expect(await stateOf('logs')).toMatchObject({ format: 1, table: 'logs', version: 0, cursor: { offset: 250 } });
-    const [row] = await query(`SELECT min(seq)::INT lo, count(*)::INT n FROM ${glob(dirs.lakehouse, 'logs')}`);
-    expect(row).toEqual({ lo: 200, n: 50 });
-  });
-
-  it('rejects a state file from a newer format with the fix', () => {
-    expect(() => parseState('{"format": 7, "version": 1}', 'state/logs.json', 'logs')).toThrow('state/logs.json: state format 7 is newer than this runner understands (1); upgrade mixpanel-lakeflow');
-    expect(() => parseState('{"cursor": 1', 'state/logs.json', 'logs')).toThrow(ConfigError);
-  });
-
-  it('a state file that lags the commit log is repaired from the log', async () => {
-    expect.hasAssertions();
-    await runFixture(dirs, { tables: ['logs'] });
-    const current = await stateOf('logs');
-    await writeFile(path.join(dirs.state, 'logs.json'), JSON.stringify({ ...current, version: 0, cursor: { offset: 100 } }));
-    const report = await runFixture(dirs, { tables: ['logs'] });
-    expect(report.tables[0]!.cursorBefore).toEqual({ offset: 250 });
-    expect(report.tables[0]!.rowsRead).toBe(0);
-    expect(await stateOf('logs')).toMatchObject({ version: current['version'], cursor: { offset: 250 } });
+    await runFixture(dirs, { dataset: { itemChanges: 150, events: 100, logs: 200 } });
+    await rm(dirs.state, { recursive: true, force: true });
+    const again = await runFixture(dirs, { dataset: { itemChanges: 150, events: 100, logs: 200 } });
+    for (const t of again.tables.filter((t) => t.ingestionType !== 'snapshot')) {
+      expect(t.rowsRead, t.table).toBe(0);
+      expect(t.commits, t.table).toBe(0);
+    }
+    await rm(dirs.state, { recursive: true, force: true });
+    const more = await runFixture(dirs, { dataset: { itemChanges: 220, events: 160, logs: 260 } });
+    expect(more.tables.find((t) => t.table === 'logs')!.rowsRead).toBe(60);
+    const clean = await tempDirs();
+    try {
+      await runFixture(clean, { dataset: { itemChanges: 220, events: 160, logs: 260 } });
+      for (const table of ['items', 'items_history', 'events', 'logs', 'members']) expect(await tableRows(dirs.lakehouse, table), table).toEqual(await tableRows(clean.lakehouse, table));
+    } finally {
+      await clean.cleanup();
+    }
   });
 });
 

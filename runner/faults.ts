@@ -6,15 +6,11 @@
  */
 export type FaultPoint =
   | 'fetch' // a batch was received from the source
-  | 'parquet-write' // bytes of a staged Parquet file were written (file still under its temp name)
-  | 'staged' // a staged file was renamed to its staged name
-  | 'committed' // the commit record exists, nothing published yet
-  | 'publish' // one staged file was moved into the table dir
-  | 'published' // everything published, state file not yet written
-  | 'state' // state file written, staging not yet cleaned
-  | 'recovered'; // recovery rolled a version forward
+  | 'staged' // the call ended: its rows are staged (cdc) or in uncommitted data files (append, snapshot)
+  | 'written' // the call's merged data files are written, not yet committed
+  | 'committed'; // the Delta commit (data + cursor) is in the log
 
-export const FAULT_POINTS: readonly FaultPoint[] = ['fetch', 'parquet-write', 'staged', 'committed', 'publish', 'published', 'state', 'recovered'];
+export const FAULT_POINTS: readonly FaultPoint[] = ['fetch', 'staged', 'written', 'committed'];
 
 export interface FaultInjector {
   /** Called at each point; may throw (injected error) or kill the process. */

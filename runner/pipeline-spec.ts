@@ -12,7 +12,7 @@ import { lineColumn, looksLikeYaml, scanJson } from './spec-json.js';
 
 export type ScdType = 'SCD_TYPE_1' | 'SCD_TYPE_2' | 'APPEND_ONLY';
 export const SCD_TYPES: readonly ScdType[] = ['SCD_TYPE_1', 'SCD_TYPE_2', 'APPEND_ONLY'];
-export const RESERVED_TABLE_KEYS = ['scd_type', 'primary_keys', 'sequence_by'] as const;
+export const RESERVED_TABLE_KEYS = ['scd_type', 'primary_keys', 'sequence_by', 'every'] as const;
 
 export interface TableSpec {
   readonly sourceTable: string;
@@ -21,6 +21,8 @@ export interface TableSpec {
   readonly scdType?: ScdType;
   readonly primaryKeys?: readonly string[];
   readonly sequenceBy?: readonly string[];
+  /** `every`: a run skips the table until this long after it last ran (snapshot and report tables: Mixpanel's budgets). */
+  readonly everyMs?: number;
   /** Non-reserved `table_configuration` keys, as strings, for the source. */
   readonly tableOptions: TableOptions;
   /** JSON path of this entry in the spec, for messages (`objects[0].table`). */
@@ -184,6 +186,7 @@ function parseTable(file: string, path: string, raw: unknown): TableSpec {
   let scdType: ScdType | undefined;
   let primaryKeys: string[] | undefined;
   let sequenceBy: string[] | undefined;
+  let everyMs: number | undefined;
   for (const [key, value] of Object.entries(config)) {
     const at = `${configPath}.${key}`;
     if (key === 'scd_type') {
@@ -196,6 +199,8 @@ function parseTable(file: string, path: string, raw: unknown): TableSpec {
       primaryKeys = columnList(file, at, value, true);
     } else if (key === 'sequence_by') {
       sequenceBy = columnList(file, at, value, true);
+    } else if (key === 'every') {
+      everyMs = parseEvery(file, at, value);
     } else if (key === 'cluster_by') {
       fail(file, at, 'cluster_by is a Databricks table property the local runner cannot apply; remove it', 'SPEC_UNSUPPORTED_KEY');
     } else {
@@ -210,7 +215,20 @@ function parseTable(file: string, path: string, raw: unknown): TableSpec {
     ...(scdType !== undefined ? { scdType } : {}),
     ...(primaryKeys !== undefined ? { primaryKeys } : {}),
     ...(sequenceBy !== undefined ? { sequenceBy } : {}),
+    ...(everyMs !== undefined ? { everyMs } : {}),
   };
+}
+
+const EVERY_UNITS: Readonly<Record<string, number>> = { m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `every`: `"30m"`, `"1h"`, `"6h"`, `"1d"` (at least 1 minute, at most 30 days). */
+export function parseEvery(file: string, at: string, value: unknown): number {
+  const match = typeof value === 'string' ? /^\s*(\d+)\s*(m|min|h|d)\s*$/.exec(value) : null;
+  const ms = match ? Number(match[1]) * EVERY_UNITS[match[2]!]! : Number.NaN;
+  if (!Number.isFinite(ms) || ms < 60_000 || ms > 30 * 86_400_000) {
+    fail(file, at, `expected an interval such as "15m", "1h", "6h" or "1d" (1 minute to 30 days), got ${JSON.stringify(value)}`, 'SPEC_BAD_VALUE');
+  }
+  return ms;
 }
 
 /** Parse and check `pipeline_spec.json` text. Throws ConfigError naming file:line:column or the JSON path. */

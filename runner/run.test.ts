@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exitCodeForReport } from './index.js';
 import { readParquetFile } from '../lakehouse/parquet/parquet-reader.js';
-import { glob, query, tableRows } from './testing/duckdb.js';
+import { committedCursor, deltaScan, liveFiles, query, tableRows } from './testing/duckdb.js';
 import { captureLogger, runFixture, strayFiles, tempDirs, type Dirs } from './testing/harness.js';
 import { makeDataset, type ItemChange } from './testing/memory-source.js';
 
@@ -39,10 +39,10 @@ describe('runPipeline semantics (fixture source, DuckDB as the reader)', () => {
     expect(exitCodeForReport(report)).toBe(0);
     const data = makeDataset();
     // cdc: one row per key, newest wins.
-    const [counts] = await query(`SELECT count(*)::INT n, count(DISTINCT id)::INT k FROM ${glob(dirs.lakehouse, 'items')}`);
+    const [counts] = await query(`SELECT count(*)::INT n, count(DISTINCT id)::INT k FROM ${await deltaScan(dirs.lakehouse, 'items')}`);
     const expected = expectedItems(data.items);
     expect(counts).toEqual({ n: expected.size, k: expected.size });
-    const rows = await query(`SELECT id, epoch_ms(updated_at)::BIGINT::VARCHAR t, value::VARCHAR v, label, props FROM ${glob(dirs.lakehouse, 'items')} ORDER BY id`);
+    const rows = await query(`SELECT id, epoch_ms(updated_at)::BIGINT::VARCHAR t, value::VARCHAR v, label, props FROM ${await deltaScan(dirs.lakehouse, 'items')} ORDER BY id`);
     for (const row of rows) {
       const want = expected.get(String(row['id']))!;
       expect(row['t']).toBe(String(want.updatedAt));
@@ -51,10 +51,10 @@ describe('runPipeline semantics (fixture source, DuckDB as the reader)', () => {
     }
     // Types as a lakehouse reader sees them.
     const describe = Object.fromEntries(
-      (await query(`DESCRIBE SELECT * FROM ${glob(dirs.lakehouse, 'items')}`)).map((r) => [r['column_name'], r['column_type']]),
+      (await query(`DESCRIBE SELECT * FROM ${await deltaScan(dirs.lakehouse, 'items')}`)).map((r) => [r['column_name'], r['column_type']]),
     );
     expect(describe).toMatchObject({ id: 'VARCHAR', updated_at: 'TIMESTAMP WITH TIME ZONE', value: 'BIGINT', props: 'MAP(VARCHAR, VARCHAR)' });
-    const [mapRow] = await query(`SELECT props['kind'] AS kind FROM ${glob(dirs.lakehouse, 'items')} WHERE id = 'item-0000'`);
+    const [mapRow] = await query(`SELECT props['kind'] AS kind FROM ${await deltaScan(dirs.lakehouse, 'items')} WHERE id = 'item-0000'`);
     expect(['"even"', '"odd"', null]).toContain(mapRow!['kind']);
     // Key-value metadata and codec.
     const kv = await query(`SELECT DISTINCT decode(key) k, decode(value) v FROM parquet_kv_metadata('${dirs.lakehouse}/items/*.parquet') WHERE decode(key) LIKE 'lakeflow.%'`);
@@ -64,39 +64,40 @@ describe('runPipeline semantics (fixture source, DuckDB as the reader)', () => {
     const parquet = (await readdir(path.join(dirs.lakehouse, 'items'))).find((f) => f.endsWith('.parquet'))!;
     const arrow = await readParquetFile(path.join(dirs.lakehouse, 'items', parquet));
     expect(arrow.schema.fields.find((f) => f.name === 'id')!.metadata.get('comment')).toBe('item id');
-    expect(String(arrow.schema.fields.find((f) => f.name === 'updated_at')!.type)).toBe('Timestamp<MILLISECOND, UTC>');
+    // Delta timestamps are microseconds, UTC-adjusted.
+    expect(String(arrow.schema.fields.find((f) => f.name === 'updated_at')!.type)).toBe('Timestamp<MICROSECOND, UTC>');
     expect(String(arrow.schema.fields.find((f) => f.name === 'props')!.type)).toBe('Map<{key:Utf8, value:Utf8}>');
     expect(arrow.schema.metadata.get('lakeflow.primary_keys')).toBe('["id"]');
     const codecs = await query(`SELECT DISTINCT compression FROM parquet_metadata('${dirs.lakehouse}/**/*.parquet')`);
     expect(codecs).toEqual([{ compression: 'ZSTD' }]);
 
     // Partitioned cdc with a two-column sequence: re-deliveries win, hive partitions read with the right types.
-    const events = await query(`SELECT event_id, name, event_date::VARCHAR d, typeof(event_date) dt, typeof(time) tt FROM ${glob(dirs.lakehouse, 'events')}`);
+    const events = await query(`SELECT event_id, name, event_date::VARCHAR d, typeof(event_date) dt, typeof(time) tt FROM ${await deltaScan(dirs.lakehouse, 'events')}`);
     const distinct = new Set(data.events.map((e) => e.eventId));
     expect(events.length).toBe(distinct.size);
     const winner = new Map<string, string>();
     for (const e of data.events) winner.set(e.eventId, e.name); // later processed_at, same time → later row
     for (const e of events) {
       expect(e['name']).toBe(winner.get(String(e['event_id'])));
-      expect(e['dt']).toBe('DATE');
+      expect(e['dt']).toBe('VARCHAR'); // its declared type (Utf8), from the Delta schema, not a type guessed from a folder name
       expect(e['tt']).toBe('TIMESTAMP WITH TIME ZONE');
     }
     const dirsOnDisk = (await readdir(path.join(dirs.lakehouse, 'events'))).filter((d) => d.startsWith('event_date='));
     expect(dirsOnDisk.length).toBe(new Set(data.events.map((e) => e.eventDate)).size);
-    const [pruned] = await query(`SELECT count(*)::INT n FROM ${glob(dirs.lakehouse, 'events')} WHERE event_date = DATE '${data.events[0]!.eventDate}'`);
+    const [pruned] = await query(`SELECT count(*)::INT n FROM ${await deltaScan(dirs.lakehouse, 'events')} WHERE event_date = DATE '${data.events[0]!.eventDate}'`);
     expect(pruned!['n']).toBe(new Set(data.events.filter((e) => e.eventDate === data.events[0]!.eventDate).map((e) => e.eventId)).size);
 
     // append: every row once.
-    const [logs] = await query(`SELECT count(*)::INT n, count(DISTINCT seq)::INT k FROM ${glob(dirs.lakehouse, 'logs')}`);
+    const [logs] = await query(`SELECT count(*)::INT n, count(DISTINCT seq)::INT k FROM ${await deltaScan(dirs.lakehouse, 'logs')}`);
     expect(logs).toEqual({ n: data.logs.length, k: data.logs.length });
 
     // snapshot.
-    const [members] = await query(`SELECT count(*)::INT n FROM ${glob(dirs.lakehouse, 'members')}`);
+    const [members] = await query(`SELECT count(*)::INT n FROM ${await deltaScan(dirs.lakehouse, 'members')}`);
     expect(members!['n']).toBe(data.members.length);
 
     // SCD2: every distinct version kept, exactly one open version per key, the chain closes at the next start.
     const history = await query(
-      `SELECT id, epoch_ms(updated_at)::BIGINT::VARCHAR t, epoch_ms(__start_at)::BIGINT::VARCHAR s, epoch_ms(__end_at)::BIGINT::VARCHAR e FROM ${glob(dirs.lakehouse, 'items_history')} ORDER BY id, __start_at`,
+      `SELECT id, epoch_ms(updated_at)::BIGINT::VARCHAR t, epoch_ms(__start_at)::BIGINT::VARCHAR s, epoch_ms(__end_at)::BIGINT::VARCHAR e FROM ${await deltaScan(dirs.lakehouse, 'items_history')} ORDER BY id, __start_at`,
     );
     const versions = new Map<string, Set<number>>();
     for (const item of data.items) {
@@ -149,7 +150,7 @@ describe('runPipeline semantics (fixture source, DuckDB as the reader)', () => {
     const report = await runFixture(dirs, { ...only, dataset: { generation: 1 } });
     const before = makeDataset({ generation: 0 }).members;
     const after = makeDataset({ generation: 1 }).members;
-    const rows = await query(`SELECT group_id, member_id FROM ${glob(dirs.lakehouse, 'members')} ORDER BY ALL`);
+    const rows = await query(`SELECT group_id, member_id FROM ${await deltaScan(dirs.lakehouse, 'members')} ORDER BY ALL`);
     expect(rows.map((r) => `${r['group_id']}/${r['member_id']}`)).toEqual(after.map((m) => `${m.groupId}/${m.memberId}`).sort());
     const diff = report.tables[0]!.snapshotDiff!;
     expect(diff.groupBy).toBe('group_id');
@@ -163,8 +164,8 @@ describe('runPipeline semantics (fixture source, DuckDB as the reader)', () => {
     }
     expect(diff.added).toBeGreaterThan(0);
     expect(diff.removed).toBeGreaterThan(0);
-    const files = (await readdir(path.join(dirs.lakehouse, 'members'))).filter((f) => f.endsWith('.parquet'));
-    expect(files).toHaveLength(1);
+    // The replaced file stays in storage (a Delta remove; vacuum deletes it later), the log has one live file.
+    expect(await liveFiles(dirs.lakehouse, 'members')).toHaveLength(1);
   });
 
   it('discards a failing call and retries it with the same cursor; 429 waits; reports count them', async () => {
@@ -205,12 +206,12 @@ describe('runPipeline semantics (fixture source, DuckDB as the reader)', () => {
     expect(byName['items']!.error).toMatchObject({ code: 'FIXTURE_DATA', kind: 'data' });
     expect(byName['items']!.cursorAfter).toEqual({ offset: 180 });
     expect(byName['members']!.status).toBe('skipped');
-    expect(byName['members']!.warnings.join(' ')).toContain('needs a paid plan');
+    expect(byName['members']!.missing.join(' ')).toContain('needs a paid plan');
     expect(byName['events']!.status).toBe('ok');
     expect(exitCodeForReport(report)).toBe(1);
-    const state = JSON.parse(await readFile(path.join(dirs.state, 'items.json'), 'utf8')) as { cursor: unknown; format: number };
-    expect(state).toMatchObject({ format: 1, cursor: { offset: 180 } });
-    const [n] = await query(`SELECT count(DISTINCT id)::INT k, count(*)::INT n FROM ${glob(dirs.lakehouse, 'items')}`);
+    // The cursor lives in the table's own log, committed with the data behind it.
+    expect(await committedCursor(dirs.lakehouse, 'items')).toEqual({ offset: 180 });
+    const [n] = await query(`SELECT count(DISTINCT id)::INT k, count(*)::INT n FROM ${await deltaScan(dirs.lakehouse, 'items')}`);
     expect(n!['k']).toBe(n!['n']);
     expect(n!['n']).toBe(expectedItems(makeDataset().items.slice(0, 180)).size);
     // Skipped only → partial.
@@ -228,7 +229,7 @@ describe('runPipeline semantics (fixture source, DuckDB as the reader)', () => {
     const subset = await runFixture(dirs, { tables: ['logs'], fullRefresh: ['logs'] });
     expect(subset.tables.map((t) => t.table)).toEqual(['logs']);
     expect(subset.tables[0]!.cursorBefore).toBeNull();
-    const [logs] = await query(`SELECT count(*)::INT n, count(DISTINCT seq)::INT k FROM ${glob(dirs.lakehouse, 'logs')}`);
+    const [logs] = await query(`SELECT count(*)::INT n, count(DISTINCT seq)::INT k FROM ${await deltaScan(dirs.lakehouse, 'logs')}`);
     expect(logs).toEqual({ n: 250, k: 250 });
     await expect(runFixture(dirs, { tables: ['lgs'] })).rejects.toThrow(/--tables lgs: not a table of fixture_spec\.json; did you mean logs\?/);
   });
@@ -239,13 +240,14 @@ describe('runPipeline semantics (fixture source, DuckDB as the reader)', () => {
     const report = await runFixture(dirs, { spec, dataset: { events: 40 } });
     expect(report.tables[0]!.commits).toBe(40);
     const perDay = new Map<string, number>();
-    for (const day of (await readdir(path.join(dirs.lakehouse, 'events'))).filter((d) => d.startsWith('event_date='))) {
-      perDay.set(day, (await readdir(path.join(dirs.lakehouse, 'events', day))).length);
+    for (const file of await liveFiles(dirs.lakehouse, 'events')) {
+      const day = String(file.partitionValues['event_date']);
+      perDay.set(day, (perDay.get(day) ?? 0) + 1);
     }
     expect(Math.max(...perDay.values())).toBeLessThanOrEqual(9);
     expect([...perDay.values()].reduce((a, b) => a + b, 0)).toBeLessThan(40);
     const data = makeDataset({ events: 40 });
-    const [row] = await query(`SELECT count(*)::INT n, count(DISTINCT event_id)::INT k FROM ${glob(dirs.lakehouse, 'events')}`);
+    const [row] = await query(`SELECT count(*)::INT n, count(DISTINCT event_id)::INT k FROM ${await deltaScan(dirs.lakehouse, 'events')}`);
     const distinct = new Set(data.events.map((e) => e.eventId)).size;
     expect(row).toEqual({ n: distinct, k: distinct });
   });

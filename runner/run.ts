@@ -1,10 +1,16 @@
 /**
- * `runPipeline`: lock the state folder, run each selected table (recover → call loop → commit), write the
- * run report. Per-table failures are recorded and the other tables continue.
+ * `runPipeline`: check everything a run needs before the first API call and the first write (the selection,
+ * the spec against the source, a writable lakehouse and state folder), take the state folder's lease, then run
+ * each selected table that is due (convert → check → call loop → commit) and write the run report.
+ * Per-table failures are recorded and the other tables continue. A graceful stop (`stop`) ends the run at the
+ * next commit boundary; `maxWaitMs` bounds every wait.
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { ConfigError, type LakeflowSource, type Logger } from '../connector-spec/index.js';
+import { openLakehouse, type Lakehouse } from '../lakehouse/index.js';
 import { faultsFromEnv, type FaultInjector } from './faults.js';
 import { acquireLock } from './lock.js';
 import type { PipelineSpec, TableSpec } from './pipeline-spec.js';
@@ -12,37 +18,64 @@ import { suggest, validateSpecAgainstSource } from './pipeline-spec.js';
 import { createProgress, noProgress, type ProgressReporter } from './progress.js';
 import { runStatus, writeRunReport, type RunReport } from './report.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { readSchedule, writeSchedule } from './schedule.js';
+import { checkStateDir } from './state-dir.js';
 import { runTable } from './table-run.js';
+
+/** Default `--max-wait`: no wait (rate limit, backoff, lock) may end later than this after the run started. */
+export const DEFAULT_MAX_WAIT_MS = 5 * 60_000;
 
 export interface RunPipelineOptions {
   readonly spec: PipelineSpec;
   readonly source: LakeflowSource;
-  readonly lakehouseDir: string;
+  /** `--lakehouse`: a folder, `s3://bucket/prefix`, `az://container/prefix` or `abfss://…`. */
+  readonly lakehouse: string;
   readonly stateDir: string;
-  /** Destination (or source) table names to run; default all in the spec. */
+  /** Environment for the lakehouse's credentials (AWS_*, AZURE_STORAGE_*). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Destination tables, or source tables (every destination they feed), to run; default all in the spec. */
   readonly tables?: readonly string[];
-  /** Tables whose data and cursor are dropped before reading from the start. */
+  /** Tables whose data and cursor are dropped (in one commit) before reading from the start. */
   readonly fullRefresh?: readonly string[];
+  /** Let `--full-refresh` drop rows older than what a fresh read re-reads. */
+  readonly dropHistory?: boolean;
+  /** Tables to repair: lost files are removed from the log and what they held is read again. */
+  readonly repair?: readonly string[];
   readonly logger: Logger;
-  /** A progress reporter; or pass `progressStream` (a TTY) to get cli-progress bars. */
   readonly progress?: ProgressReporter;
   readonly progressStream?: NodeJS.WritableStream | undefined;
-  readonly signal?: AbortSignal;
+  /** Graceful stop: no new call starts; an uncommitted call is discarded. */
+  readonly stop?: AbortSignal;
+  /** No wait may end later than this many ms after the run started (default 5 minutes). */
+  readonly maxWaitMs?: number;
+  /** Lease of the state folder's lock (default: the lock's own). */
+  readonly lockLeaseMs?: number;
   readonly retry?: Partial<RetryPolicy>;
   /** Test hook: crash points / injected errors. Defaults to `LAKEFLOW_TEST_CRASH_AT` from the environment. */
   readonly faults?: FaultInjector;
+  readonly now?: () => number;
 }
 
-function select(spec: PipelineSpec, names: readonly string[] | undefined, flag: string): TableSpec[] {
+/**
+ * `--tables`/`--full-refresh`/`repair` names → spec tables: a destination table, or a source table meaning every
+ * destination it feeds; duplicates removed, spec order kept; an empty or unknown selection is a config error.
+ */
+export function selectTables(spec: PipelineSpec, names: readonly string[] | undefined, flag: string): TableSpec[] {
   if (names === undefined) return [...spec.objects];
-  const valid = spec.objects.map((t) => t.destinationTable);
-  return names.map((name) => {
-    const found = spec.objects.find((t) => t.destinationTable === name) ?? spec.objects.find((t) => t.sourceTable === name);
-    if (!found) {
+  if (names.length === 0) {
+    throw new ConfigError(`${flag} is empty; name one or more tables of ${spec.file} (${spec.objects.map((t) => t.destinationTable).join(', ')}), or leave the flag out to run them all`, { code: 'RUNNER_EMPTY_SELECTION' });
+  }
+  const valid = [...new Set(spec.objects.flatMap((t) => [t.destinationTable, t.sourceTable]))];
+  const chosen = new Set<TableSpec>();
+  for (const name of names) {
+    const byDestination = spec.objects.filter((t) => t.destinationTable === name);
+    const found = byDestination.length > 0 ? byDestination : spec.objects.filter((t) => t.sourceTable === name);
+    if (found.length === 0) {
       throw new ConfigError(`${flag} ${name}: not a table of ${spec.file}; ${suggest(name, valid)}`, { code: 'RUNNER_UNKNOWN_TABLE_FLAG' });
     }
-    return found;
-  });
+    for (const t of found) chosen.add(t);
+  }
+  return spec.objects.filter((t) => chosen.has(t));
 }
 
 function progressFor(options: RunPipelineOptions): ProgressReporter {
@@ -51,61 +84,95 @@ function progressFor(options: RunPipelineOptions): ProgressReporter {
   return stream?.isTTY ? createProgress({ stream }) : noProgress;
 }
 
+/** The local folder of a local lakehouse (earlier releases' tables only exist there). */
+function localDirOf(lakehouse: Lakehouse, location: string): string | undefined {
+  return lakehouse.store.kind === 'local' ? path.resolve(location.startsWith('file://') ? new URL(location).pathname : location) : undefined;
+}
+
 export async function runPipeline(options: RunPipelineOptions): Promise<RunReport> {
   const { spec, source, logger } = options;
-  const selected = select(spec, options.tables, '--tables');
-  const refresh = new Set(select(spec, options.fullRefresh ?? [], '--full-refresh').map((t) => t.destinationTable));
+  const now = options.now ?? Date.now;
+  const startedMs = now();
+  // Everything that can be wrong with the configuration fails here: before the first API call and write.
+  const selected = selectTables(spec, options.tables, '--tables');
+  const refresh = new Set(options.fullRefresh === undefined ? [] : selectTables(spec, options.fullRefresh, '--full-refresh').map((t) => t.destinationTable));
+  const repair = new Set(options.repair === undefined ? [] : selectTables(spec, options.repair, 'repair').map((t) => t.destinationTable));
   const faults = options.faults ?? faultsFromEnv();
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
-  // Cheap, and protects library callers that skipped it: unknown tables/options never reach the source.
   await validateSpecAgainstSource(spec, source);
-  await fs.mkdir(options.lakehouseDir, { recursive: true });
-  const lock = await acquireLock(options.stateDir, logger);
-  const progress = progressFor(options);
-  const startedAt = new Date().toISOString();
-  const report: RunReport = {
-    runId: randomUUID(),
-    source: source.name,
-    connectionName: spec.connectionName,
-    startedAt,
-    finishedAt: startedAt,
-    status: 'ok',
-    tables: [],
-  };
+  const lakehouse = await openLakehouse(options.lakehouse, { env: options.env, logger });
   try {
-    logger.info('run started', { runId: report.runId, source: source.name, tables: selected.map((t) => t.destinationTable), fullRefresh: [...refresh] });
-    for (const table of selected) {
-      if (options.signal?.aborted) break;
-      const tableReport = await runTable({
-        source,
-        spec: table,
-        lakehouseDir: options.lakehouseDir,
-        stateDir: options.stateDir,
-        logger,
-        progress,
-        retry,
-        faults,
-        runId: report.runId,
-        fullRefresh: refresh.has(table.destinationTable),
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      report.tables.push(tableReport);
-      logger.info('table finished', {
-        table: tableReport.table,
-        status: tableReport.status,
-        rowsRead: tableReport.rowsRead,
-        rowsWritten: tableReport.rowsWritten,
-        commits: tableReport.commits,
-        durationMs: tableReport.durationMs,
-      });
+    await lakehouse.store.checkWritable('--lakehouse');
+    await checkStateDir(options.stateDir);
+    const deadline = startedMs + (options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+    const startedAt = new Date(startedMs).toISOString();
+    const report: RunReport = { runId: randomUUID(), source: source.name, connectionName: spec.connectionName, startedAt, finishedAt: startedAt, status: 'ok', tables: [] };
+    const lock = await acquireLock(options.stateDir, logger, {
+      runId: report.runId,
+      waitMs: Math.max(0, deadline - now()),
+      ...(options.stop ? { signal: options.stop } : {}),
+      ...(options.lockLeaseMs !== undefined ? { leaseMs: options.lockLeaseMs } : {}),
+    }).catch((error: unknown) => {
+      if (error instanceof Error && (error as { code?: unknown }).code === 'RUNNER_LOCKED') return { deferred: error.message };
+      throw error;
+    });
+    if ('deferred' in lock) {
+      report.status = 'deferred';
+      report.deferred = { reason: lock.deferred };
+      report.finishedAt = new Date(now()).toISOString();
+      logger.warn('run deferred: another run holds the state folder past --max-wait; the next scheduled run continues', { reason: lock.deferred });
+      return report;
     }
-    report.status = runStatus(report.tables);
-    report.finishedAt = new Date().toISOString();
-    const file = await writeRunReport(options.stateDir, report);
-    logger.info('run finished', { status: report.status, report: file });
-    return report;
+    const progress = progressFor(options);
+    const stagingRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'mixpanel-lakeflow-staging-'));
+    try {
+      const schedule = await readSchedule(options.stateDir);
+      logger.info('run started', { runId: report.runId, source: source.name, lakehouse: lakehouse.displayUrl, tables: selected.map((t) => t.destinationTable), fullRefresh: [...refresh] });
+      for (const table of selected) {
+        if (options.stop?.aborted) break;
+        const tableReport = await runTable({
+          source,
+          spec: table,
+          connectionName: spec.connectionName,
+          lakehouse,
+          localDir: localDirOf(lakehouse, options.lakehouse),
+          stagingRoot,
+          logger,
+          progress,
+          retry,
+          faults,
+          runId: report.runId,
+          fullRefresh: refresh.has(table.destinationTable),
+          dropHistory: options.dropHistory === true,
+          repair: repair.has(table.destinationTable),
+          deadline,
+          now,
+          lastRunMs: schedule.get(table.destinationTable),
+          ...(options.stop ? { stop: options.stop } : {}),
+        });
+        report.tables.push(tableReport);
+        if (tableReport.status === 'ok') schedule.set(table.destinationTable, startedMs);
+        logger.info('table finished', {
+          table: tableReport.table,
+          status: tableReport.status,
+          rowsRead: tableReport.rowsRead,
+          rowsWritten: tableReport.rowsWritten,
+          commits: tableReport.commits,
+          durationMs: tableReport.durationMs,
+        });
+      }
+      report.status = options.stop?.aborted && report.status !== 'failed' ? (runStatus(report.tables) === 'failed' ? 'failed' : 'stopped') : runStatus(report.tables);
+      report.finishedAt = new Date(now()).toISOString();
+      await writeSchedule(options.stateDir, schedule);
+      const file = await writeRunReport(options.stateDir, report);
+      logger.info('run finished', { status: report.status, report: file });
+      return report;
+    } finally {
+      progress.stop();
+      await fs.rm(stagingRoot, { recursive: true, force: true });
+      await lock.release();
+    }
   } finally {
-    progress.stop();
-    await lock.release();
+    await lakehouse.close();
   }
 }

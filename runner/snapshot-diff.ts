@@ -1,11 +1,11 @@
 /**
- * Joins and leaves of a snapshot vs the previous one (for example cohort members per cohort_id):
- * compares the primary-key sets of the live files and the new staged files, grouped by a column.
+ * Joins and leaves of a snapshot vs the previous one (for example cohort members per cohort_id): compares the
+ * primary-key sets of the replaced live files and the new files, grouped by a column.
  */
 import type { Schema } from 'apache-arrow';
 import { META_SNAPSHOT_GROUP_BY } from '../connector-spec/index.js';
+import type { AddFile, DeltaTable } from '../lakehouse/index.js';
 import { cellOf, keyString } from './arrow-rows.js';
-import { readParquetFile } from '../lakehouse/parquet/parquet-reader.js';
 import type { SnapshotDiff } from './report.js';
 
 export { META_SNAPSHOT_GROUP_BY };
@@ -17,26 +17,29 @@ export function snapshotGroupColumn(schema: Schema, keys: readonly string[]): st
   return keys.length >= 2 ? keys[0]! : null;
 }
 
-async function keysByGroup(files: readonly string[], keys: readonly string[], group: string | null): Promise<Map<string, Set<string>>> {
+async function keysByGroup(table: DeltaTable, files: readonly AddFile[], keys: readonly string[], group: string | null, schema: Schema): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
+  const columns = [...new Set([...keys, ...(group === null ? [] : [group])])];
+  const projected = schema.select(columns);
   for (const file of files) {
-    const table = await readParquetFile(file);
-    const kv = keys.map((k) => table.getChild(k));
-    const gv = group === null ? null : table.getChild(group);
-    if (kv.some((v) => v === null)) continue;
-    for (let r = 0; r < table.numRows; r++) {
-      const g = gv ? String(cellOf(gv, r)) : '';
-      let set = out.get(g);
-      if (!set) out.set(g, (set = new Set()));
-      set.add(keyString(kv.map((v) => cellOf(v!, r))));
+    for await (const part of table.readDataFile(file, { columns, schema: projected })) {
+      const kv = keys.map((k) => part.getChild(k));
+      const gv = group === null ? null : part.getChild(group);
+      if (kv.some((v) => v === null)) continue;
+      for (let r = 0; r < part.numRows; r++) {
+        const g = gv ? String(cellOf(gv, r)) : '';
+        let set = out.get(g);
+        if (!set) out.set(g, (set = new Set()));
+        set.add(keyString(kv.map((v) => cellOf(v!, r))));
+      }
     }
   }
   return out;
 }
 
-export async function diffSnapshots(previous: readonly string[], next: readonly string[], keys: readonly string[], group: string | null): Promise<SnapshotDiff> {
-  const before = await keysByGroup(previous, keys, group);
-  const after = await keysByGroup(next, keys, group);
+export async function diffSnapshots(table: DeltaTable, previous: readonly AddFile[], next: readonly AddFile[], keys: readonly string[], group: string | null, schema: Schema): Promise<SnapshotDiff> {
+  const before = await keysByGroup(table, previous, keys, group, schema);
+  const after = await keysByGroup(table, next, keys, group, schema);
   const groups: Record<string, { added: number; removed: number }> = {};
   let added = 0;
   let removed = 0;

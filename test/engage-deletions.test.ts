@@ -48,7 +48,7 @@ describe('engage deletion markers beyond the cursor limit', () => {
       { now: () => clock },
     );
     try {
-      const report = await runPipeline({ spec, source, lakehouseDir: join(dir, 'lh'), stateDir: join(dir, 'st'), logger: SILENT });
+      const report = await runPipeline({ spec, source, lakehouse: join(dir, 'lh'), stateDir: join(dir, 'st'), env: {}, logger: SILENT });
       expect(report.tables.map((t) => [t.table, t.status, t.error?.message])).toEqual([['engage', 'ok', undefined]]);
     } finally {
       await source.close?.();

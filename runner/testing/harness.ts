@@ -41,6 +41,11 @@ export interface FixtureRunOptions {
   readonly fullRefresh?: readonly string[];
   readonly faults?: FaultInjector;
   readonly logger?: Logger;
+  /** `--max-wait` in ms (default 0 in tests: a held lock defers at once instead of waiting minutes). */
+  readonly maxWaitMs?: number;
+  readonly dropHistory?: boolean;
+  readonly repair?: readonly string[];
+  readonly stop?: AbortSignal;
 }
 
 export async function runFixture(dirs: Dirs, options: FixtureRunOptions = {}): Promise<RunReport> {
@@ -50,18 +55,28 @@ export async function runFixture(dirs: Dirs, options: FixtureRunOptions = {}): P
   return runPipeline({
     spec,
     source,
-    lakehouseDir: dirs.lakehouse,
+    lakehouse: dirs.lakehouse,
     stateDir: dirs.state,
+    env: {},
     logger: options.logger ?? captureLogger(),
     retry: { attempts: 3, baseDelayMs: 1 },
     faults: options.faults ?? noFaults,
     ...(options.tables ? { tables: options.tables } : {}),
     ...(options.fullRefresh ? { fullRefresh: options.fullRefresh } : {}),
+    ...(options.repair ? { repair: options.repair } : {}),
+    ...(options.stop ? { stop: options.stop } : {}),
+    dropHistory: options.dropHistory === true,
+    maxWaitMs: options.maxWaitMs ?? 0,
   });
 }
 
-/** Files a reader globbing the table dirs could trip over: temp names, staging leftovers under tables. */
+/**
+ * Files a reader of the table folders would see that are neither data files nor Delta log files. Hidden
+ * names (a `.`-prefixed temp file of an upload a SIGKILL interrupted) are invisible to every Delta reader and
+ * are not counted; `vacuum` deletes them once they are older than the retention.
+ */
 export async function strayFiles(lakehouse: string): Promise<string[]> {
-  const files = await listFilesRecursive(lakehouse, new Set(['_lakeflow_staging']));
-  return files.filter((f) => f.endsWith('.tmp') || /\.tmp$|\.parquet\.\d+\.\d+/.test(f) || (!f.endsWith('.parquet') && !/_lakeflow_log\/\d{20}\.json$/.test(f)));
+  const files = await listFilesRecursive(lakehouse);
+  const log = /_delta_log\/(\d{20}\.json|\d{20}\.checkpoint\.parquet|_last_checkpoint)$/;
+  return files.filter((f) => !/(^|\/)\.[^/]*$/.test(f) && (f.includes('_delta_log/') ? !log.test(f) : !f.endsWith('.parquet')));
 }

@@ -17,7 +17,7 @@ try {
   const source = createMemorySource({ dataset: makeDataset(datasetOptions) });
   await validateSpecAgainstSource(spec, source);
   const logger = createLogger({ format: 'json', level: process.env['FIXTURE_LOG_LEVEL'] ?? 'warn', stream: process.stderr });
-  const report = await runPipeline({ spec, source, lakehouseDir, stateDir, logger, retry: { attempts: 3, baseDelayMs: 1 } });
+  const report = await runPipeline({ spec, source, lakehouse: lakehouseDir, stateDir, env: process.env, logger, retry: { attempts: 3, baseDelayMs: 1 } });
   process.exitCode = exitCodeForReport(report);
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

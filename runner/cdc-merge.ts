@@ -1,0 +1,203 @@
+/**
+ * The SCD type 1 cdc merge of one call into a Delta table, copy-on-write and without per-cell work on the bulk
+ * of the rows. The call's batches are staged (`CallStaging`) and their keys hashed into a `KeyHashIndex`
+ * (8 bytes a row) while they arrive. Then:
+ *  1. the key columns of the live files in the partitions the call touched are read and hashed; a live file
+ *     holding a hash of the call is a "hit";
+ *  2. the suspects — hashes repeated within the call, and hashes hit in live files — are confirmed with exact
+ *     keys and compared by `sequence_by` (the newest wins; an incoming row wins a tie with an existing one; within
+ *     the call the later row wins a tie). Only suspects (re-sent copies, updates) ever become JS values;
+ *  3. staged batches are written with their losing rows dropped (`takeRows` over the Arrow buffers), hit files
+ *     holding a losing row are rewritten from column slices of the rows they keep, and every other file is left
+ *     alone. A touched partition with more than COMPACT_ABOVE_FILES live files is compacted into the new files.
+ * Copies re-sent within the call therefore collapse before anything is written.
+ */
+import type { RecordBatch, Schema, Vector } from 'apache-arrow';
+import { DataError, takeRows } from '../connector-spec/index.js';
+import type { AddFile, DeltaTable } from '../lakehouse/index.js';
+import { cellOf, compareSequence, keyString, type Cell } from './arrow-rows.js';
+import type { CallStaging } from './call-staging.js';
+import { hashKeys, type KeyHashIndex } from './key-index.js';
+import type { PartitionValue } from './partition-split.js';
+import type { TableDataWriter } from './table-data-writer.js';
+
+/** A touched partition holding more live files than this is compacted by the merge. */
+export const COMPACT_ABOVE_FILES = 8;
+
+export interface CdcMergeInput {
+  readonly table: DeltaTable;
+  /** Live files of the snapshot the call was planned on. */
+  readonly live: readonly AddFile[];
+  readonly staging: CallStaging;
+  /** Hashes of every staged row's key, in staging order. */
+  readonly index: KeyHashIndex;
+  readonly keys: readonly string[];
+  readonly sequenceBy: readonly string[];
+  readonly partitionBy?: string;
+  /** The table's logical schema (what staged batches carry); live rows are read back cast to it. */
+  readonly schema: Schema;
+  readonly writer: TableDataWriter;
+}
+
+export interface CdcMergeResult {
+  readonly add: AddFile[];
+  readonly remove: AddFile[];
+  /** Incoming rows that replaced an existing key, plus copies collapsed within the call. */
+  readonly rowsMerged: number;
+  /** Partition values the merge read (for the commit's conflict check); '' for an unpartitioned table. */
+  readonly readPartitions: string[];
+}
+
+/** One version of a key: where the row is and its sequence values. */
+interface Version {
+  /** ≥ 0: staged batch index; < 0: −(hit file index + 1). */
+  readonly origin: number;
+  readonly row: number;
+  readonly seq: Cell[];
+}
+
+export function partitionKey(value: PartitionValue): string {
+  return value ?? '\u0000null';
+}
+
+function columnsOf(source: { getChild(name: string): Vector | null }, names: readonly string[], where: string): Vector[] {
+  return names.map((name) => {
+    const v = source.getChild(name);
+    if (!v) throw new DataError(`${where}: column ${name} is missing; check primary_keys / sequence_by in table_configuration`, { code: 'RUNNER_MISSING_COLUMN' });
+    return v;
+  });
+}
+
+/** Rows of `n` not in `drop`, as gather indices. */
+function keptRows(n: number, drop: ReadonlySet<number>): Int32Array {
+  const out = new Int32Array(n - drop.size);
+  let k = 0;
+  for (let r = 0; r < n; r++) if (!drop.has(r)) out[k++] = r;
+  return out;
+}
+
+function partitionOfFile(file: AddFile, partitionBy: string | undefined): string {
+  return partitionBy === undefined ? '' : partitionKey(file.partitionValues[partitionBy] ?? null);
+}
+
+export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
+  const { keys, sequenceBy, partitionBy, index, staging } = input;
+  index.seal();
+  const keyAndSeq = [...new Set([...keys, ...sequenceBy])];
+
+  // Partitions the call touched (one pass over the staged partition column).
+  const touched = new Set<string>(partitionBy === undefined ? [''] : [...staging.partitions].map(partitionKey));
+  const candidates = input.live.filter((f) => touched.has(partitionOfFile(f, partitionBy)));
+  const filesPerPartition = new Map<string, AddFile[]>();
+  for (const file of candidates) {
+    const p = partitionOfFile(file, partitionBy);
+    let list = filesPerPartition.get(p);
+    if (!list) filesPerPartition.set(p, (list = []));
+    list.push(file);
+  }
+  const compacted = new Set([...filesPerPartition].filter(([, files]) => files.length > COMPACT_ABOVE_FILES).map(([p]) => p));
+
+  // 1. Which live files may hold a key of the call: key columns only, hashed at buffer level.
+  const suspects = new Set<number>(index.duplicates());
+  const hitFiles: AddFile[] = [];
+  for (const file of candidates) {
+    let hit = false;
+    for await (const group of input.table.readDataFile(file, { columns: keys })) {
+      const hashes = hashKeys(columnsOf(group, keys, file.path), group.numRows);
+      for (let r = 0; r < hashes.length; r++) {
+        if (index.has(hashes[r]!)) {
+          suspects.add(hashes[r]!);
+          hit = true;
+        }
+      }
+    }
+    if (hit) hitFiles.push(file);
+  }
+
+  // 2. Exact keys of the suspects decide the winners; every other version of a suspect key loses.
+  const losers = new Map<number, Set<number>>();
+  const lose = (v: Version): void => {
+    let rows = losers.get(v.origin);
+    if (!rows) losers.set(v.origin, (rows = new Set()));
+    rows.add(v.row);
+  };
+  let collapsed = 0;
+  const updated = new Set<string>();
+  if (suspects.size > 0) {
+    const winners = new Map<string, Version>();
+    for await (const { index: b, batch } of staging.batches()) {
+      const kv = columnsOf(batch, keys, 'staged batch');
+      const hashes = hashKeys(kv, batch.numRows);
+      let sv: Vector[] | undefined;
+      for (let r = 0; r < batch.numRows; r++) {
+        if (!suspects.has(hashes[r]!)) continue;
+        sv ??= columnsOf(batch, sequenceBy, 'staged batch');
+        const key = keyString(kv.map((v) => cellOf(v, r)));
+        const version: Version = { origin: b, row: r, seq: sv.map((v) => cellOf(v, r)) };
+        const current = winners.get(key);
+        if (!current) winners.set(key, version);
+        else {
+          collapsed++;
+          if (compareSequence(version.seq, current.seq) >= 0) {
+            lose(current);
+            winners.set(key, version);
+          } else lose(version);
+        }
+      }
+    }
+    for (let j = 0; j < hitFiles.length; j++) {
+      const file = hitFiles[j]!;
+      let base = 0;
+      for await (const group of input.table.readDataFile(file, { columns: keyAndSeq, schema: input.schema })) {
+        const kv = columnsOf(group, keys, file.path);
+        const sv = columnsOf(group, sequenceBy, file.path);
+        const hashes = hashKeys(kv, group.numRows);
+        for (let r = 0; r < group.numRows; r++) {
+          if (!suspects.has(hashes[r]!)) continue;
+          const key = keyString(kv.map((v) => cellOf(v, r)));
+          const current = winners.get(key);
+          if (!current) continue; // a hash collision, not a key of the call
+          updated.add(key);
+          const version: Version = { origin: -(j + 1), row: base + r, seq: sv.map((v) => cellOf(v, r)) };
+          if (compareSequence(version.seq, current.seq) > 0) {
+            lose(current); // a strictly newer existing row beats the incoming one
+            winners.set(key, version);
+          } else lose(version);
+        }
+        base += group.numRows;
+      }
+    }
+  }
+
+  // 3. Staged batches without their losers; hit files holding a loser and compacted partitions rewritten.
+  for await (const { index: b, batch } of staging.batches()) {
+    const drop = losers.get(b);
+    await input.writer.write(drop && drop.size > 0 ? takeRows(batch, keptRows(batch.numRows, drop)) : batch);
+  }
+  const rewrite = new Map<string, { file: AddFile; drop: ReadonlySet<number> | undefined }>();
+  hitFiles.forEach((file, j) => {
+    const drop = losers.get(-(j + 1));
+    if (drop && drop.size > 0) rewrite.set(file.path, { file, drop });
+  });
+  for (const p of compacted) for (const file of filesPerPartition.get(p)!) if (!rewrite.has(file.path)) rewrite.set(file.path, { file, drop: undefined });
+  for (const { file, drop } of rewrite.values()) {
+    const value = partitionBy === undefined ? null : (file.partitionValues[partitionBy] ?? null);
+    let base = 0;
+    for await (const group of input.table.readDataFile(file, { schema: input.schema })) {
+      for (const batch of group.batches as RecordBatch[]) {
+        const n = batch.numRows;
+        let local: Set<number> | undefined;
+        if (drop) for (const row of drop) if (row >= base && row < base + n) (local ??= new Set()).add(row - base);
+        await input.writer.writeToPartition(value, local ? takeRows(batch, keptRows(n, local)) : batch);
+        base += n;
+      }
+    }
+  }
+  const add = await input.writer.close();
+  return {
+    add,
+    remove: [...rewrite.values()].map((r) => r.file),
+    rowsMerged: updated.size + collapsed,
+    readPartitions: partitionBy === undefined ? [''] : [...staging.partitions].map((v) => v ?? ''),
+  };
+}
