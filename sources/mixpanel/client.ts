@@ -10,6 +10,7 @@
  * (once per client, i.e. per run), counts the pages it already sent, waits as for any hourly 429 and from then on
  * paces every call of the family.
  */
+import type { Readable } from 'node:stream';
 import Bottleneck from 'bottleneck';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ConfigError, TransientError, type Logger, type ReadStats } from '../../connector-spec/index.js';
@@ -17,9 +18,19 @@ import { resolveUserAgent } from './user-agent.js';
 import type { CallContext, ExportParams, ExportResponse, MixpanelClient, QueryCallContext } from './client-types.js';
 import type { MixpanelConfig } from './config-types.js';
 import { decodedBody } from './http/decode.js';
-import { ERROR_CODE_PREFIX, errorForResponse } from './http/errors.js';
+import { ERROR_CODE_PREFIX, errorForResponse, unreachableError } from './http/errors.js';
+import { requestExportBody } from './http/export-body.js';
 import { EXPORT_PATH, apiBase, type ApiFamily } from './http/hosts.js';
-import { backoffMs, describeNetworkError, isHourlyQuotaMessage, isRetryableNetworkError, parseRetryAfterMs } from './http/retry.js';
+import {
+  UNREACHABLE_RETRY_WAITS_MS,
+  backoffMs,
+  describeNetworkError,
+  isHeadersTimeout,
+  isHourlyQuotaMessage,
+  isRetryableNetworkError,
+  parseRetryAfterMs,
+  unreachableCode,
+} from './http/retry.js';
 import { parseJsonLossless } from './json.js';
 
 export interface LimiterSettings {
@@ -188,7 +199,8 @@ class UndiciMixpanelClient implements MixpanelClient {
     if (params.event && params.event.length > 0) query.set('event', JSON.stringify(params.event));
     if (params.where !== undefined && params.where !== '') query.set('where', params.where);
     if (params.limit !== undefined) query.set('limit', String(params.limit));
-    const response = await this.send('export', EXPORT_PATH, query, { method: 'GET', headers: { 'accept-encoding': 'gzip' } }, ctx);
+    // The body through requestExportBody: its read cost does not depend on the server's chunking (http/export-body.ts).
+    const response = await this.send('export', EXPORT_PATH, query, { method: 'GET', headers: { 'accept-encoding': 'gzip' }, exportBody: true }, ctx);
     const encoding = headerValue(response.headers, 'content-encoding')?.toLowerCase();
     const body = decodedBody(response.body, encoding === 'gzip' || encoding === 'x-gzip', `${EXPORT_PATH} ${params.fromDate}..${params.toDate}`);
     return { body, requestId: requestIdOf(response.headers) };
@@ -303,7 +315,7 @@ class UndiciMixpanelClient implements MixpanelClient {
    * One logical call: limiter slot, request, 429/5xx/network handling. Resolves with a 2xx response whose body
    * the caller consumes; throws a typed error otherwise.
    */
-  private async send(family: ApiFamily, path: string, query: URLSearchParams, init: RequestInit, ctx: QueryCallContext): Promise<Dispatcher.ResponseData> {
+  private async send(family: ApiFamily, path: string, query: URLSearchParams, init: RequestInit, ctx: QueryCallContext): Promise<HttpResponse> {
     const state = this.families[family];
     if (this.config.auth.kind === 'service_account') query.set('project_id', String(this.config.auth.projectId));
     else if (this.config.auth.projectId !== undefined && family === 'query') query.set('project_id', String(this.config.auth.projectId));
@@ -318,7 +330,7 @@ class UndiciMixpanelClient implements MixpanelClient {
       const blocked = state.blockedUntil - this.now();
       if (blocked > 0 && !justWaited && this.counted(state, ctx)) await this.sleep(blocked, ctx.signal);
       justWaited = false;
-      let response: Dispatcher.ResponseData;
+      let response: HttpResponse;
       try {
         response = await state.limiter.schedule(async () => {
           // Decided when the call leaves the queue (another call may have learned that pages count meanwhile).
@@ -330,11 +342,13 @@ class UndiciMixpanelClient implements MixpanelClient {
             s.apiCalls++;
           });
           this.logger.debug('mixpanel call', { table: ctx.table, family, path, budgetLeft: this.budgetLeft(family) });
+          const headers = { authorization: this.authorization, accept: 'application/json', 'user-agent': this.userAgent, ...init.headers };
           try {
+            if (init.exportBody) return await requestExportBody(this.agent, url, { method: init.method, headers, signal: ctx.signal });
             return await request(url, {
               dispatcher: this.agent,
               method: init.method,
-              headers: { authorization: this.authorization, accept: 'application/json', 'user-agent': this.userAgent, ...init.headers },
+              headers,
               ...(init.body !== undefined ? { body: init.body } : {}),
               ...(ctx.signal ? { signal: ctx.signal } : {}),
             });
@@ -346,9 +360,30 @@ class UndiciMixpanelClient implements MixpanelClient {
         });
       } catch (error) {
         if (ctx.signal?.aborted) throw error;
+        const unreachable = unreachableCode(error);
+        if (unreachable !== undefined) {
+          // Refused or no DNS: a couple of quick tries, then a ConfigError naming the host (not retried, not split).
+          const wait = UNREACHABLE_RETRY_WAITS_MS[attempt - 1];
+          if (wait === undefined) {
+            throw unreachableError({ url, code: unreachable, path, table: ctx.table, region: this.config.region, usesBaseUrl: this.config.baseUrl !== undefined, attempts: attempt }, error);
+          }
+          addStats(ctx.stats, (s) => {
+            s.retries++;
+          });
+          this.logger.debug('mixpanel host unreachable: quick retry', { table: ctx.table, path, attempt, waitMs: wait, reason: unreachable });
+          await this.sleep(wait, ctx.signal);
+          continue;
+        }
         if (isRetryableNetworkError(error) && attempt <= this.limits.maxRetries) {
           await this.backoff(attempt, path, describeNetworkError(error), ctx);
           continue;
+        }
+        if (isHeadersTimeout(error)) {
+          throw new TransientError(`Mixpanel did not answer ${path} within ${this.limits.headersTimeoutMs} ms: the call is retried (an export slice that keeps timing out is split)`, {
+            code: `${ERROR_CODE_PREFIX}_HEADERS_TIMEOUT`,
+            context: { table: ctx.table, path },
+            cause: error,
+          });
         }
         throw new TransientError(`Could not reach Mixpanel for ${path} (${describeNetworkError(error)}): check the network and MIXPANEL_BASE_URL/MIXPANEL_REGION; run again`, {
           code: `${ERROR_CODE_PREFIX}_NETWORK`,
@@ -420,6 +455,15 @@ interface RequestInit {
   readonly method: 'GET' | 'POST';
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string;
+  /** Read the response through `requestExportBody` (large streamed bodies) instead of undici's `request()`. */
+  readonly exportBody?: boolean;
+}
+
+/** What `send` resolves with: undici's `request()` response or `requestExportBody`'s (both: status, headers, body). */
+interface HttpResponse {
+  readonly statusCode: number;
+  readonly headers: Dispatcher.ResponseData['headers'];
+  readonly body: Readable & { text(): Promise<string> };
 }
 
 function requestIdOf(headers: Dispatcher.ResponseData['headers']): string | undefined {

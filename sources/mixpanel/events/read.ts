@@ -4,8 +4,9 @@
  * cursor); after two transient failures of the same slice it is replaced by its halves (days, then hours).
  */
 import type { RecordBatch } from 'apache-arrow';
-import { isConnectorError, type Cursor, type ReadStats, type TableOptions, type TableRead } from '../../../connector-spec/index.js';
+import { type Cursor, type ReadStats, type TableOptions, type TableRead } from '../../../connector-spec/index.js';
 import type { MixpanelClient } from '../client-types.js';
+import { splitMayHelp } from '../http/errors.js';
 import type { TableContext } from '../table.js';
 import type { EventCounters } from './builder.js';
 import { ChunkFramer, type BodyChunk } from './chunk-framer.js';
@@ -169,7 +170,9 @@ export function readEvents(ctx: TableContext, cursorIn: Cursor, tableOptions: Ta
     try {
       yield* readSlice(ctx, current, pending.upper_ms, options);
     } catch (error) {
-      if (isConnectorError(error) && error.kind === 'transient') failures.set(key, (failures.get(key) ?? 0) + 1);
+      // Only failures a smaller slice can help with count towards a split (a cut or timed-out body, a 5xx), never a
+      // connection that could not be made.
+      if (splitMayHelp(error)) failures.set(key, (failures.get(key) ?? 0) + 1);
       throw error;
     }
     failures.delete(key);

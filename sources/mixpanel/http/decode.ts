@@ -1,5 +1,5 @@
 /** The export body as one Readable: gunzipped when needed, failures turned into TransientError. */
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, finished, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { TransientError } from '../../../connector-spec/index.js';
 import { ERROR_CODE_PREFIX } from './errors.js';
@@ -56,7 +56,11 @@ export function decodedBody(body: Readable, gzip: boolean, what: string): Readab
     gunzip?.destroy();
   };
   let gunzipError: unknown;
-  body.once('error', fail);
+  // `finished` also reports a body that already failed before we got it (a reset while the call was being handed
+  // over): an 'error' listener attached now would never hear of it, and the read would hang instead of failing.
+  finished(body, { writable: false }, (error) => {
+    if (error) fail(error);
+  });
   gunzip?.once('error', (error) => {
     gunzipError = error;
     fail(error);

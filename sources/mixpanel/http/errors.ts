@@ -3,7 +3,7 @@
  * `errorForHttpStatus` only (the one table in connector-spec/errors.ts). No secret ever reaches a message:
  * only the status, the path, the region flag and Mixpanel's own error text (truncated).
  */
-import { errorForHttpStatus, type ConnectorError, type ErrorContext } from '../../../connector-spec/index.js';
+import { ConfigError, errorForHttpStatus, isConnectorError, type ConnectorError, type ErrorContext } from '../../../connector-spec/index.js';
 import type { MixpanelRegion } from '../config-types.js';
 import { parseJsonLossless } from '../json.js';
 import { regionHintFromBody } from './hosts.js';
@@ -86,4 +86,62 @@ export function errorForResponse(facts: ResponseFacts): ConnectorError {
     context,
     ...(facts.retryAfterMs !== undefined ? { retryAfterMs: facts.retryAfterMs } : {}),
   });
+}
+
+const UNREACHABLE_MEANING: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'the connection was refused: nothing accepts connections on that host and port',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_NONAME: 'the host name does not resolve',
+  EAI_AGAIN: 'the DNS lookup of the host failed',
+  EAI_FAIL: 'the DNS lookup of the host failed',
+};
+
+export interface UnreachableFacts {
+  /** The URL that was called (only its host and port are shown: a base URL may carry credentials). */
+  readonly url: string;
+  /** `ECONNREFUSED`, `ENOTFOUND`, … (see `unreachableCode`). */
+  readonly code: string;
+  readonly path: string;
+  readonly table: string;
+  readonly region: MixpanelRegion;
+  readonly usesBaseUrl: boolean;
+  /** Calls made before giving up. */
+  readonly attempts: number;
+}
+
+/**
+ * A host that cannot be reached at all (refused, no DNS): a ConfigError (MP_UNREACHABLE), so the runner does not
+ * retry it and the source does not split the slice; the message names the host and the variables that choose it.
+ */
+export function unreachableError(facts: UnreachableFacts, cause: unknown): ConfigError {
+  const host = new URL(facts.url).host;
+  const meaning = UNREACHABLE_MEANING[facts.code] ?? 'the host cannot be reached';
+  const chosenBy = facts.usesBaseUrl
+    ? `MIXPANEL_BASE_URL points every API at ${host}: check it (scheme, host and port), or unset it to use the Mixpanel hosts of MIXPANEL_REGION (now ${facts.region})`
+    : `MIXPANEL_REGION (now ${facts.region}) chose ${host} (MIXPANEL_BASE_URL is not set): check the region, and this machine's DNS, proxy and firewall`;
+  return new ConfigError(`Cannot reach ${host} for ${facts.path} (${facts.code}: ${meaning}; ${facts.attempts} attempts): ${chosenBy}. Then run again.`, {
+    code: `${ERROR_CODE_PREFIX}_UNREACHABLE`,
+    context: { table: facts.table, path: facts.path, host },
+    cause,
+  });
+}
+
+/** Codes of failures in which the answer itself broke: the body was cut, timed out, or ended early. */
+const BODY_FAILURE_CODES: ReadonlySet<string> = new Set([
+  `${ERROR_CODE_PREFIX}_STREAM_BROKEN`,
+  `${ERROR_CODE_PREFIX}_EXPORT_TRUNCATED`,
+  `${ERROR_CODE_PREFIX}_EXPORT_TERMINATED_EARLY`,
+  `${ERROR_CODE_PREFIX}_HEADERS_TIMEOUT`,
+]);
+
+/**
+ * True when reading a smaller slice may succeed where this one failed: the answer broke off, timed out or ended
+ * early, or the server failed on it (5xx, 408). Never for a connection that could not be made (refused, DNS,
+ * connect timeout, reset before any answer) nor for config, auth or rate-limit errors.
+ */
+export function splitMayHelp(error: unknown): boolean {
+  if (!isConnectorError(error) || error.kind !== 'transient') return false;
+  if (BODY_FAILURE_CODES.has(error.code)) return true;
+  const status = error.context['status'];
+  return typeof status === 'number' && (status >= 500 || status === 408);
 }

@@ -32,14 +32,14 @@ export function backoffMs(attempt: number, baseMs: number, capMs: number, random
   return Math.round(ceiling / 2 + (ceiling / 2) * random);
 }
 
-/** Connection-level failures worth retrying (undici / node error codes), before any body byte was used. */
+/**
+ * Connection-level failures worth retrying with backoff (undici / node error codes), before any body byte was
+ * used. A refused connection or a failed DNS lookup is not among them: see `unreachableCode`.
+ */
 const RETRYABLE_CODES = new Set([
   'ECONNRESET',
-  'ECONNREFUSED',
   'EPIPE',
   'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
   'ENETUNREACH',
   'EHOSTUNREACH',
   'UND_ERR_SOCKET',
@@ -49,12 +49,47 @@ const RETRYABLE_CODES = new Set([
   'UND_ERR_CLOSED',
 ]);
 
-export function isRetryableNetworkError(error: unknown): boolean {
-  if (error === null || typeof error !== 'object') return false;
+/** The first error `code` in `error`, its `cause` chain and an AggregateError's `errors` that `wanted` holds. */
+function findCode(error: unknown, wanted: ReadonlySet<string>, depth = 0): string | undefined {
+  if (error === null || typeof error !== 'object' || depth > 8) return undefined;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return true;
+  if (typeof code === 'string' && wanted.has(code)) return code;
+  // Node's happy-eyeballs connect (IPv6 and IPv4 tried in turn) fails with an AggregateError of both attempts.
+  const errors = (error as { errors?: unknown }).errors;
+  if (Array.isArray(errors)) {
+    for (const inner of errors) {
+      const found = findCode(inner, wanted, depth + 1);
+      if (found !== undefined) return found;
+    }
+  }
   const cause = (error as { cause?: unknown }).cause;
-  return cause !== undefined && cause !== error && isRetryableNetworkError(cause);
+  return cause !== error ? findCode(cause, wanted, depth + 1) : undefined;
+}
+
+export function isRetryableNetworkError(error: unknown): boolean {
+  return findCode(error, RETRYABLE_CODES) !== undefined;
+}
+
+/**
+ * A refused connection or a failed DNS lookup: the host cannot be reached at all. Waiting minutes, or asking for
+ * a smaller slice, cannot fix that (issue 19: 146 s and 30 calls for one refused port), so the client tries only
+ * `UNREACHABLE_RETRY_WAITS_MS.length` more times, quickly, and then fails with MP_UNREACHABLE.
+ */
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL']);
+
+/** Waits before the quick retries of an unreachable host (a restarting proxy or a DNS blip gets a second chance). */
+export const UNREACHABLE_RETRY_WAITS_MS: readonly number[] = Object.freeze([250, 1_000]);
+
+/** `ECONNREFUSED`, `ENOTFOUND`, `EAI_AGAIN`, … when `error` says the host cannot be reached, else undefined. */
+export function unreachableCode(error: unknown): string | undefined {
+  return findCode(error, UNREACHABLE_CODES);
+}
+
+const HEADERS_TIMEOUT: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT']);
+
+/** undici gave up waiting for the response headers: the server is working on the request (maybe too large a one). */
+export function isHeadersTimeout(error: unknown): boolean {
+  return findCode(error, HEADERS_TIMEOUT) !== undefined;
 }
 
 /** A short, secret-free description of a network error (code + message). */

@@ -1,0 +1,152 @@
+/**
+ * The export body read path (issue 17, cause 2) against a server that frames its chunks by hand: 1-byte and 1 MiB
+ * HTTP chunks, a slow consumer, and bodies that break. Every byte must arrive; a body that does not end cleanly
+ * must fail the read (TransientError), never end it.
+ */
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { Agent } from 'undici';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { TransientError } from '../../../connector-spec/index.js';
+import { createMixpanelClient, type ClientLimits } from '../client.js';
+import type { MixpanelClient } from '../client-types.js';
+import { FAST_LIMITS } from '../testing/emulator-source.js';
+import { requestExportBody, type ExportBody } from './export-body.js';
+import { startChunkedServer, type ChunkedServer, type ChunkedServerOptions } from './testing/chunked-server.js';
+
+/** JSONL whose values are hashes: gzip cannot shrink it much, so a few MB stay a few MB on the wire. */
+function jsonl(lines: number): Buffer {
+  const parts: string[] = [];
+  for (let i = 0; i < lines; i++) {
+    const r = createHash('sha256').update(String(i)).digest('hex');
+    parts.push(`{"event":"E","properties":{"time":${1_700_000_000_000 + i},"distinct_id":"u${i % 97}","$insert_id":"${r.slice(0, 16)}","r":"${r}","é":"ü ${i}"}}\n`);
+  }
+  return Buffer.from(parts.join(''), 'utf8');
+}
+
+const SMALL = jsonl(2_000); // ~330 KB of JSONL, ~170 KB gzipped: 170k one-byte HTTP chunks
+const LARGE = jsonl(40_000); // ~7.5 MB of JSONL, ~2 MB gzipped (level 1)
+const SMALL_GZ = gzipSync(SMALL);
+const LARGE_GZ = gzipSync(LARGE, { level: 1 });
+
+/** Length and SHA-256 of some bytes: compared instead of the bytes (a deep equal of megabytes is slow). */
+function digest(bytes: Buffer): string {
+  return `${bytes.length}:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+let server: ChunkedServer | undefined;
+let client: MixpanelClient | undefined;
+let agent: Agent | undefined;
+afterEach(async () => {
+  await client?.close();
+  await agent?.close();
+  await server?.close();
+  server = client = agent = undefined;
+});
+
+async function serve(options: ChunkedServerOptions): Promise<ChunkedServer> {
+  server = await startChunkedServer(options);
+  return server;
+}
+
+function clientFor(url: string, limits: Partial<ClientLimits> = {}): MixpanelClient {
+  client = createMixpanelClient(
+    { auth: { kind: 'api_secret', secret: 'test-secret' }, region: 'US', projectTimezone: 'UTC', legacyLocalTime: false, historicalDays: 1, baseUrl: url },
+    { limits: { ...FAST_LIMITS, ...limits } },
+  );
+  return client;
+}
+
+/** Reads a body like a parser that is slower than the server: a pause after every piece. */
+async function readSlowly(body: AsyncIterable<Buffer>, pauseMs = 2): Promise<{ bytes: Buffer; pieces: number }> {
+  const pieces: Buffer[] = [];
+  for await (const piece of body) {
+    pieces.push(piece);
+    await sleep(pauseMs);
+  }
+  return { bytes: Buffer.concat(pieces), pieces: pieces.length };
+}
+
+async function exportText(c: MixpanelClient): Promise<Buffer> {
+  const response = await c.exportStream({ fromDate: '2026-03-31', toDate: '2026-03-31' }, { table: 'events' });
+  return (await readSlowly(response.body as AsyncIterable<Buffer>)).bytes;
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the read to fail');
+}
+
+describe('export body: every byte arrives whatever the chunking, read by a slow consumer', () => {
+  it('1-byte HTTP chunks: the client reads the exact body; the raw body reaches gunzip in slabs, not byte by byte', async () => {
+    expect.hasAssertions();
+    const s = await serve({ body: SMALL_GZ, pieceBytes: 1 });
+    expect(digest(await exportText(clientFor(s.url)))).toBe(digest(SMALL));
+    agent = new Agent();
+    const response = await requestExportBody(agent, s.url, { headers: {} });
+    const raw = await readSlowly(response.body as AsyncIterable<Buffer>, 0);
+    expect(digest(gunzipSync(raw.bytes))).toBe(digest(SMALL));
+    // 170k chunks on the wire; without coalescing the consumer would get one piece per chunk.
+    expect(raw.pieces).toBeLessThan(SMALL_GZ.length / 1024);
+  });
+
+  it('1 MiB HTTP chunks: the client reads the exact body', async () => {
+    expect.hasAssertions();
+    const s = await serve({ body: LARGE_GZ, pieceBytes: 1 << 20 });
+    expect(digest(await exportText(clientFor(s.url)))).toBe(digest(LARGE));
+  });
+
+  it('a server faster than the consumer: the queue stays under its high-water mark and the socket is paused rarely', async () => {
+    expect.hasAssertions();
+    const s = await serve({ body: LARGE_GZ, pieceBytes: 1 << 20 });
+    agent = new Agent();
+    const limits = { highWaterMark: 128 * 1024, lowWaterMark: 32 * 1024 };
+    const response = await requestExportBody(agent, s.url, { headers: {}, limits });
+    const body = response.body as ExportBody;
+    const raw = await readSlowly(body as AsyncIterable<Buffer>, 3);
+    expect(digest(gunzipSync(raw.bytes))).toBe(digest(LARGE));
+    expect(body.pauses).toBeGreaterThanOrEqual(1);
+    // Paused once per (high − low) bytes drained at most, not once per read.
+    expect(body.pauses).toBeLessThanOrEqual(Math.ceil(LARGE_GZ.length / (limits.highWaterMark - limits.lowWaterMark)) + 1);
+    // Bounded: the high-water mark plus one delivery of the parser (what one socket read held), never the body.
+    const bound = limits.highWaterMark + 256 * 1024;
+    expect(LARGE_GZ.length).toBeGreaterThan(4 * bound);
+    expect(body.peakQueuedBytes).toBeGreaterThan(limits.highWaterMark);
+    expect(body.peakQueuedBytes).toBeLessThanOrEqual(bound);
+  });
+
+  it('destroying the body aborts the request', async () => {
+    expect.hasAssertions();
+    // The server stalls after 1.5 MB and would hold the connection open until the body timeout (300 s).
+    const s = await serve({ body: LARGE_GZ, pieceBytes: 1 << 20, breakAfter: { bytes: 1_500_000, how: 'stall' } });
+    const response = await clientFor(s.url).exportStream({ fromDate: '2026-03-31', toDate: '2026-03-31' }, { table: 'events' });
+    const iterator = (response.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    expect((await iterator.next()).done).toBe(false);
+    response.body.destroy();
+    await vi.waitFor(() => expect(s.closedByClient).toBe(1), { timeout: 15_000 });
+  });
+});
+
+describe('export body: a body that does not end cleanly is a failed read', () => {
+  const cases: { name: string; options: ChunkedServerOptions; limits?: Partial<ClientLimits> }[] = [
+    { name: 'cut without the final chunk (1-byte chunks)', options: { body: SMALL_GZ, pieceBytes: 1, breakAfter: { bytes: 60_000, how: 'cut' } } },
+    { name: 'reset mid-body (1 MiB chunks)', options: { body: LARGE_GZ, pieceBytes: 1 << 20, breakAfter: { bytes: 1_500_000, how: 'reset' } } },
+    { name: 'gzip cut short inside a complete HTTP response', options: { body: LARGE_GZ.subarray(0, LARGE_GZ.length - 5_000), pieceBytes: 50_000 } },
+    { name: 'stalled mid-body (idle timeout)', options: { body: SMALL_GZ, pieceBytes: 4096, breakAfter: { bytes: 30_000, how: 'stall' } }, limits: { bodyTimeoutMs: 300 } },
+  ];
+  for (const { name, options, limits } of cases) {
+    it(`${name}: TransientError MP_STREAM_BROKEN, never a clean end`, async () => {
+      expect.hasAssertions();
+      const s = await serve(options);
+      const error = await failureOf(exportText(clientFor(s.url, limits)));
+      expect(error).toBeInstanceOf(TransientError);
+      expect((error as TransientError).code).toBe('MP_STREAM_BROKEN');
+      expect((error as TransientError).message).not.toContain('test-secret');
+    });
+  }
+});
