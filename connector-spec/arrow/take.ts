@@ -166,12 +166,29 @@ function wordsOf(values: ArrayBufferView, rowBytes: number): { words: Words; per
   return { words: new Uint8Array(buffer, byteOffset, byteLength), perRow: rowBytes };
 }
 
+/*
+ * Run copies, one function per array type so each stays monomorphic (a shared one slows every caller down):
+ * short runs element by element, long ones with `set(subarray())` (which allocates a view).
+ */
+function copyBytes(to: Uint8Array, at: number, from: Uint8Array, begin: number, units: number): void {
+  if (units < LOOP_BELOW) for (let k = 0; k < units; k++) to[at + k] = from[begin + k]!;
+  else to.set(from.subarray(begin, begin + units), at);
+}
+
+function copyInt32(to: Int32Array, at: number, from: Int32Array, begin: number, units: number): void {
+  if (units < LOOP_BELOW) for (let k = 0; k < units; k++) to[at + k] = from[begin + k]!;
+  else to.set(from.subarray(begin, begin + units), at);
+}
+
+function copyUint16(to: Uint16Array, at: number, from: Uint16Array, begin: number, units: number): void {
+  if (units < LOOP_BELOW) for (let k = 0; k < units; k++) to[at + k] = from[begin + k]!;
+  else to.set(from.subarray(begin, begin + units), at);
+}
+
 function copyRange(to: Words, at: number, from: Words, begin: number, units: number): void {
-  if (units < LOOP_BELOW) {
-    for (let k = 0; k < units; k++) to[at + k] = from[begin + k]!;
-  } else {
-    to.set(from.subarray(begin, begin + units), at);
-  }
+  if (to instanceof Int32Array) copyInt32(to, at, from as Int32Array, begin, units);
+  else if (to instanceof Uint16Array) copyUint16(to, at, from as Uint16Array, begin, units);
+  else copyBytes(to, at, from as Uint8Array, begin, units);
 }
 
 function rowBytesOf(data: Data): number {
@@ -235,7 +252,7 @@ function takeBytes(sources: readonly Data[], runs: Runs): Uint8Array {
   for (let r = 0; r < runs.count; r++) {
     const len = runs.length[r]!;
     if (len === 0) continue;
-    copyRange(out, pos, all[runs.chunk[r]!]!, runs.start[r]!, len);
+    copyBytes(out, pos, all[runs.chunk[r]!]!, runs.start[r]!, len);
     pos += len;
   }
   return out;
