@@ -20,7 +20,8 @@ const row: BenchRow = {
 
 describe('table', () => {
   it('derives records/s and MB/s from the measured seconds', () => {
-    expect(rowCells(row)).toEqual(['events 1M × 1d', '1,000,000', '877.0', '10.00', '100,000', '87.7', '250', '76,000,000', '2', '0.50×']);
+    expect(rowCells(row)).toEqual(['events 1M × 1d', '1,000,000', '877.0', '10.00', '100,000', '87.7', '250', '76,000,000', '2', '0.50×', '–']);
+    expect(rowCells({ ...row, check: 'ok' }).at(-1)).toBe('ok');
   });
 
   it('aligns every line to the same width and marks failures', () => {

@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ensureEventsDataset } from './dataset.js';
+import { realRows } from './real/rows.js';
 import { duckdbRow, engageRows, eventsRows, human, row, type BenchWindow, type Context } from './rows.js';
 import { startBenchServer } from './server.js';
 import { REPO_ROOT } from './spawn-child.js';
@@ -45,6 +46,12 @@ export interface BenchOptions {
   readonly noProxy?: boolean;
   /** Skip the emulator footprint row (1M events generated and served; quick: 250k; default on). */
   readonly noEmulator?: boolean;
+  /** Skip the real-shaped rows (re-sent copies, late and hostile events, the export server in its own process). */
+  readonly noReal?: boolean;
+  /** Only the real-shaped rows: skip today's clean-data rows and their DuckDB baseline. */
+  readonly onlyReal?: boolean;
+  /** Pace the real-shaped rows' export server at this many bytes/s (default: as fast as the socket drains). */
+  readonly rateBytesPerSecond?: number;
   /** Where to print (default process.stdout). */
   readonly out?: (text: string) => void;
 }
@@ -69,22 +76,27 @@ export async function runBench(options: BenchOptions = {}): Promise<void> {
   print(`bench: ${before}`);
   print(`bench: events ${sizes.map(human).join(', ')} × windows ${windows.join(', ')}; engage ${human(profiles)} profiles; gzip ${options.gzip ?? true ? 'on' : 'off'}; datasets in ${root}`);
   const rows: BenchRow[] = [];
-  const rssByWindow = new Map<BenchWindow, { events: number; rssMb: number }>();
+  const rssByWindow = new Map<string, { events: number; rssMb: number }>();
+  /** Guard for a shared machine: if memory grew with size so far, do not run a size projected to exhaust RAM. */
+  const tooBig = (key: string, events: number): string | null => {
+    const previous = rssByWindow.get(key);
+    const projectedMb = previous === undefined ? 0 : (previous.rssMb * events) / previous.events;
+    if (options.force || projectedMb <= (0.5 * totalmem()) / 2 ** 20) return null;
+    return `skipped: projected peak RSS ${(projectedMb / 1024).toFixed(1)} GiB (from ${previous!.rssMb.toFixed(0)} MiB at ${human(previous!.events)}) exceeds half of RAM; --force runs it`;
+  };
   try {
     for (const [i, events] of sizes.entries()) {
       let duckdbRate: number | null = null;
-      if (!options.noDuckdb) {
+      if (!options.onlyReal && !options.noDuckdb) {
         const baseline = await ensureEventsDataset(root, events, 1, 1, print);
         const duck = await duckdbRow(ctx, baseline);
         rows.push(duck);
         duckdbRate = duck.error || duck.seconds === 0 ? null : events / duck.seconds;
       }
       for (const [j, window] of windows.entries()) {
-        // Guard for a shared machine: if memory grew with size so far, do not run a size projected to exhaust RAM.
-        const previous = rssByWindow.get(window);
-        const projectedMb = previous === undefined ? 0 : (previous.rssMb * events) / previous.events;
-        if (!options.force && projectedMb > (0.5 * totalmem()) / 2 ** 20) {
-          const why = `skipped: projected peak RSS ${(projectedMb / 1024).toFixed(1)} GiB (from ${previous!.rssMb.toFixed(0)} MiB at ${human(previous!.events)}) exceeds half of RAM; --force runs it`;
+        if (options.onlyReal) break;
+        const why = tooBig(window, events);
+        if (why !== null) {
           print(`  events ${human(events)} × ${window}: ${why}`);
           rows.push({ ...row(`events ${human(events)} × ${window}`, events, null, null, null), error: why });
           continue;
@@ -92,6 +104,21 @@ export async function runBench(options: BenchOptions = {}): Promise<void> {
         const result = await eventsRows(ctx, events, window, i === 0 && j === 0, duckdbRate);
         const first = result[0];
         if (first && !first.error && first.peakRssMb !== null) rssByWindow.set(window, { events, rssMb: first.peakRssMb });
+        rows.push(...result);
+      }
+      for (const window of options.noReal ? [] : windows) {
+        const why = tooBig(`real ${window}`, events);
+        if (why !== null) {
+          print(`  real ${human(events)} × ${window}: ${why}`);
+          rows.push({ ...row(`real ${human(events)} × ${window}`, events, null, null, null), error: why });
+          continue;
+        }
+        const result = await realRows(ctx, events, window, {
+          ...(options.noDuckdb ? { noDuckdb: true } : {}),
+          ...(options.rateBytesPerSecond ? { rateBytesPerSecond: options.rateBytesPerSecond } : {}),
+        });
+        const first = result.find((r) => r.label.startsWith('real ') && !r.error && r.peakRssMb !== null);
+        if (first) rssByWindow.set(`real ${window}`, { events, rssMb: first.peakRssMb! });
         rows.push(...result);
       }
     }
@@ -123,6 +150,8 @@ export async function runBench(options: BenchOptions = {}): Promise<void> {
   print(`machine after:  ${after}`);
   print('records/s and MB/s use the measured seconds of runPipeline (or the DuckDB COPY) inside the child, without process start-up;');
   print('peak RSS is the whole child process (/usr/bin/time -v); × DuckDB = our events/s ÷ DuckDB events/s on the same JSONL.');
+  print('real rows: the export server runs in its own process; records are the lines served (re-sent copies included);');
+  print('rows = distinct: the table read back (bench/table-rows.ts) holds exactly the distinct events the generator counted, in total and per day.');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   await writeFile(join(root, `results-${stamp}.json`), JSON.stringify({ machineBefore: before, machineAfter: after, rows }, null, 1));
   await writeFile(join(root, `results-${stamp}.md`), `${formatMarkdownTable(rows)}\n\n${before}\n`);

@@ -1,6 +1,7 @@
 /**
  * Run the bench directly: `node --import tsx bench/main.ts --events 1000000 [--windows 1d,30d] [--profiles N]
- * [--quick] [--cpu-prof] [--no-gzip] [--no-duckdb] [--keep] [--repeat N] [--node-flag=--max-old-space-size=256]`.
+ * [--quick] [--cpu-prof] [--no-gzip] [--no-duckdb] [--keep] [--repeat N] [--node-flag=--max-old-space-size=256] [--no-real]
+ * [--only-real] [--rate BYTES_PER_S]`.
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,7 +21,10 @@ const USAGE = `usage: node --import tsx bench/main.ts [options]
   --append-only       events with scd_type APPEND_ONLY (no merge by key): isolates the runner's merge cost
   --force             run sizes whose projected peak RSS exceeds half of RAM (skipped by default)
   --repeat N          run each measurement N times and keep the median (highest peak RSS)
-  --node-flag F       extra node flag for the connector children (repeatable)`;
+  --node-flag F       extra node flag for the connector children (repeatable)
+  --no-real           skip the real-shaped rows (re-sent copies, late and hostile events, export server in its own process)
+  --only-real         only the real-shaped rows (and engage unless --profiles 0)
+  --rate B            pace the real-shaped rows' export server at B bytes/s (default: as fast as the socket drains)`;
 
 function count(text: string, name: string): number {
   const n = Number(text.replaceAll('_', ''));
@@ -46,6 +50,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       'append-only': { type: 'boolean' },
       repeat: { type: 'string' },
       'node-flag': { type: 'string', multiple: true },
+      'no-real': { type: 'boolean' },
+      'only-real': { type: 'boolean' },
+      rate: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -71,6 +78,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     ...(values['append-only'] ? { appendOnly: true } : {}),
     ...(values.repeat !== undefined ? { repeat: Math.max(1, count(values.repeat, '--repeat')) } : {}),
     ...(values['node-flag'] ? { nodeFlags: values['node-flag'] } : {}),
+    ...(values['no-real'] ? { noReal: true } : {}),
+    ...(values['only-real'] ? { onlyReal: true } : {}),
+    ...(values.rate !== undefined ? { rateBytesPerSecond: count(values.rate, '--rate') } : {}),
   };
 }
 

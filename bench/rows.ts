@@ -6,11 +6,11 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatProfileSummary, summarizeProfileDir } from './cpu-profile.js';
 import { DAY_MS, LAST_DATA_DAY, dayFilePath, dayStartMs, ensureEventsDataset, ensureProfilesDataset, type EventsDataset } from './dataset.js';
-import { parquetBytes, parquetRowCount } from './files.js';
 import type { BenchJob } from './jobs.js';
 import type { BenchServer } from './server.js';
 import { runChild, type ChildRun } from './spawn-child.js';
 import type { BenchRow } from './table.js';
+import { rowsVerdict, tableBytes, tableRows } from './table-rows.js';
 
 export type BenchWindow = '1d' | '30d';
 
@@ -42,9 +42,15 @@ export function human(n: number): string {
   return String(n);
 }
 
-type Measured = { run: ChildRun; apiCalls: number };
+export type Measured = { run: ChildRun; apiCalls: number };
 
-async function measure(ctx: Context, label: string, job: BenchJob): Promise<Measured> {
+/** A server's request log: the in-process bench server, or the export server's child process. */
+export interface RequestLog {
+  readonly log: readonly { readonly status: number; readonly path: string; readonly params: Readonly<Record<string, string>> }[];
+  resetLog(): void;
+}
+
+export async function measure(ctx: Context, label: string, job: BenchJob, requests: RequestLog = ctx.server): Promise<Measured> {
   const profDir = join(ctx.root, 'prof', label.replace(/[^A-Za-z0-9]+/g, '-'));
   const flags = [...(ctx.options.nodeFlags ?? [])];
   if (ctx.options.cpuProf && job.kind === 'pipeline') {
@@ -52,10 +58,12 @@ async function measure(ctx: Context, label: string, job: BenchJob): Promise<Meas
     await mkdir(profDir, { recursive: true });
     flags.push('--cpu-prof', `--cpu-prof-dir=${profDir}`);
   }
-  ctx.server.resetLog();
+  requests.resetLog();
   const run = await runChild(job, { nodeFlags: flags });
-  const apiCalls = ctx.server.log.length;
-  const failed = ctx.server.log.filter((r) => r.status >= 400);
+  // A server in another process logs through a pipe: let its last lines arrive.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const apiCalls = requests.log.length;
+  const failed = requests.log.filter((r) => r.status >= 400);
   if (failed.length > 0) ctx.print(`  ${label}: ${failed.length} request(s) failed, first: ${failed[0]!.status} ${failed[0]!.path} ${JSON.stringify(failed[0]!.params)}`);
   if (run.result.error) ctx.print(`  ${label}: FAILED ${run.result.error}`);
   else {
@@ -81,12 +89,12 @@ async function measure(ctx: Context, label: string, job: BenchJob): Promise<Meas
  * `repeat` fresh runs (`prepare` resets their output first); the median by seconds is kept, with the highest
  * peak RSS of all of them (memory is reported conservatively). The last run's output stays on disk.
  */
-async function measureFresh(ctx: Context, label: string, job: BenchJob, prepare: () => Promise<void>): Promise<Measured> {
+export async function measureFresh(ctx: Context, label: string, job: BenchJob, prepare: () => Promise<void>, requests: RequestLog = ctx.server): Promise<Measured> {
   const runs: Measured[] = [];
   const n = Math.max(1, ctx.options.repeat ?? 1);
   for (let i = 0; i < n; i++) {
     await prepare();
-    runs.push(await measure(ctx, n > 1 ? `${label} [${i + 1}/${n}]` : label, job));
+    runs.push(await measure(ctx, n > 1 ? `${label} [${i + 1}/${n}]` : label, job, requests));
     if (runs.at(-1)!.run.result.error) return runs.at(-1)!;
   }
   const sorted = [...runs].sort((a, b) => a.run.result.seconds - b.run.result.seconds);
@@ -95,8 +103,9 @@ async function measureFresh(ctx: Context, label: string, job: BenchJob, prepare:
   return { ...median, run: { ...median.run, peakRssMb } };
 }
 
-export function row(label: string, records: number, jsonlBytes: number | null, m: Measured | null, parquet: number | null, vsDuckdb: number | null = null): BenchRow {
+export function row(label: string, records: number, jsonlBytes: number | null, m: Measured | null, parquet: number | null, vsDuckdb: number | null = null, check: string | null = null): BenchRow {
   return {
+    check,
     label,
     records,
     jsonlBytes,
@@ -109,9 +118,16 @@ export function row(label: string, records: number, jsonlBytes: number | null, m
   };
 }
 
-async function checkRows(ctx: Context, label: string, lakehouse: string, table: string, expected: number): Promise<void> {
-  const count = await parquetRowCount(join(lakehouse, table, '**', '*.parquet')).catch(() => -1);
-  if (count !== expected) ctx.print(`  ${label}: CHECK FAILED: ${count} rows in the lakehouse, expected ${expected}`);
+/** Reads the table back (bench/table-rows.ts) and compares it with the expected rows; prints and returns the verdict. */
+export async function checkRows(ctx: Context, label: string, lakehouse: string, table: string, expected: number, expectedBy?: { readonly column: string; readonly counts: Readonly<Record<string, number>> }): Promise<string> {
+  let verdict: string;
+  try {
+    verdict = rowsVerdict(await tableRows(lakehouse, table, expectedBy?.column), expected, expectedBy?.counts);
+  } catch (error) {
+    verdict = `WRONG: table not readable (${error instanceof Error ? error.message : String(error)})`;
+  }
+  if (verdict !== 'ok') ctx.print(`  ${label}: CHECK FAILED: ${verdict} (expected ${expected.toLocaleString('en-US')} rows)`);
+  return verdict;
 }
 
 export async function duckdbRow(ctx: Context, dataset: EventsDataset): Promise<BenchRow> {
@@ -141,14 +157,14 @@ export async function eventsRows(ctx: Context, events: number, window: BenchWind
     appendOnly: ctx.options.appendOnly ?? false,
   } as const;
   const m = await measureFresh(ctx, label, { ...base, nowMs: BENCH_NOW_MS }, () => rm(runDir, { recursive: true, force: true }));
-  const bytes = await parquetBytes(join(base.lakehouseDir, 'events'));
-  if (!m.run.result.error) await checkRows(ctx, label, base.lakehouseDir, 'events', events);
+  const bytes = await tableBytes(base.lakehouseDir, 'events');
+  const check = m.run.result.error ? null : await checkRows(ctx, label, base.lakehouseDir, 'events', events);
   const rate = m.run.result.seconds > 0 ? events / m.run.result.seconds : 0;
-  const rows = [row(label, events, dataset.bytes, m, bytes, duckdbRate ? rate / duckdbRate : null)];
+  const rows = [row(label, events, dataset.bytes, m, bytes, duckdbRate ? rate / duckdbRate : null, check)];
   if (withIncremental && !m.run.result.error) {
     const incLabel = `events incremental, nothing new (after ${label.slice('events '.length)})`;
     const inc = await measure(ctx, incLabel, { ...base, nowMs: INCREMENTAL_NOW_MS });
-    rows.push(row(incLabel, 0, null, inc, (await parquetBytes(join(base.lakehouseDir, 'events'))) - bytes));
+    rows.push(row(incLabel, 0, null, inc, (await tableBytes(base.lakehouseDir, 'events')) - bytes));
   }
   if (!ctx.options.keep) await rm(runDir, { recursive: true, force: true });
   return rows;
@@ -161,13 +177,13 @@ export async function engageRows(ctx: Context, profiles: number): Promise<BenchR
   const runDir = join(ctx.root, 'runs', `engage-${profiles}`);
   const base = { kind: 'pipeline', table: 'engage', baseUrl: ctx.server.url, historicalDays: 30, lakehouseDir: join(runDir, 'lakehouse'), stateDir: join(runDir, 'state') } as const;
   const m = await measureFresh(ctx, label, { ...base, nowMs: BENCH_NOW_MS }, () => rm(runDir, { recursive: true, force: true }));
-  const bytes = await parquetBytes(join(base.lakehouseDir, 'engage'));
-  if (!m.run.result.error) await checkRows(ctx, label, base.lakehouseDir, 'engage', profiles);
-  const rows = [row(label, profiles, null, m, bytes)];
+  const bytes = await tableBytes(base.lakehouseDir, 'engage');
+  const check = m.run.result.error ? null : await checkRows(ctx, label, base.lakehouseDir, 'engage', profiles);
+  const rows = [row(label, profiles, null, m, bytes, null, check)];
   if (!m.run.result.error) {
     const incLabel = `engage incremental, nothing new (after ${human(profiles)})`;
     const inc = await measure(ctx, incLabel, { ...base, nowMs: INCREMENTAL_NOW_MS });
-    rows.push(row(incLabel, 0, null, inc, (await parquetBytes(join(base.lakehouseDir, 'engage'))) - bytes));
+    rows.push(row(incLabel, 0, null, inc, (await tableBytes(base.lakehouseDir, 'engage')) - bytes));
   }
   if (!ctx.options.keep) await rm(runDir, { recursive: true, force: true });
   return rows;

@@ -11,12 +11,14 @@ export interface BenchRow {
   readonly parquetBytes: number | null;
   /** HTTP requests the bench server answered during the run. */
   readonly apiCalls: number | null;
-  /** records/s of this row ÷ records/s of the DuckDB row of the same size. */
+  /** records/s of this row ÷ records/s of the DuckDB row on the same bytes. */
   readonly vsDuckdb: number | null;
+  /** Rows in the table against the distinct events expected (`ok` or what is wrong), when the row checks it. */
+  readonly check?: string | null;
   readonly error?: string | null;
 }
 
-export const COLUMNS = ['run', 'records', 'JSONL MB', 's', 'records/s', 'MB/s', 'peak RSS MiB', 'Parquet bytes', 'API calls', '× DuckDB'] as const;
+export const COLUMNS = ['run', 'records', 'JSONL MB', 's', 'records/s', 'MB/s', 'peak RSS MiB', 'Parquet bytes', 'API calls', '× DuckDB', 'rows = distinct'] as const;
 
 function int(n: number): string {
   return Math.round(n).toLocaleString('en-US');
@@ -27,7 +29,7 @@ function fixed(n: number, digits: number): string {
 }
 
 export function rowCells(row: BenchRow): string[] {
-  if (row.error) return [row.label, int(row.records), '', '', '', '', '', '', '', `FAILED: ${row.error.slice(0, 160)}`];
+  if (row.error) return [row.label, int(row.records), '', '', '', '', '', '', '', '', `FAILED: ${row.error.slice(0, 160)}`];
   const rate = row.seconds > 0 ? row.records / row.seconds : 0;
   return [
     row.label,
@@ -40,6 +42,7 @@ export function rowCells(row: BenchRow): string[] {
     row.parquetBytes === null ? '–' : int(row.parquetBytes),
     row.apiCalls === null ? '–' : int(row.apiCalls),
     row.vsDuckdb === null ? '–' : `${fixed(row.vsDuckdb, 2)}×`,
+    row.check ?? '–',
   ];
 }
 
