@@ -1,16 +1,15 @@
 /**
- * `mixpanel-lakeflow` command line: run | emulator | demo | bench. Parses arguments with commander, wires a
- * source from the registry to the runner, and maps outcomes to documented exit codes:
- * 0 ok, 1 failure, 2 configuration error, 3 finished with warnings (some tables skipped or partial).
+ * `mixpanel-lakeflow` command line: run | repair | migrate | vacuum | emulator | demo | proxy | singer |
+ * mailchimp-sync | mailchimp emulator | bench. Parses arguments with commander, wires a source from the registry to
+ * the runner, and maps outcomes to the documented exit codes (runner/report.ts): 0 complete, 3 knowingly
+ * incomplete, 75 deferred (retry later), 1 failure, 2 configuration, 130/143 stopped by SIGINT/SIGTERM.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError, isConnectorError } from '../connector-spec/index.js';
-import { runCommand } from './run-command.js';
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from '../runner/index.js';
+import { DEFAULT_LAKEHOUSE, DEFAULT_STATE, runCommand } from './run-command.js';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_CONFIG = 2;
-export const EXIT_WARNINGS = 3;
+export { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK };
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -46,19 +45,57 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError(false);
 
+  const runOptions = (command: Command): Command =>
+    command
+      .requiredOption('--spec <file>', 'pipeline_spec.json to run')
+      .option('--lakehouse <location>', 'where the Delta tables are: a folder, s3://bucket/prefix, az://container/prefix or abfss://container@account.dfs.core.windows.net/prefix', DEFAULT_LAKEHOUSE)
+      .option('--state <dir>', 'a local folder for the lock, the schedule and run reports (cursors live in the tables)', DEFAULT_STATE)
+      .option('--source <name>', 'source to read (see the registry in cli/sources.ts)', 'mixpanel')
+      .option('--max-wait <duration>', 'no wait (rate limit, backoff, the lock) may end later than this after the start; a longer one ends the run with exit 75', '5m')
+      .option('--lock-lease <seconds>', 'lease of the state folder lock; a lock from another host is taken over once it expired (default 120, or LAKEFLOW_LOCK_LEASE_SECONDS)')
+      .option('--log-format <format>', 'json (default when not a TTY) or pretty')
+      .option('--log-level <level>', 'debug, info, warn or error', 'info');
+  const runIo = () => ({ env: process.env, stdout: process.stdout, stderr: process.stderr });
+
+  runOptions(
+    program
+      .command('run')
+      .description('Run the tables declared in a pipeline spec; credentials come from the environment.')
+      .option('--tables <list>', 'only these tables (comma separated): destination tables, or source tables meaning every destination they feed', list)
+      .option('--full-refresh <list>', 'drop the data and cursor of these tables (one commit) and read them from the start (comma separated)', list)
+      .option('--drop-history', 'let --full-refresh drop rows older than what a read from the start brings back', false),
+  ).action(async (opts: Record<string, unknown>) => {
+    exitCode = await runCommand(opts, runIo());
+  });
+
+  runOptions(
+    program
+      .command('repair')
+      .description('Tables whose live files went missing or changed in storage: remove them from the log and read what they held again.')
+      .argument('<tables...>', 'tables to repair (destination or source table names)'),
+  ).action(async (tables: string[], opts: Record<string, unknown>) => {
+    exitCode = await runCommand({ ...opts, tables, repair: tables }, runIo());
+  });
+
+  runOptions(
+    program
+      .command('migrate')
+      .description("Convert the tables of earlier releases (_lakeflow_log) to Delta Lake without reading Mixpanel (a run also does it on its own).")
+      .option('--tables <list>', 'only these tables (comma separated)', list),
+  ).action(async (opts: Record<string, unknown>) => {
+    exitCode = await runCommand({ ...opts, convertOnly: true }, runIo());
+  });
+
   program
-    .command('run')
-    .description('Run the tables declared in a pipeline spec; credentials come from the environment.')
-    .requiredOption('--spec <file>', 'pipeline_spec.json to run')
-    .option('--lakehouse <dir>', 'where Parquet tables are written', './data/lakehouse')
-    .option('--state <dir>', 'where cursors, the lock and run reports live', './data/state')
-    .option('--source <name>', 'source to read (see the registry in cli/sources.ts)', 'mixpanel')
-    .option('--tables <list>', 'only these destination tables (comma separated)', list)
-    .option('--full-refresh <list>', 'drop the cursor and data of these tables first (comma separated)', list)
-    .option('--log-format <format>', 'json (default when not a TTY) or pretty')
-    .option('--log-level <level>', 'debug, info, warn or error', 'info')
-    .action(async (opts: Record<string, unknown>) => {
-      exitCode = await runCommand(opts, { env: process.env, stdout: process.stdout, stderr: process.stderr });
+    .command('vacuum')
+    .description('Delete data files the tables no longer reference: removed longer than --retention ago (default 7 days), or orphans of failed writes older than it.')
+    .argument('[tables...]', 'tables to vacuum (default: every table of this project in the lakehouse)')
+    .option('--lakehouse <location>', 'a folder, s3://…, az://… or abfss://…', DEFAULT_LAKEHOUSE)
+    .option('--retention <duration>', 'keep files removed less than this long ago (at least 1h)', '7d')
+    .option('--dry-run', 'list what would be deleted, delete nothing', false)
+    .action(async (tables: string[], opts: { lakehouse: string; retention: string; dryRun: boolean }) => {
+      const { runVacuumCommand } = await import('./vacuum-command.js');
+      exitCode = await runVacuumCommand({ lakehouse: opts.lakehouse, tables, retention: opts.retention, dryRun: opts.dryRun }, runIo());
     });
 
   program
@@ -80,8 +117,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('demo')
     .description('Zero-setup demo (npm start): emulator with generated data → pipeline_spec.json → ./lakehouse.')
     .option('--spec <file>', 'pipeline spec to run', 'pipeline_spec.json')
-    .option('--lakehouse <dir>', 'where Parquet tables are written', './data/lakehouse')
-    .option('--state <dir>', 'where cursors and run reports live', './data/state')
+    .option('--lakehouse <dir>', 'where the Delta tables are written', DEFAULT_LAKEHOUSE)
+    .option('--state <dir>', 'the lock, the schedule and run reports', DEFAULT_STATE)
     .action(async (opts: { spec: string; lakehouse: string; state: string }) => {
       const { runDemo } = await import('./demo.js');
       exitCode = await runDemo(opts, { stdout: process.stdout, stderr: process.stderr });
@@ -125,7 +162,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('mailchimp-sync')
     .description('Push new or changed people from the lakehouse engage table into a Mailchimp audience (consent-safe).')
     .requiredOption('--list <id>', 'Mailchimp audience (list) id')
-    .option('--lakehouse <dir>', 'lakehouse folder holding the engage table', './data/lakehouse')
+    .option('--lakehouse <location>', 'the lakehouse holding the engage table: a folder, s3://…, az://… or abfss://…', DEFAULT_LAKEHOUSE)
     .option('--where <sql>', 'filter over engage columns, e.g. "country_code = \'DE\'"')
     .option('--dry-run', 'write the plan (create | update | skip per email) and send nothing')
     .option('--status-if-new <status>', 'status for new contacts: pending (double opt-in) or subscribed', 'pending')

@@ -93,8 +93,9 @@ export async function runProxyTables(spoolDir: string, lakehouseDir: string, sta
   const report = await runPipeline({
     spec: parsePipelineSpec(PROXY_SPEC, 'proxy_spec.json'),
     source: createMixpanelProxySource({ spoolDir }),
-    lakehouseDir,
+    lakehouse: lakehouseDir,
     stateDir,
+    env: {},
     logger: silentLogger,
   });
   if (report.status === 'failed') throw new Error(`runner pass failed: ${JSON.stringify(report)}`);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { ConfigError, type LakeflowSource, type Logger } from '../connector-spec/index.js';
 import { openLakehouse, type Lakehouse } from '../lakehouse/index.js';
 import { faultsFromEnv, type FaultInjector } from './faults.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, lockLeaseMsFromEnv } from './lock.js';
 import type { PipelineSpec, TableSpec } from './pipeline-spec.js';
 import { suggest, validateSpecAgainstSource } from './pipeline-spec.js';
 import { createProgress, noProgress, type ProgressReporter } from './progress.js';
@@ -41,6 +41,8 @@ export interface RunPipelineOptions {
   readonly dropHistory?: boolean;
   /** Tables to repair: lost files are removed from the log and what they held is read again. */
   readonly repair?: readonly string[];
+  /** `migrate`: convert tables of earlier releases to Delta, read nothing from the source. */
+  readonly convertOnly?: boolean;
   readonly logger: Logger;
   readonly progress?: ProgressReporter;
   readonly progressStream?: NodeJS.WritableStream | undefined;
@@ -105,13 +107,14 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunRepor
     await lakehouse.store.checkWritable('--lakehouse');
     await checkStateDir(options.stateDir);
     const deadline = startedMs + (options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+    const leaseMs = options.lockLeaseMs ?? lockLeaseMsFromEnv(options.env);
     const startedAt = new Date(startedMs).toISOString();
     const report: RunReport = { runId: randomUUID(), source: source.name, connectionName: spec.connectionName, startedAt, finishedAt: startedAt, status: 'ok', tables: [] };
     const lock = await acquireLock(options.stateDir, logger, {
       runId: report.runId,
       waitMs: Math.max(0, deadline - now()),
       ...(options.stop ? { signal: options.stop } : {}),
-      ...(options.lockLeaseMs !== undefined ? { leaseMs: options.lockLeaseMs } : {}),
+      ...(leaseMs !== undefined ? { leaseMs } : {}),
     }).catch((error: unknown) => {
       if (error instanceof Error && (error as { code?: unknown }).code === 'RUNNER_LOCKED') return { deferred: error.message };
       throw error;
@@ -145,6 +148,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunRepor
           fullRefresh: refresh.has(table.destinationTable),
           dropHistory: options.dropHistory === true,
           repair: repair.has(table.destinationTable),
+          convertOnly: options.convertOnly === true,
           deadline,
           now,
           lastRunMs: schedule.get(table.destinationTable),

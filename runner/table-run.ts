@@ -61,6 +61,8 @@ export interface TableRunContext {
   readonly dropHistory: boolean;
   /** `repair`: re-read what lost files held instead of stopping. */
   readonly repair: boolean;
+  /** `migrate`: convert an earlier release's table, then stop (nothing read from the source). */
+  readonly convertOnly?: boolean;
   /** Graceful stop (SIGTERM/SIGINT): no new call starts, an uncommitted call is discarded. */
   readonly stop?: AbortSignal;
   /** Epoch ms no wait may end after (`--max-wait`). */
@@ -335,6 +337,13 @@ class TableRun {
       writer: () => this.writer(),
     });
     if (converted === 'converted') this.report.warnings.push(`${this.name}: converted the table of an earlier release to Delta Lake (its rows and cursor kept; nothing read again)`);
+    if (ctx.convertOnly) {
+      const snapshot = await this.table.snapshot();
+      this.report.versionBefore = this.report.versionAfter = snapshot?.version ?? -1;
+      this.report.filesAdded = converted === 'converted' ? (snapshot?.files.length ?? 0) : 0;
+      this.report.rowsWritten = converted === 'converted' ? (snapshot?.files ?? []).reduce((n, f) => n + (f.numRecords ?? 0), 0) : 0;
+      return;
+    }
     const problems = await this.reload({ repairing: ctx.repair });
     const every = ctx.spec.everyMs;
     if (every !== undefined && !ctx.fullRefresh && !ctx.repair) {

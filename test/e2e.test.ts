@@ -116,22 +116,22 @@ describe('mixpanel-lakeflow run (CLI, emulator, DuckDB)', () => {
 
     const expectedEvents = emulator.data.countDistinctInsertIds({ fromDate: utcDate(startedAt - 3 * DAY), toDate: utcDate(Date.now()) });
     expect(expectedEvents).toBe(seeded);
-    const counts = await duck.all(`SELECT count(*) AS n, count(DISTINCT insert_id) AS ids, count(DISTINCT dedupe_key) AS keys FROM ${tableScan(lakehouse(), 'events')}`);
+    const counts = await duck.all(`SELECT count(*) AS n, count(DISTINCT insert_id) AS ids, count(DISTINCT dedupe_key) AS keys FROM ${await tableScan(lakehouse(), 'events')}`);
     expect(counts[0]).toEqual({ n: BigInt(seeded), ids: BigInt(seeded), keys: BigInt(seeded) });
 
     const profiles = emulator.data.listProfiles().length;
     expect(profiles).toBe(150);
-    expect(await duck.scalar(`SELECT count(*) FROM ${tableScan(lakehouse(), 'engage')}`)).toBe(BigInt(profiles));
-    expect(await duck.scalar(`SELECT count(DISTINCT distinct_id) FROM ${tableScan(lakehouse(), 'engage')}`)).toBe(BigInt(profiles));
+    expect(await duck.scalar(`SELECT count(*) FROM ${await tableScan(lakehouse(), 'engage')}`)).toBe(BigInt(profiles));
+    expect(await duck.scalar(`SELECT count(DISTINCT distinct_id) FROM ${await tableScan(lakehouse(), 'engage')}`)).toBe(BigInt(profiles));
 
     const cohorts = emulator.data.listCohorts();
-    expect(await duck.scalar(`SELECT count(*) FROM ${tableScan(lakehouse(), 'cohorts')}`)).toBe(BigInt(cohorts.length));
+    expect(await duck.scalar(`SELECT count(*) FROM ${await tableScan(lakehouse(), 'cohorts')}`)).toBe(BigInt(cohorts.length));
     const members = cohorts.reduce((sum, c) => sum + emulator.data.getCohortMembers(c.id).length, 0);
     expect(members).toBeGreaterThan(0);
-    expect(await duck.scalar(`SELECT count(*) FROM ${tableScan(lakehouse(), 'cohort_members')}`)).toBe(BigInt(members));
+    expect(await duck.scalar(`SELECT count(*) FROM ${await tableScan(lakehouse(), 'cohort_members')}`)).toBe(BigInt(members));
 
     // Every custom property value is the JSON text of the value sent, and parses back to it.
-    const rows = await duck.all(`SELECT insert_id, CAST(to_json(custom_properties) AS VARCHAR) AS props FROM ${tableScan(lakehouse(), 'events')}`);
+    const rows = await duck.all(`SELECT insert_id, CAST(to_json(custom_properties) AS VARCHAR) AS props FROM ${await tableScan(lakehouse(), 'events')}`);
     expect(rows).toHaveLength(seeded);
     for (const row of rows) {
       const i = Number.parseInt(String(row.insert_id).slice('e2e-'.length), 36);
@@ -144,7 +144,7 @@ describe('mixpanel-lakeflow run (CLI, emulator, DuckDB)', () => {
   });
 
   it('a second run adds exactly the events that arrived since, and changes nothing else', async () => {
-    const before = await duck.all(`SELECT dedupe_key, md5(CAST(to_json(e) AS VARCHAR)) AS h FROM ${tableScan(lakehouse(), 'events')} e`);
+    const before = await duck.all(`SELECT dedupe_key, md5(CAST(to_json(e) AS VARCHAR)) AS h FROM ${await tableScan(lakehouse(), 'events')} e`);
     // The official node SDK over plain HTTP: `port` is honoured at runtime but missing from its typings.
     const config: Partial<Mixpanel.InitConfig> & { port: number } = { host: new URL(emulator.url).hostname, port: Number(new URL(emulator.url).port), protocol: 'http' };
     const mixpanel = Mixpanel.init(emulator.project.token, config);
@@ -156,11 +156,11 @@ describe('mixpanel-lakeflow run (CLI, emulator, DuckDB)', () => {
     }
     const result = await cli(runArgs(), env);
     expect(result.code, result.stderr).toBe(0);
-    const after = await duck.all(`SELECT dedupe_key, md5(CAST(to_json(e) AS VARCHAR)) AS h FROM ${tableScan(lakehouse(), 'events')} e`);
+    const after = await duck.all(`SELECT dedupe_key, md5(CAST(to_json(e) AS VARCHAR)) AS h FROM ${await tableScan(lakehouse(), 'events')} e`);
     expect(after).toHaveLength(before.length + fresh);
     const afterByKey = new Map(after.map((r) => [String(r.dedupe_key), String(r.h)]));
     for (const row of before) expect(afterByKey.get(String(row.dedupe_key))).toBe(String(row.h));
-    const added = await duck.all(`SELECT insert_id FROM ${tableScan(lakehouse(), 'events')} WHERE insert_id LIKE 'e2e-new-%' ORDER BY insert_id`);
+    const added = await duck.all(`SELECT insert_id FROM ${await tableScan(lakehouse(), 'events')} WHERE insert_id LIKE 'e2e-new-%' ORDER BY insert_id`);
     expect(added).toHaveLength(fresh);
   });
 

@@ -3,7 +3,7 @@
  * hands the source the table's live rows (`ReadOptions.liveRows`), so nothing depends on the ids fitting in the
  * cursor. `deletion_tracking_limit` is set far below the profile count to prove it.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import type { Logger } from '../connector-spec/index.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { parsePipelineSpec, runPipeline } from '../runner/index.js';
 import { createMixpanelSource } from '../sources/mixpanel/index.js';
+import { committedCursor } from '../runner/testing/duckdb.js';
 import { openDuck, tableScan, type Duck } from './helpers/duckdb.js';
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -58,20 +59,21 @@ describe('engage deletion markers beyond the cursor limit', () => {
   it('marks every profile deleted upstream, and keeps no id list in the cursor', async () => {
     expect.hasAssertions();
     await runOnce();
-    const scan = tableScan(join(dir, 'lh'), 'engage');
+    let scan = await tableScan(join(dir, 'lh'), 'engage');
     expect(await duck.scalar(`SELECT count(*) FROM ${scan}`)).toBe(BigInt(PROFILES));
 
     const gone = emulator.data.listProfiles().slice(0, 3).map((p) => p.distinctId).sort();
     for (const id of gone) emulator.data.deleteProfile(id);
     clock += 2 * HOUR;
     await runOnce();
+    scan = await tableScan(join(dir, 'lh'), 'engage'); // the live files of the new table version
 
     expect(await duck.scalar(`SELECT count(*) FROM ${scan}`)).toBe(BigInt(PROFILES));
     const marked = await duck.all(`SELECT distinct_id FROM ${scan} WHERE _deleted_at IS NOT NULL ORDER BY distinct_id`);
     expect(marked.map((r) => r.distinct_id)).toEqual(gone);
     expect(await duck.scalar(`SELECT count(*) FROM ${scan} WHERE _deleted_at IS NULL`)).toBe(BigInt(PROFILES - gone.length));
 
-    const state = JSON.parse(await readFile(join(dir, 'st', 'engage.json'), 'utf8')) as { cursor: { known_ids: unknown } };
-    expect(state.cursor.known_ids).toBeNull();
+    const cursor = (await committedCursor(join(dir, 'lh'), 'engage')) as { known_ids: unknown };
+    expect(cursor.known_ids).toBeNull();
   });
 });

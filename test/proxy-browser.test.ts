@@ -155,7 +155,7 @@ async function lakeRows(name: string, spool: string): Promise<{ events: Record<s
   await runProxyTables(spool, lake, path.join(root, name, 'state'));
   // A table with no rows has no Parquet file yet.
   const rows = async (table: string, sql: (scan: string) => string): Promise<Record<string, unknown>[]> =>
-    existsSync(path.join(lake, table)) && (await readdir(path.join(lake, table), { recursive: true })).some((f) => f.endsWith('.parquet')) ? duck.all(sql(tableScan(lake, table))) : [];
+    existsSync(path.join(lake, table)) && (await readdir(path.join(lake, table), { recursive: true })).some((f) => f.endsWith('.parquet')) ? duck.all(sql(await tableScan(lake, table))) : [];
   return {
     events: await rows('proxy_events', (scan) => `SELECT event, distinct_id, insert_id, upstream_status, upstream_accepted, dedupe_key, lib, json_extract_string(properties, '$.plan') AS plan FROM ${scan} ORDER BY received_at, insert_id`),
     profiles: await rows('proxy_profile_updates', (scan) => `SELECT distinct_id, operation, payload, upstream_accepted FROM ${scan}`),

@@ -84,13 +84,13 @@ describe('proxy crash safety', () => {
     const lake = path.join(dir, 'lakehouse');
     const state = path.join(dir, 'state');
     await runProxyTables(spool, lake, state);
-    const rows = await duck.all(`SELECT event, insert_id, upstream_status FROM ${tableScan(lake, 'proxy_events')} ORDER BY received_at`);
+    const rows = await duck.all(`SELECT event, insert_id, upstream_status FROM ${await tableScan(lake, 'proxy_events')} ORDER BY received_at`);
     expect(rows).toEqual([
       { event: 'Before crash', insert_id: 'crash-1', upstream_status: 200 },
       { event: 'After restart', insert_id: 'crash-2', upstream_status: 200 },
     ]);
     await runProxyTables(spool, lake, state);
-    expect(await duck.scalar(`SELECT count(*) FROM ${tableScan(lake, 'proxy_events')}`)).toBe(2n);
+    expect(await duck.scalar(`SELECT count(*) FROM ${await tableScan(lake, 'proxy_events')}`)).toBe(2n);
     second.process.kill('SIGTERM');
     await killed(second.process);
   });

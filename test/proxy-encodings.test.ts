@@ -66,7 +66,7 @@ describe('encoding matrix through the proxy', () => {
 
     await runProxyTables(path.join(dir, 'spool'), path.join(dir, 'lakehouse'), path.join(dir, 'state'));
     const rows = await duck.all(
-      `SELECT request_id, event, distinct_id, insert_id, dedupe_key, epoch_ms(time_utc) AS t, time_raw, properties FROM ${tableScan(path.join(dir, 'lakehouse'), 'proxy_events')} ORDER BY request_id, insert_id`,
+      `SELECT request_id, event, distinct_id, insert_id, dedupe_key, epoch_ms(time_utc) AS t, time_raw, properties FROM ${await tableScan(path.join(dir, 'lakehouse'), 'proxy_events')} ORDER BY request_id, insert_id`,
     );
     const byRequest = new Map<unknown, Record<string, unknown>[]>();
     for (const r of rows) byRequest.set(r['request_id'], [...(byRequest.get(r['request_id']) ?? []), r]);

@@ -61,20 +61,20 @@ describe('official mixpanel node SDK through the proxy', () => {
     expect(emulator.data.exportEvents({ fromDate: '2020-01-01', toDate: new Date().toISOString().slice(0, 10) }).map((e) => e.properties['$insert_id']).sort()).toEqual(['node-1', 'node-2', 'node-3']);
 
     await runProxyTables(path.join(dir, 'spool'), lake(), path.join(dir, 'state'));
-    const events = await duck.all(`SELECT event, distinct_id, insert_id, token, upstream_status, upstream_accepted, upstream_error, client_ip, json_extract_string(properties, '$.plan') AS plan, json_extract_string(properties, '$.event') AS prop_event FROM ${tableScan(lake(), 'proxy_events')} ORDER BY insert_id`);
+    const events = await duck.all(`SELECT event, distinct_id, insert_id, token, upstream_status, upstream_accepted, upstream_error, client_ip, json_extract_string(properties, '$.plan') AS plan, json_extract_string(properties, '$.event') AS prop_event FROM ${await tableScan(lake(), 'proxy_events')} ORDER BY insert_id`);
     expect(events).toEqual([
       { event: 'Signed up', distinct_id: 'n-1', insert_id: 'node-1', token: emulator.project.token, upstream_status: 200, upstream_accepted: true, upstream_error: null, client_ip: '127.0.0.1', plan: 'pro', prop_event: 'Spoofed' },
       { event: 'Batched', distinct_id: 'n-2', insert_id: 'node-2', token: emulator.project.token, upstream_status: 200, upstream_accepted: true, upstream_error: null, client_ip: '127.0.0.1', plan: null, prop_event: null },
       { event: 'Batched', distinct_id: 'n-3', insert_id: 'node-3', token: emulator.project.token, upstream_status: 200, upstream_accepted: true, upstream_error: null, client_ip: '127.0.0.1', plan: null, prop_event: null },
     ]);
-    const profiles = await duck.all(`SELECT distinct_id, operation, payload, upstream_accepted FROM ${tableScan(lake(), 'proxy_profile_updates')}`);
+    const profiles = await duck.all(`SELECT distinct_id, operation, payload, upstream_accepted FROM ${await tableScan(lake(), 'proxy_profile_updates')}`);
     expect(profiles).toEqual([{ distinct_id: 'n-1', operation: '$set', payload: '{"$email":"n1@example.com","plan":"pro"}', upstream_accepted: true }]);
-    const groups = await duck.all(`SELECT group_key, group_id, operation, payload, upstream_accepted FROM ${tableScan(lake(), 'proxy_group_updates')}`);
+    const groups = await duck.all(`SELECT group_key, group_id, operation, payload, upstream_accepted FROM ${await tableScan(lake(), 'proxy_group_updates')}`);
     expect(groups).toEqual([{ group_key: 'company', group_id: 'acme', operation: '$set', payload: '{"$name":"Acme","seats":5}', upstream_accepted: true }]);
 
     // A second pass adds nothing (the cursor sits at the spool offset).
     await runProxyTables(path.join(dir, 'spool'), lake(), path.join(dir, 'state'));
-    expect(await duck.scalar(`SELECT count(*) FROM ${tableScan(lake(), 'proxy_events')}`)).toBe(3n);
+    expect(await duck.scalar(`SELECT count(*) FROM ${await tableScan(lake(), 'proxy_events')}`)).toBe(3n);
   });
 
   it('an SDK retry after 503 + Retry-After: the client sees both, the lake has both attempts and one dedupe_key', async () => {
@@ -92,7 +92,7 @@ describe('official mixpanel node SDK through the proxy', () => {
     expect(JSON.parse(second.body.toString())).toEqual({ status: 1, error: null });
 
     await runProxyTables(path.join(dir, 'spool'), lake(), path.join(dir, 'state'));
-    const rows = await duck.all(`SELECT upstream_status, upstream_accepted, upstream_error, dedupe_key FROM ${tableScan(lake(), 'proxy_events')} WHERE insert_id = 'retry-1' ORDER BY received_at, upstream_status DESC`);
+    const rows = await duck.all(`SELECT upstream_status, upstream_accepted, upstream_error, dedupe_key FROM ${await tableScan(lake(), 'proxy_events')} WHERE insert_id = 'retry-1' ORDER BY received_at, upstream_status DESC`);
     expect(rows.map((r) => r['upstream_status'])).toEqual([503, 200]);
     expect(rows.map((r) => [r['upstream_accepted'], r['upstream_error']])).toEqual([[false, 'HTTP 503: Service Unavailable'], [true, null]]);
     expect(new Set(rows.map((r) => r['dedupe_key'])).size).toBe(1);

@@ -57,7 +57,7 @@ describe('mixpanel-lakeflow run --source mixpanel_proxy --spec proxy_spec.json',
       timeout: 120_000,
     });
     for (const table of ['proxy_events', 'proxy_profile_updates', 'proxy_group_updates']) {
-      expect(await duck.scalar(`SELECT count(*)::INT FROM ${tableScan(lake, table)} WHERE upstream_accepted`), table).toBe(1);
+      expect(await duck.scalar(`SELECT count(*)::INT FROM ${await tableScan(lake, table)} WHERE upstream_accepted`), table).toBe(1);
     }
   });
 });

@@ -72,14 +72,14 @@ describe("the proxy records Mixpanel's verdict per record", () => {
     const lake = path.join(dir, 'lakehouse');
     await runProxyTables(path.join(dir, 'spool'), lake, path.join(dir, 'state'));
     const events = await duck.all(
-      `SELECT event, upstream_status AS status, upstream_accepted AS accepted, upstream_error AS error, count(*)::INT AS n FROM ${tableScan(lake, 'proxy_events')} GROUP BY ALL ORDER BY event`,
+      `SELECT event, upstream_status AS status, upstream_accepted AS accepted, upstream_error AS error, count(*)::INT AS n FROM ${await tableScan(lake, 'proxy_events')} GROUP BY ALL ORDER BY event`,
     );
     expect(events).toEqual([
       { event: 'Bulk', status: 200, accepted: false, error: 'Mixpanel answered 0 (nothing in the request was valid; ask with verbose=1 for the reason)', n: 2001 },
       { event: 'Signed up', status: 200, accepted: true, error: null, n: 1 },
     ]);
     const profiles = await duck.all(
-      `SELECT distinct_id, operation, upstream_status AS status, upstream_accepted AS accepted, upstream_error AS error FROM ${tableScan(lake, 'proxy_profile_updates')} ORDER BY distinct_id, operation, error`,
+      `SELECT distinct_id, operation, upstream_status AS status, upstream_accepted AS accepted, upstream_error AS error FROM ${await tableScan(lake, 'proxy_profile_updates')} ORDER BY distinct_id, operation, error`,
     );
     expect(profiles).toEqual([
       { distinct_id: '', operation: '$set', status: 200, accepted: false, error: 'Engage API error: $distinct_id, missing or empty' },
@@ -88,10 +88,10 @@ describe("the proxy records Mixpanel's verdict per record", () => {
       { distinct_id: 'v-2', operation: '$unset', status: 200, accepted: false, error: expect.stringMatching(/exactly one operation/) as unknown },
       { distinct_id: 'v-3', operation: '$set', status: 200, accepted: true, error: null },
     ]);
-    const groups = await duck.all(`SELECT group_id, upstream_accepted AS accepted FROM ${tableScan(lake, 'proxy_group_updates')}`);
+    const groups = await duck.all(`SELECT group_id, upstream_accepted AS accepted FROM ${await tableScan(lake, 'proxy_group_updates')}`);
     expect(groups).toEqual([{ group_id: 'acme', accepted: true }]);
     // The advice README gives: filter on upstream_accepted, not on upstream_status = 200.
-    expect(await duck.scalar(`SELECT count(*)::INT FROM ${tableScan(lake, 'proxy_events')} WHERE upstream_status = 200`)).toBe(2002);
-    expect(await duck.scalar(`SELECT count(*)::INT FROM ${tableScan(lake, 'proxy_events')} WHERE upstream_accepted`)).toBe(1);
+    expect(await duck.scalar(`SELECT count(*)::INT FROM ${await tableScan(lake, 'proxy_events')} WHERE upstream_status = 200`)).toBe(2002);
+    expect(await duck.scalar(`SELECT count(*)::INT FROM ${await tableScan(lake, 'proxy_events')} WHERE upstream_accepted`)).toBe(1);
   });
 });

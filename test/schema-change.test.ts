@@ -55,7 +55,7 @@ describe('a cdc table whose columns change', () => {
   }
 
   const osCounts = async (): Promise<Record<string, unknown>> =>
-    (await duck.all(`SELECT count(*) AS n, count(os) AS os FROM ${tableScan(join(dir, 'lh'), 'events')}`))[0]!;
+    (await duck.all(`SELECT count(*) AS n, count(os) AS os FROM ${await tableScan(join(dir, 'lh'), 'events')}`))[0]!;
 
   it('refuses to merge under a narrower schema, keeps the table intact, rebuilds on --full-refresh, and accepts added columns', async () => {
     expect((await cli({ safety_lag: '0' })).code).toBe(0);
@@ -76,14 +76,14 @@ describe('a cdc table whose columns change', () => {
 
     const rebuilt = await cli(narrowed, ['--full-refresh', 'events']);
     expect(rebuilt.code, rebuilt.stderr).toBe(0);
-    const after = (await duck.all(`SELECT count(*) AS n, count(custom_properties['$os']) AS os_in_map FROM ${tableScan(join(dir, 'lh'), 'events')}`))[0];
+    const after = (await duck.all(`SELECT count(*) AS n, count(custom_properties['$os']) AS os_in_map FROM ${await tableScan(join(dir, 'lh'), 'events')}`))[0];
     expect(after).toEqual({ n: 41n, os_in_map: 41n });
 
     // Widening back only adds nullable columns: allowed, nothing existing is dropped.
     emulator.data.importEvents([{ event: 'Viewed', properties: { time: now - 2 * HOUR, distinct_id: 'u100', $insert_id: 'sc-100', $os: 'iOS', $browser: 'Chrome' } }]);
     const widened = await cli({ safety_lag: '0' });
     expect(widened.code, widened.stderr).toBe(0);
-    const final = (await duck.all(`SELECT count(*) AS n, count(os) AS os FROM ${tableScan(join(dir, 'lh'), 'events')}`))[0];
+    const final = (await duck.all(`SELECT count(*) AS n, count(os) AS os FROM ${await tableScan(join(dir, 'lh'), 'events')}`))[0];
     expect(final).toEqual({ n: 42n, os: 1n });
   });
 });

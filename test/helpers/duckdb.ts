@@ -1,5 +1,6 @@
 /** DuckDB as the independent reader of the Parquet we write (tests only). */
 import { DuckDBInstance } from '@duckdb/node-api';
+import { deltaScan } from '../../runner/testing/duckdb.js';
 
 export interface Duck {
   /** Rows as plain objects (BIGINT → bigint, TIMESTAMPTZ → string via CAST in the query when needed). */
@@ -32,7 +33,11 @@ export function sqlString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-/** `read_parquet` over every Parquet file of one lakehouse table (hive partitions included). */
-export function tableScan(lakehouseDir: string, table: string): string {
-  return `read_parquet(${sqlString(`${lakehouseDir}/${table}/**/*.parquet`)}, hive_partitioning = true, union_by_name = true)`;
+/**
+ * A SQL table expression over the live rows of one lakehouse table, read the way an outside engine reads it: the
+ * Delta log replayed in DuckDB SQL (never our own log reader), then its live files with their partition values.
+ * An empty relation when the table has no log yet.
+ */
+export async function tableScan(lakehouseDir: string, table: string): Promise<string> {
+  return deltaScan(lakehouseDir, table);
 }
