@@ -98,6 +98,26 @@ describe('vacuum', () => {
     expect(await table.verify(await current())).toEqual([]);
   });
 
+  it('deletes the hidden temp file of an upload a crash interrupted once it is older than the retention, and not before', async () => {
+    const live = await write(0, 5);
+    await table.commit(request(-1, { add: [live], metadata: EVENTS_METADATA }));
+    const dir = path.join(temp.dir, 'events', 'event_date=2026-11-20');
+    const stale = path.join(dir, '.part-00000-dead.c000.zstd.parquet.4242.7.ab12cd.tmp');
+    const young = path.join(dir, '.part-00000-busy.c000.zstd.parquet.4243.1.ef34gh.tmp');
+    await writeFile(stale, 'half a file');
+    await writeFile(young, 'being written');
+    const old = new Date(clock - 8 * DAY);
+    await utimes(stale, old, old);
+    const dry = await table.vacuum({ dryRun: true });
+    expect(dry.deleted).toEqual(['event_date=2026-11-20/.part-00000-dead.c000.zstd.parquet.4242.7.ab12cd.tmp']);
+    expect((await readdir(dir)).sort()).toContain(path.basename(stale));
+    await table.vacuum();
+    const left = await readdir(dir);
+    expect(left).not.toContain(path.basename(stale));
+    expect(left).toContain(path.basename(young));
+    expect(await table.verify(await current())).toEqual([]);
+  });
+
   it('refuses a table with a feature it does not implement', async () => {
     const golden = await copyGolden('dv-partitioned-with-checkpoint');
     try {

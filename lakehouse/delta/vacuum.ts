@@ -46,6 +46,8 @@ export async function vacuumTable(ctx: TableContext, snapshot: DeltaSnapshot, op
     else retained++;
   }
   if (!options.dryRun) await mapLimit(doomed, 8, (file) => ctx.store.delete(file.path));
+  // Temp files of writes a crash interrupted (invisible to every reader) go by the same age rule.
+  for (const leftover of (await ctx.store.sweepInterrupted?.(tablePrefix, cutoff, options.dryRun === true)) ?? []) doomed.push({ path: leftover.path, size: leftover.size });
   ctx.logger?.info(options.dryRun ? 'vacuum (dry run): files that would be deleted' : 'vacuum: deleted files', {
     table: ctx.display,
     files: doomed.length,

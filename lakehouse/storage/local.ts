@@ -197,6 +197,30 @@ export class LocalStore implements ObjectStore {
    * Depth-first over the folder holding `prefix`, siblings ordered by name (a folder as `name/`), which yields
    * paths in sorted order without holding the whole listing. Hidden names (starting with `.`) are skipped.
    */
+  /** Hidden temp files (`.<name>.<pid>.<n>.<random>.tmp`) of uploads and puts a crash interrupted, older than the cutoff. */
+  async sweepInterrupted(prefix: string, cutoffMs: number, dryRun: boolean): Promise<StoredObject[]> {
+    const root = this.file(prefix.replace(/\/+$/, ''));
+    const found: StoredObject[] = [];
+    let entries: string[];
+    try {
+      entries = (await fs.readdir(root, { recursive: true })) as string[];
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return found;
+      throw error;
+    }
+    for (const entry of entries) {
+      if (!/^\.[^/]+\.\d+\.\d+\.[a-z0-9]+\.tmp$/.test(path.basename(entry))) continue;
+      const file = path.join(root, entry);
+      const stat = await fs.stat(file).catch(() => undefined);
+      if (!stat?.isFile() || stat.mtimeMs > cutoffMs) continue;
+      const rel = path.relative(this.root, file).split(path.sep).join('/');
+      found.push({ path: rel, size: stat.size, modifiedMs: stat.mtimeMs });
+      if (!dryRun) await fs.rm(file, { force: true });
+    }
+    return found;
+  }
+
   async *list(prefix: string): AsyncIterable<StoredObject> {
     const slash = prefix.lastIndexOf('/');
     const base = slash < 0 ? '' : prefix.slice(0, slash);

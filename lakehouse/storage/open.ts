@@ -4,10 +4,8 @@
  * `checkWritable(flag)` before a run writes.
  */
 import type { Logger } from '../../connector-spec/index.js';
-import { AzureStore } from './azure.js';
 import { LocalStore } from './local.js';
 import { parseLocation, redactLocation } from './location.js';
-import { S3Store } from './s3.js';
 import type { ObjectStore } from './types.js';
 
 export interface OpenStoreOptions {
@@ -27,9 +25,14 @@ export async function openStore(location: string, options: OpenStoreOptions): Pr
   switch (parsed.kind) {
     case 'local':
       return new LocalStore(parsed.dir, displayUrl);
-    case 's3':
+    // The cloud SDKs cost about a second of CPU to load: only a run that uses one pays for it.
+    case 's3': {
+      const { S3Store } = await import('./s3.js');
       return new S3Store({ bucket: parsed.bucket, prefix: parsed.prefix, env: options.env, displayUrl, flag, ...logger });
-    case 'azure':
+    }
+    case 'azure': {
+      const { AzureStore } = await import('./azure.js');
       return new AzureStore({ location: parsed, env: options.env, displayUrl, flag, ...logger });
+    }
   }
 }

@@ -62,5 +62,11 @@ export interface ObjectStore {
    * Leaves nothing behind.
    */
   checkWritable(flag: string): Promise<void>;
+  /**
+   * Optional: delete leftovers of writes a crash interrupted under `prefix` that are older than `cutoffMs` (the
+   * local store's hidden temp files; object stores discard unfinished uploads themselves). Returns what it
+   * deleted (or would, with `dryRun`).
+   */
+  sweepInterrupted?(prefix: string, cutoffMs: number, dryRun: boolean): Promise<StoredObject[]>;
   close(): Promise<void>;
 }
