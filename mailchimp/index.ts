@@ -1,6 +1,7 @@
 /**
  * `mixpanel-lakeflow mailchimp-sync`: push the lakehouse `engage` table into a Mailchimp audience — only new or
- * changed contacts, never a status change for an existing member. Exit codes: 0 ok, 1 failure, 2 configuration
+ * changed contacts, never a status change for an existing member. `--lakehouse` takes every location the runner
+ * does (a folder, s3://, az://, abfss://); the sync's own tables are Delta tables it owns. Exit codes: 0 ok, 1 failure, 2 configuration
  * (flags, environment, credentials, unknown audience), 3 finished but Mailchimp rejected some members
  * (rows in `mailchimp_sync_errors`).
  */
@@ -14,6 +15,7 @@ export { syncAudience } from './sync.js';
 export type { SyncResult } from './sync.js';
 export { selectContacts, isValidEmail, namesOf, subscriberHash, normaliseEmail } from './contacts.js';
 export { STATE_TABLE, ERRORS_TABLE, PLAN_TABLE } from './tables.js';
+export { SYNC_WRITER } from './sync-owner.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -34,6 +36,8 @@ export interface MailchimpSyncOptions {
   readonly retry?: RetryPolicy;
   /** Tests: receives the run's result. */
   readonly onResult?: (result: SyncResult) => void;
+  /** Tests: runs after a commit's data file is written and before the commit (crash tests kill the process here). */
+  readonly beforeCommit?: (table: string) => Promise<void> | void;
 }
 
 export async function runMailchimpSync(options: MailchimpSyncOptions): Promise<number> {
@@ -48,7 +52,13 @@ export async function runMailchimpSync(options: MailchimpSyncOptions): Promise<n
       statusIfNew: options.statusIfNew,
       env: options.env,
     });
-    const result = await syncAudience(config, { out, warn, ...(options.retry ? { retry: options.retry } : {}) });
+    const result = await syncAudience(config, {
+      out,
+      warn,
+      env: options.env,
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
+    });
     options.onResult?.(result);
     if (result.errors > 0) {
       warn(`warning: Mailchimp rejected ${result.errors} member${result.errors === 1 ? '' : 's'}; see the mailchimp_sync_errors table`);

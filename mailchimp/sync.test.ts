@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import mailchimp from '@mailchimp/mailchimp_marketing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMailchimpEmulator, type MailchimpEmulator } from './emulator/index.js';
 import { hashOf } from './emulator/store.js';
-import { duck, engageLake, expectedMembers, acceptanceProfiles, sync, tableGlob, writesSince, type Lake } from './testing.js';
+import { duck, engageLake, expectedMembers, acceptanceProfiles, logActions, scan, sync, tableProperties, writesSince, type Lake } from './testing.js';
 
 let lake: Lake;
 let mc: MailchimpEmulator | undefined;
@@ -62,9 +62,14 @@ describe('mailchimp-sync acceptance (Mixpanel emulator → runner → engage →
     expect(first.result?.collisions).toEqual([{ email: 'a@x.io', kept: 'p-lower', dropped: ['p-upper'] }]);
     // The state table: one row per contact, subscriber_hash = md5(lower(email)) computed by DuckDB.
     const [st] = await duck(
-      `SELECT count(*)::INT n, count(DISTINCT email)::INT k, sum(CASE WHEN subscriber_hash = md5(lower(email)) THEN 1 ELSE 0 END)::INT ok FROM ${tableGlob(lakehouse, 'mailchimp_sync_state')}`,
+      `SELECT count(*)::INT n, count(DISTINCT email)::INT k, sum(CASE WHEN subscriber_hash = md5(lower(email)) THEN 1 ELSE 0 END)::INT ok FROM ${await scan(lakehouse, 'mailchimp_sync_state')}`,
     );
     expect(st).toEqual({ n: 2500, k: 2500, ok: 2500 });
+    // A Delta table the sync owns; every commit carries the audience's txn, one version higher each time.
+    expect(await tableProperties(lakehouse, 'mailchimp_sync_state')).toEqual({ 'mixpanelLakeflow.writer': 'mailchimp-sync', 'mixpanelLakeflow.syncTable': 'state' });
+    const txns = await logActions(lakehouse, 'mailchimp_sync_state', 'txn');
+    expect(txns.map((t) => [t['appId'], t['version']])).toEqual([0, 1, 2, 3, 4, 5].map((v) => ['mailchimp-sync/list1/mailchimp_sync_state', v]));
+    expect((await logActions(lakehouse, 'mailchimp_sync_state', 'commitInfo')).map((c) => c['operation'])).toEqual(['WRITE', 'WRITE', 'WRITE', 'WRITE', 'WRITE', 'REPLACE']);
 
     // Second run, nothing changed: no member write at all.
     let mark = mc.log.length;
@@ -84,7 +89,7 @@ describe('mailchimp-sync acceptance (Mixpanel emulator → runner → engage →
     const dry = await sync(mc, { lakehouse, dryRun: true });
     expect(dry.code).toBe(0);
     expect(writesSince(mc, mark)).toEqual({ batch: 0, put: 0 });
-    const plan = await duck(`SELECT action, count(*)::INT n FROM ${tableGlob(lakehouse, 'mailchimp_sync_plan')} GROUP BY action ORDER BY action`);
+    const plan = await duck(`SELECT action, count(*)::INT n FROM ${await scan(lakehouse, 'mailchimp_sync_plan')} GROUP BY action ORDER BY action`);
     expect(plan).toEqual([
       { action: 'skip', n: 2499 },
       { action: 'update', n: 1 },
@@ -161,7 +166,7 @@ describe('mailchimp-sync acceptance (Mixpanel emulator → runner → engage →
     expect(mc.statusChanges.slice(changesBefore)).toEqual([]);
     expect(mc.list('list1').members.get(hashOf('user20@example.com'))).toMatchObject({ status: 'archived', mergeFields: { FNAME: 'First20' } });
     expect(mc.list('list1').members.get(hashOf('user21@example.com'))).toMatchObject({ status: 'unsubscribed', mergeFields: { FNAME: 'Renamed' } });
-    const [st] = await duck(`SELECT mailchimp_status s FROM ${tableGlob(lakehouse, 'mailchimp_sync_state')} WHERE email = 'user20@example.com'`);
+    const [st] = await duck(`SELECT mailchimp_status s FROM ${await scan(lakehouse, 'mailchimp_sync_state')} WHERE email = 'user20@example.com'`);
     expect(st).toEqual({ s: 'archived' });
   });
 
@@ -186,7 +191,7 @@ describe('mailchimp-sync acceptance (Mixpanel emulator → runner → engage →
     const failed = await sync(mc, { lakehouse, retry: { attempts: 2, baseMs: 1, capMs: 1 } });
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain('MAILCHIMP_HTTP_UNAVAILABLE');
-    const [st] = await duck(`SELECT count(*)::INT n FROM ${tableGlob(lakehouse, 'mailchimp_sync_state')}`);
+    const [st] = await duck(`SELECT count(*)::INT n FROM ${await scan(lakehouse, 'mailchimp_sync_state')}`);
     expect(st).toEqual({ n: 1000 });
     const mark = mc.log.length;
     const resumed = await sync(mc, { lakehouse });
@@ -204,7 +209,7 @@ describe('mailchimp-sync acceptance (Mixpanel emulator → runner → engage →
     const run = await sync(mc, { lakehouse });
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('rejected 1 member');
-    const errors = await duck(`SELECT email, operation, error_code, error, distinct_id FROM ${tableGlob(lakehouse, 'mailchimp_sync_errors')}`);
+    const errors = await duck(`SELECT email, operation, error_code, error, distinct_id FROM ${await scan(lakehouse, 'mailchimp_sync_errors')}`);
     expect(errors).toEqual([
       { email: 'user30@example.com', operation: 'create', error_code: 'ERROR_GENERIC', error: 'user30@example.com looks fake or invalid, please enter a real email address.', distinct_id: 'u30' },
     ]);
@@ -224,7 +229,7 @@ describe('mailchimp-sync acceptance (Mixpanel emulator → runner → engage →
     const run = await sync(mc, { lakehouse });
     expect(run.code).toBe(0);
     expect(mc.list('list1').members.get(hashOf('user40@example.com'))).toMatchObject({ status: 'subscribed', mergeFields: { FNAME: 'First40', LNAME: 'Last40' } });
-    const errors = await duck(`SELECT email, operation, error_code FROM ${tableGlob(lakehouse, 'mailchimp_sync_errors')}`);
+    const errors = await duck(`SELECT email, operation, error_code FROM ${await scan(lakehouse, 'mailchimp_sync_errors')}`);
     expect(errors).toEqual([{ email: 'user41@example.com', operation: 'update', error_code: 'Invalid Resource' }]);
     const puts = mc.log.filter((c) => c.kind === 'put').map((c) => c.status).sort();
     expect(puts).toEqual([200, 400, 500]);
@@ -239,34 +244,44 @@ describe('mailchimp-sync acceptance (Mixpanel emulator → runner → engage →
     const run = await sync(mc, { lakehouse, dryRun: true });
     expect(run.code).toBe(0);
     expect(mc.log.filter((c) => c.method !== 'GET')).toEqual([]);
-    const plan = await duck(`SELECT email, action, reason, fname, lname FROM ${tableGlob(lakehouse, 'mailchimp_sync_plan')} WHERE action <> 'create' OR email IN ('a@x.io', 'cher@x.io') ORDER BY email`);
+    const plan = await duck(`SELECT email, action, reason, fname, lname FROM ${await scan(lakehouse, 'mailchimp_sync_plan')} WHERE action <> 'create' OR email IN ('a@x.io', 'cher@x.io') ORDER BY email`);
     expect(plan).toEqual([
       { email: 'a@x.io', action: 'create', reason: 'new contact', fname: 'Alpha', lname: 'New Person' },
       { email: 'cher@x.io', action: 'create', reason: 'new contact', fname: 'Cher', lname: '' },
       { email: 'user5@example.com', action: 'skip', reason: 'unchanged', fname: 'First5', lname: 'Last5' },
       { email: 'user6@example.com', action: 'skip', reason: 'archived in Mailchimp: never re-added', fname: 'First6', lname: 'Last6' },
     ]);
-    const [n] = await duck(`SELECT count(*)::INT n FROM ${tableGlob(lakehouse, 'mailchimp_sync_plan')}`);
+    const [n] = await duck(`SELECT count(*)::INT n FROM ${await scan(lakehouse, 'mailchimp_sync_plan')}`);
     expect(n).toEqual({ n: 2500 });
-    expect(existsSync(`${lakehouse}/mailchimp_sync_state/_lakeflow_log`)).toBe(false);
+    expect(existsSync(`${lakehouse}/mailchimp_sync_state`)).toBe(false);
+    expect(await tableProperties(lakehouse, 'mailchimp_sync_plan')).toEqual({ 'mixpanelLakeflow.writer': 'mailchimp-sync', 'mixpanelLakeflow.syncTable': 'plan' });
   });
 
-  it('reads the engage files the commit log lists: a stray file is ignored, a committed-but-unpublished file is read from staging', async () => {
+  it('reads the engage files the Delta log lists: a stray file and a file a later merge replaced (still on disk) are not read', async () => {
     expect.hasAssertions();
     mc = await startMailchimpEmulator();
-    const { lakehouse } = await lake.copy();
+    const { lakehouse, state } = await lake.copy();
     const engageDir = path.join(lakehouse, 'engage');
-    const parts = (await readdir(engageDir)).filter((f) => f.endsWith('.parquet'));
-    expect(parts.length).toBeGreaterThan(0);
-    const staged = path.join(lakehouse, '_lakeflow_staging', 'engage', '0', 'data');
-    await mkdir(staged, { recursive: true });
-    await rename(path.join(engageDir, parts[0]!), path.join(staged, parts[0]!));
-    await writeFile(path.join(engageDir, 'part-99999999999999999999-0.parquet'), 'not parquet: a half-written file');
+    const before = (await readdir(engageDir)).filter((f) => f.endsWith('.parquet'));
+    // A changed profile makes the runner rewrite the file that holds it: the old file stays until vacuum.
+    lake.clock += 60 * 60_000;
+    lake.mixpanel.data.setProfile('u9', { $email: 'user9@example.com', $name: 'Nine Renamed' });
+    try {
+      expect((await lake.ingest({ lakehouse, state })).tables[0]!.status).toBe('ok');
+    } finally {
+      lake.mixpanel.data.setProfile('u9', { $email: 'user9@example.com', $name: 'First9 Last9' });
+    }
+    const after = (await readdir(engageDir)).filter((f) => f.endsWith('.parquet'));
+    expect(after.filter((f) => !before.includes(f)).length).toBeGreaterThan(0);
+    expect(after.filter((f) => before.includes(f)).length).toBeGreaterThan(0); // replaced files still on disk
+    await writeFile(path.join(engageDir, 'part-99999-stray.parquet'), 'not parquet: a half-written file');
     const run = await sync(mc, { lakehouse, dryRun: true });
     expect(run.stderr).toBe('warning: 2 profiles share a@x.io: kept p-lower (latest last_seen, then smallest distinct_id), ignored p-upper\nwarning: invalid emails not synced: not-an-email\n');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('2503 profiles');
     expect(run.result?.planned).toEqual({ create: 2500, update: 0, skip: 0 });
+    const plan = await duck(`SELECT fname, lname FROM ${await scan(lakehouse, 'mailchimp_sync_plan')} WHERE email = 'user9@example.com'`);
+    expect(plan).toEqual([{ fname: 'Nine', lname: 'Renamed' }]);
   });
 
   it('--where filters engage rows with the SQL subset', async () => {
@@ -291,7 +306,8 @@ describe('mailchimp-sync acceptance (Mixpanel emulator → runner → engage →
     const badList = await sync(mc, { lakehouse, list: 'nope' });
     expect([badList.code, badList.stderr]).toEqual([2, expect.stringContaining('check --list')]);
     const noLake = await sync(mc, { lakehouse: `${lakehouse}-missing` });
-    expect([noLake.code, noLake.stderr]).toEqual([2, expect.stringContaining('has no commit log')]);
+    expect([noLake.code, noLake.stderr]).toEqual([2, expect.stringContaining('error [MAILCHIMP_NO_ENGAGE]: --lakehouse')]);
+    expect(noLake.stderr).toContain('there is no engage table');
     const badWhere = await sync(mc, { lakehouse, where: 'plan = ' });
     expect([badWhere.code, badWhere.stderr]).toEqual([2, expect.stringContaining('unknown column "plan"')]);
     expect(mc.log.filter((c) => c.method !== 'GET')).toEqual([]);

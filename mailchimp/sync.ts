@@ -4,32 +4,23 @@
  * (`update_existing: false`, ≤ 500 each, one after the other) → update changed ones with PUT (merge fields and
  * `status_if_new`, never `status`, ≤ 10 at once). The sync state is committed after each Mailchimp reply (group
  * commit), per-member errors go to `mailchimp_sync_errors`. `--dry-run` sends no write and writes the plan.
+ *
+ * The lakehouse is any `--lakehouse` location the runner takes (a folder, s3://, az://, abfss://), opened through
+ * lakehouse/ with credentials from the environment. Before the first Mailchimp call: the location is writable,
+ * `engage` is the runner's engage table, `--where` compiles against its columns, and each of the sync's tables
+ * is absent or was created by the sync (an earlier release's table is converted to Delta first).
  */
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import type { Logger } from '../connector-spec/index.js';
-import { STAGING_DIR } from '../runner/commit-log.js';
-import { acquireLock } from '../runner/lock.js';
+import { openLakehouse, type Lakehouse } from '../lakehouse/index.js';
 import { normaliseEmail, payloadHash, selectContacts, type Collision, type Contact } from './contacts.js';
 import { MailchimpClient, type MemberError, type RemoteMember, type RetryPolicy } from './client.js';
 import type { SyncConfig } from './config.js';
-import { readEngage } from './engage-reader.js';
-import { commitRows, recoverTable } from './lake-table.js';
+import { openEngage, readEngage } from './engage-reader.js';
 import { countActions, planContacts, type Known, type PlanEntry } from './plan.js';
-import {
-  compactState,
-  ERRORS_SCHEMA,
-  ERRORS_TABLE,
-  errorColumns,
-  PLAN_TABLE,
-  readState,
-  STATE_SCHEMA,
-  STATE_TABLE,
-  stateColumns,
-  writePlan,
-  type ErrorRow,
-  type StateRow,
-} from './tables.js';
+import { acquireSyncLock } from './sync-lock.js';
+import { SyncTable, type SyncTableContext } from './sync-table.js';
+import { compactState, ERRORS_DEF, errorColumns, PLAN_DEF, readState, STATE_DEF, stateColumns, writePlan, type ErrorRow, type StateRow } from './tables.js';
 
 export const BATCH_SIZE = 500;
 export const MAX_CONCURRENT = 10;
@@ -39,6 +30,10 @@ export interface SyncHooks {
   readonly now?: () => number;
   readonly out: (line: string) => void;
   readonly warn: (line: string) => void;
+  /** Environment for the lakehouse's credentials (AWS_*, AZURE_STORAGE_*). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Test hook: runs after a commit's data file is written and before the commit (crash tests). */
+  readonly beforeCommit?: (table: string) => Promise<void> | void;
 }
 
 export interface SyncResult {
@@ -62,12 +57,11 @@ class GroupCommitter {
   private errors: ErrorRow[] = [];
   private tail: Promise<void> = Promise.resolve();
   private scheduled: Promise<void> | null = null;
-  private calls = 0;
   commits = 0;
 
   constructor(
-    private readonly lakehouse: string,
-    private readonly runId: string,
+    private readonly stateTable: SyncTable,
+    private readonly errorsTable: SyncTable,
   ) {}
 
   add(state: readonly StateRow[], errors: readonly ErrorRow[]): Promise<void> {
@@ -84,9 +78,9 @@ class GroupCommitter {
     this.scheduled = null;
     const errors = this.errors.splice(0);
     const state = this.state.splice(0);
-    if (errors.length > 0) await commitRows(this.lakehouse, ERRORS_TABLE, ERRORS_SCHEMA, errorColumns(errors), 'APPEND', this.runId, this.calls++);
+    if (errors.length > 0) await this.errorsTable.append(errorColumns(errors));
     if (state.length > 0) {
-      await commitRows(this.lakehouse, STATE_TABLE, STATE_SCHEMA, stateColumns(state), 'APPEND', this.runId, this.calls++);
+      await this.stateTable.append(stateColumns(state));
       this.commits++;
     }
   }
@@ -112,11 +106,24 @@ function stderrLogger(warn: (line: string) => void): Logger {
 }
 
 export async function syncAudience(config: SyncConfig, hooks: SyncHooks): Promise<SyncResult> {
+  const lakehouse = await openLakehouse(config.lakehouse, { env: hooks.env, logger: stderrLogger(hooks.warn), engineInfo: 'mixpanel-lakeflow mailchimp-sync' });
+  try {
+    return await syncInto(lakehouse, config, hooks);
+  } finally {
+    await lakehouse.close();
+  }
+}
+
+async function syncInto(lakehouse: Lakehouse, config: SyncConfig, hooks: SyncHooks): Promise<SyncResult> {
   const now = hooks.now ?? Date.now;
   const runId = `${new Date(now()).toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
-  const { listId, lakehouse } = config;
+  const { listId } = config;
+  const location = lakehouse.displayUrl.replace(/\/+$/, '');
 
-  const engage = await readEngage(lakehouse, config.where);
+  // Configuration first: nothing is written and Mailchimp is not called until all of it holds.
+  await lakehouse.store.checkWritable('--lakehouse');
+  const engageTable = await openEngage(lakehouse, config.where);
+  const engage = await readEngage(engageTable, config.where, location);
   const selection = selectContacts(engage.rows);
   const { contacts, collisions, skipped } = selection;
   hooks.out(`engage version ${engage.version}: ${engage.scanned} profiles, ${engage.rows.length} selected${config.where ? ' by --where' : ''}`);
@@ -124,9 +131,12 @@ export async function syncAudience(config: SyncConfig, hooks: SyncHooks): Promis
   for (const line of collisionLines(collisions)) hooks.warn(line);
   if (selection.invalidSamples.length > 0) hooks.warn(`warning: invalid emails not synced: ${selection.invalidSamples.join(', ')}${skipped.invalidEmail > selection.invalidSamples.length ? ', …' : ''}`);
 
-  const lock = await acquireLock(path.join(lakehouse, STAGING_DIR, 'mailchimp_sync'), stderrLogger(hooks.warn));
+  const lock = await acquireSyncLock(lakehouse, listId, runId, stderrLogger(hooks.warn));
   try {
-    for (const table of [STATE_TABLE, ERRORS_TABLE, PLAN_TABLE]) await recoverTable(lakehouse, table);
+    const tableCtx: SyncTableContext = { lakehouse, listId, runId, ...(hooks.beforeCommit ? { beforeCommit: hooks.beforeCommit } : {}) };
+    const stateTable = await SyncTable.open(tableCtx, STATE_DEF);
+    const errorsTable = await SyncTable.open(tableCtx, ERRORS_DEF);
+    const planTable = await SyncTable.open(tableCtx, PLAN_DEF);
     const client = new MailchimpClient({
       baseUrl: config.baseUrl,
       apiKey: config.apiKey,
@@ -137,7 +147,7 @@ export async function syncAudience(config: SyncConfig, hooks: SyncHooks): Promis
     const list = await client.getList(listId);
     hooks.out(`audience ${listId}${list.name ? ` (${list.name})` : ''}`);
 
-    const state = await readState(lakehouse, listId);
+    const state = await readState(stateTable, listId);
     const known = new Map<string, Known>();
     const discovered: StateRow[] = [];
     const byEmail = new Map(contacts.map((c) => [c.email, c]));
@@ -192,12 +202,12 @@ export async function syncAudience(config: SyncConfig, hooks: SyncHooks): Promis
         lname: e.contact.lname,
         statusIfNew: e.action === 'skip' ? null : config.statusIfNew,
       }));
-      await writePlan(lakehouse, runId, listId, now(), rows);
-      hooks.out(`dry run: no write sent to Mailchimp; plan written to ${path.join(lakehouse, PLAN_TABLE)}`);
+      await writePlan(planTable, runId, listId, now(), rows);
+      hooks.out(`dry run: no write sent to Mailchimp; plan written to ${location}/${PLAN_DEF.name}`);
       return { ...result, created: 0, updated: 0, alreadyThere: 0, errors: 0, batchCalls: 0, putCalls: 0 };
     }
 
-    const committer = new GroupCommitter(lakehouse, runId);
+    const committer = new GroupCommitter(stateTable, errorsTable);
     if (discovered.length > 0) await committer.add(discovered, []);
     const errorRow = (c: Contact, operation: 'create' | 'update', e: MemberError): ErrorRow => ({
       runId,
@@ -268,11 +278,11 @@ export async function syncAudience(config: SyncConfig, hooks: SyncHooks): Promis
       }
     });
     await committer.add([], []);
-    if (committer.commits > 0) await compactState(lakehouse, runId);
+    if (committer.commits > 0) await compactState(stateTable);
     hooks.out(
       `done: created ${created} in ${batchCalls} batch call${batchCalls === 1 ? '' : 's'}, updated ${updated}` +
         `${alreadyThere > 0 ? ` (${alreadyThere} were already in Mailchimp)` : ''}, ${errors} member error${errors === 1 ? '' : 's'}` +
-        `${errors > 0 ? ` (rows in ${path.join(lakehouse, ERRORS_TABLE)})` : ''}; ${client.stats.retries} retries`,
+        `${errors > 0 ? ` (rows in ${location}/${ERRORS_DEF.name})` : ''}; ${client.stats.retries} retries`,
     );
     return { ...result, created, updated, alreadyThere, errors, batchCalls, putCalls };
   } finally {

@@ -1,13 +1,13 @@
 /**
- * Schemas and row codecs of the sync's tables:
+ * Schemas and row codecs of the sync's tables, each a Delta table the sync owns (see sync-table.ts):
  * - `mailchimp_sync_state`: one row per (list, email) the sync knows is in Mailchimp — what was last sent
  *   (payload hash of FNAME/LNAME) and the member's status as last seen. A later commit wins per (list, email).
  * - `mailchimp_sync_errors`: one row per member Mailchimp rejected.
  * - `mailchimp_sync_plan`: the plan of a `--dry-run` (replaced each dry run).
  */
-import { Field, Schema, Utf8 } from 'apache-arrow';
-import { MAILCHIMP_SYNC_TABLES, timestampMsUtc } from '../connector-spec/index.js';
-import { commitRows, readTableFiles } from './lake-table.js';
+import { Field, Schema, Utf8, type Table } from 'apache-arrow';
+import { MAILCHIMP_SYNC_TABLES, timestampMsUtc, type ColumnValues } from '../connector-spec/index.js';
+import type { SyncTable, SyncTableDef } from './sync-table.js';
 
 // The names live in connector-spec (reserved-tables.ts) so the runner refuses them as destinations.
 export const STATE_TABLE = MAILCHIMP_SYNC_TABLES.state;
@@ -88,6 +88,15 @@ export interface PlanRow {
   readonly statusIfNew: string | null;
 }
 
+export const STATE_DEF: SyncTableDef = {
+  name: STATE_TABLE,
+  role: 'state',
+  schema: STATE_SCHEMA,
+  description: 'mailchimp-sync: per audience and email, the merge fields last sent (payload_hash) and the member status last seen; the newest row per (list_id, email) holds',
+};
+export const ERRORS_DEF: SyncTableDef = { name: ERRORS_TABLE, role: 'errors', schema: ERRORS_SCHEMA, description: 'mailchimp-sync: one row per member Mailchimp rejected' };
+export const PLAN_DEF: SyncTableDef = { name: PLAN_TABLE, role: 'plan', schema: PLAN_SCHEMA, description: 'mailchimp-sync: the plan of the newest --dry-run (create, update or skip per email)' };
+
 function str(v: unknown): string | null {
   return v === null || v === undefined ? null : String(v);
 }
@@ -96,19 +105,19 @@ function num(v: unknown): number {
   return typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : 0;
 }
 
-/** State of one list: email → newest row. */
-export async function readState(lakehouse: string, listId: string): Promise<{ rows: Map<string, StateRow>; exists: boolean }> {
-  const { version, parts } = await readTableFiles(lakehouse, STATE_TABLE);
+/** Newest state row per (list, email) of `lists` (every list when undefined), replaying row groups in commit order. */
+function newestRows(groups: readonly Table[], lists?: ReadonlySet<string>): Map<string, StateRow> {
   const rows = new Map<string, StateRow>();
-  for (const { table } of parts) {
+  for (const table of groups) {
     const c = (n: string) => table.getChild(n);
     const list = c('list_id'), email = c('email'), hash = c('subscriber_hash'), payload = c('payload_hash');
     const synced = c('last_synced_at'), status = c('mailchimp_status'), id = c('distinct_id');
     if (!list || !email || !hash || !synced) continue;
     for (let r = 0; r < table.numRows; r++) {
-      if (str(list.get(r)) !== listId) continue;
+      const listId = str(list.get(r))!;
+      if (lists !== undefined && !lists.has(listId)) continue;
       const e = str(email.get(r))!;
-      rows.set(e, {
+      rows.set(`${listId}\u0000${e}`, {
         listId,
         email: e,
         subscriberHash: str(hash.get(r))!,
@@ -119,10 +128,17 @@ export async function readState(lakehouse: string, listId: string): Promise<{ ro
       });
     }
   }
-  return { rows, exists: version >= 0 && rows.size > 0 };
+  return rows;
 }
 
-export function stateColumns(rows: readonly StateRow[]) {
+/** State of one list: email → newest row; `exists` when the table holds a row of that list. */
+export async function readState(table: SyncTable, listId: string): Promise<{ rows: Map<string, StateRow>; exists: boolean }> {
+  const rows = new Map<string, StateRow>();
+  for (const row of newestRows(await table.live(), new Set([listId])).values()) rows.set(row.email, row);
+  return { rows, exists: rows.size > 0 };
+}
+
+export function stateColumns(rows: readonly StateRow[]): ColumnValues[] {
   return [
     rows.map((r) => r.listId),
     rows.map((r) => r.email),
@@ -134,7 +150,7 @@ export function stateColumns(rows: readonly StateRow[]) {
   ];
 }
 
-export function errorColumns(rows: readonly ErrorRow[]) {
+export function errorColumns(rows: readonly ErrorRow[]): ColumnValues[] {
   return [
     rows.map((r) => r.runId),
     rows.map((r) => r.at),
@@ -149,7 +165,8 @@ export function errorColumns(rows: readonly ErrorRow[]) {
   ];
 }
 
-export async function writePlan(lakehouse: string, runId: string, listId: string, at: number, rows: readonly PlanRow[]): Promise<number> {
+/** Replace the plan table with this dry run's plan (one commit). */
+export async function writePlan(table: SyncTable, runId: string, listId: string, at: number, rows: readonly PlanRow[]): Promise<void> {
   const columns = [
     rows.map(() => runId),
     rows.map(() => at),
@@ -163,22 +180,18 @@ export async function writePlan(lakehouse: string, runId: string, listId: string
     rows.map((r) => r.lname),
     rows.map((r) => r.statusIfNew),
   ];
-  return commitRows(lakehouse, PLAN_TABLE, PLAN_SCHEMA, columns, 'REPLACE', runId, 0);
+  await table.replace(() => columns);
 }
 
 /**
- * Compact the state table to one part holding the newest row per (list, email) of every list.
- * Called at the end of a run that committed state; a crash before it only leaves more parts.
+ * Compact the state table to one file holding the newest row per (list, email) of every list (one REPLACE
+ * commit, re-planned if another audience's sync commits meanwhile). Called at the end of a run that committed
+ * state; a crash before it only leaves more files.
  */
-export async function compactState(lakehouse: string, runId: string): Promise<void> {
-  const { parts } = await readTableFiles(lakehouse, STATE_TABLE);
-  if (parts.length <= 1) return;
-  const lists = new Set<string>();
-  for (const { table } of parts) {
-    const list = table.getChild('list_id');
-    for (let r = 0; list && r < table.numRows; r++) lists.add(String(list.get(r)));
-  }
-  const all: StateRow[] = [];
-  for (const listId of [...lists].sort()) all.push(...(await readState(lakehouse, listId)).rows.values());
-  await commitRows(lakehouse, STATE_TABLE, STATE_SCHEMA, stateColumns(all), 'REPLACE', runId, -1);
+export async function compactState(table: SyncTable): Promise<void> {
+  if (table.fileCount <= 1) return;
+  await table.replace((live) => {
+    const rows = [...newestRows(live).values()].sort((a, b) => (a.listId < b.listId ? -1 : a.listId > b.listId ? 1 : a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
+    return stateColumns(rows);
+  });
 }

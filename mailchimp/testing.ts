@@ -1,14 +1,17 @@
 /**
  * Test wiring (tests only): a real `engage` lakehouse table produced by the Mixpanel emulator → Mixpanel source →
- * runner, the Mailchimp emulator, a sync invocation capturing stdout/stderr, and DuckDB to read tables back.
+ * runner, the Mailchimp emulator, a sync invocation capturing stdout/stderr, and DuckDB to read tables back from
+ * their Delta logs (replayed in DuckDB SQL, never through our log reader).
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startEmulator, type Emulator } from '../emulator/index.js';
+import type { Lakehouse } from '../lakehouse/index.js';
 import { parsePipelineSpec, runPipeline, silentLogger, type RunReport } from '../runner/index.js';
+import { deltaScan } from '../runner/testing/duckdb.js';
 import { emulatorSource } from '../sources/mixpanel/testing/emulator-source.js';
 import type { MailchimpEmulator } from './emulator/index.js';
 import { runMailchimpSync, type MailchimpSyncOptions, type SyncResult } from './index.js';
@@ -58,8 +61,11 @@ export interface Lake {
   readonly state: string;
   readonly mixpanel: Emulator;
   clock: number;
-  /** Run the runner's engage table against the Mixpanel emulator (a new source each run, clock + 1 min). */
-  ingest(dirs?: { readonly lakehouse: string; readonly state: string }): Promise<RunReport>;
+  /**
+   * Run the runner's engage table against the Mixpanel emulator (a new source each run, clock + 1 min), into the
+   * lake's folder or `dirs.lakehouse` (any --lakehouse location; `dirs.env` carries its credentials).
+   */
+  ingest(dirs?: { readonly lakehouse: string; readonly state: string; readonly env?: Readonly<Record<string, string>> }): Promise<RunReport>;
   /** A copy of the lakehouse and runner state (independent tests share one ingest). */
   copy(): Promise<{ lakehouse: string; state: string }>;
   close(): Promise<void>;
@@ -87,7 +93,7 @@ export async function engageLake(profiles: readonly SeedProfile[]): Promise<Lake
         spec: parsePipelineSpec(JSON.stringify({ connection_name: 'mixpanel', objects: [{ table: { source_table: 'engage' } }] }), 'spec.json'),
         source: emulatorSource(lake.mixpanel, { now: () => lake.clock }),
         lakehouse: dirs?.lakehouse ?? lake.lakehouse,
-        env: {},
+        env: dirs?.env ?? {},
         stateDir: dirs?.state ?? lake.state,
         logger: silentLogger,
       });
@@ -160,8 +166,45 @@ export async function duck(sql: string): Promise<Row[]> {
   }
 }
 
-export function tableGlob(lakehouse: string, table: string): string {
-  return `read_parquet('${lakehouse}/${table}/*.parquet')`;
+/** A DuckDB table expression over a local lakehouse table's live rows, from its Delta log. */
+export function scan(lakehouse: string, table: string): Promise<string> {
+  return deltaScan(lakehouse, table);
+}
+
+/** Copy every object of `table` from a lakehouse on any store into `<dir>/<table>` (to read it with DuckDB). */
+export async function downloadTable(lakehouse: Lakehouse, table: string, dir: string): Promise<void> {
+  for await (const object of lakehouse.store.list(`${table}/`)) {
+    const bytes = await lakehouse.store.read(object.path);
+    if (bytes === undefined) continue;
+    const file = path.join(dir, ...object.path.split('/'));
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, bytes);
+  }
+}
+
+/** Every action of one kind (`txn`, `add`, `commitInfo`, …) in a local table's JSON commit files, oldest first. */
+export async function logActions(lakehouse: string, table: string, kind: string): Promise<Record<string, unknown>[]> {
+  const dir = path.join(lakehouse, table, '_delta_log');
+  const names = (await readdir(dir)).filter((n) => /^\d{20}\.json$/.test(n)).sort();
+  const out: Record<string, unknown>[] = [];
+  for (const name of names) {
+    for (const line of (await readFile(path.join(dir, name), 'utf8')).split('\n')) {
+      if (line.trim() === '') continue;
+      const action = (JSON.parse(line) as Record<string, Record<string, unknown> | undefined>)[kind];
+      if (action !== undefined) out.push(action);
+    }
+  }
+  return out;
+}
+
+/** The Delta `metaData.configuration` of a local table, read from its first commit file. */
+export async function tableProperties(lakehouse: string, table: string): Promise<Record<string, string>> {
+  const text = await readFile(path.join(lakehouse, table, '_delta_log', '00000000000000000000.json'), 'utf8');
+  for (const line of text.split('\n')) {
+    if (!line.includes('"metaData"')) continue;
+    return (JSON.parse(line) as { metaData: { configuration: Record<string, string> } }).metaData.configuration;
+  }
+  throw new Error(`no metaData in the first commit of ${table}`);
 }
 
 /** Calls of a kind in the emulator log since index `from`. */
