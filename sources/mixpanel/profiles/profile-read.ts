@@ -16,7 +16,7 @@ import type { Schema } from 'apache-arrow';
 import { cursorsEqual, type Cursor, type TableRead } from '../../../connector-spec/index.js';
 import type { TableContext } from '../table.js';
 import { formatWhereDatetime } from './datetime.js';
-import { mapProfileProperties, ProfileRowBuffer, PROFILE_BATCH_ROWS } from './profile-rows.js';
+import { ProfileRowBuffer, PROFILE_BATCH_ROWS } from './profile-rows.js';
 import { parseProfileCursor, profileCursorJson, type ProfileCursor } from './profile-cursor.js';
 import type { ProfileColumn } from './schema.js';
 import type { ProfileRecord } from './engage-response.js';
@@ -118,7 +118,8 @@ async function* run(ctx: TableContext, input: Cursor, previous: ProfileCursor | 
     const step = await scan.next();
     if (step.done) break;
     for (const record of step.value) {
-      const mapped = mapProfileProperties(record.properties, s.columns);
+      // Mapped straight into the emitted rows; a row that turns out to be an overlap re-read moves to `held`.
+      const mapped = out.addProfile(s.keyPrefix, record.distinctId, record.properties, s.columns);
       mismatches += mapped.mismatches;
       const ms = mapped.lastSeenMs;
       const capped = ms === null ? null : Math.min(ms, runStartMs);
@@ -133,14 +134,12 @@ async function* run(ctx: TableContext, input: Cursor, previous: ProfileCursor | 
           pruneAt = Math.max(4096, window.length * 2);
         }
       }
-      const keys = [...s.keyPrefix, record.distinctId];
       const isNew = full || (capped !== null && (oldLastSeen === null || capped > oldLastSeen));
       if (isNew) {
-        out.add(keys, mapped);
         newRows++;
         if (out.length >= PROFILE_BATCH_ROWS) yield out.take()!;
       } else {
-        held.add(keys, mapped);
+        out.moveLastRowTo(held);
         if (hasLastSeen && (ms === null || (ms > oldFloor && ms <= (oldLastSeen ?? 0)))) heldWindow.push({ ms, record });
       }
       rowsRead++;
