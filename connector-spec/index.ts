@@ -7,3 +7,4 @@ export * from './arrow/take.js';
 export * from './runtime-entry.js';
 export * from './reserved-tables.js';
 export * from './lease/index.js';
+export * from './logger.js';

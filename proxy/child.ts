@@ -3,7 +3,7 @@
  *   node --import tsx proxy/child.ts '<ProxyCommandOptions as JSON>'
  * Prints `LISTENING <url>` on stdout once it serves.
  */
-import { silentLogger } from '../runner/index.js';
+import { silentLogger } from '../connector-spec/index.js';
 import { runProxyCommand, type ProxyCommandOptions } from './index.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ProxyCommandOptions;

@@ -3,7 +3,7 @@
  * `mixpanel-lakeflow proxy --port 8080 --spool ./spool [--region US|EU|IN] [--upstream URL] [--cors-origin O ...] [--trust-proxy]`.
  */
 import { ConfigError, type Logger } from '../connector-spec/index.js';
-import { createLogger } from '../runner/index.js';
+import { createLogger } from '../connector-spec/index.js';
 import type { ProxyRegion } from './http-rules.js';
 import { startProxy, type RunningProxy } from './server.js';
 

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { segmentName } from '../sources/mixpanel_proxy/spool-format.js';
+import { segmentName } from '../sources/mixpanel_proxy/index.js';
 import { LOCK_NAME, SpoolWriter } from './spool.js';
 
 let dir: string;

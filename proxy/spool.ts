@@ -11,7 +11,7 @@ import { closeSync, fsync, fsyncSync, openSync, write } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import { TransientError, acquireLease, describeExpiry, describeHolder, type Lease, type LeaseHeld, type Logger, type ProcessIdentitySource } from '../connector-spec/index.js';
-import { segmentName, segmentSequence } from '../sources/mixpanel_proxy/spool-format.js';
+import { segmentName, segmentSequence } from '../sources/mixpanel_proxy/index.js';
 
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 export const LOCK_NAME = '.writer.lock';

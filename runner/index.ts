@@ -3,8 +3,8 @@ export { parsePipelineSpec, validateSpecAgainstSource, RESERVED_TABLE_KEYS, SCD_
 export type { PipelineSpec, TableSpec, ScdType } from './pipeline-spec.js';
 export { runPipeline } from './run.js';
 export type { RunPipelineOptions } from './run.js';
-export { createLogger, silentLogger, redact } from './logger.js';
-export type { LogFormat, LoggerOptions } from './logger.js';
+export { createLogger, silentLogger, redact } from '../connector-spec/index.js';
+export type { LogFormat, LoggerOptions } from '../connector-spec/index.js';
 export { createProgress, noProgress } from './progress.js';
 export type { ProgressReporter, TableProgress } from './progress.js';
 export { exitCodeForReport, exitCodeForError, EXIT_OK, EXIT_FAILURE, EXIT_CONFIG, EXIT_INCOMPLETE, EXIT_DEFERRED, EXIT_SIGINT, EXIT_SIGTERM } from './report.js';

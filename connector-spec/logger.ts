@@ -4,7 +4,8 @@
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { ConfigError, type LogLevel, type Logger } from '../connector-spec/index.js';
+import { ConfigError } from './errors.js';
+import type { LogLevel, Logger } from './types.js';
 
 const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'];
 
