@@ -3,14 +3,12 @@
  * (ZSTD, 16k-row row groups, the Arrow schema embedded, table metadata in the key-value metadata; dictionaries
  * and statistics per column as parquet-columns.ts decides from the first batch, see parquet-properties.mjs).
  * The bytes go to an `Upload` chunk by chunk as the encoder emits them (never the whole file in memory):
- * `close()` finishes the upload (the object appears), `abort()` aborts it (nothing appears). With `file` instead
- * of an upload, the sink is a local file written under a temp name, fsynced and renamed on `close()`.
+ * `close()` finishes the upload (the object appears), `abort()` aborts it (nothing appears).
  */
 import type { RecordBatch } from 'apache-arrow';
 import { Table as ArrowTable, tableToIPC } from 'apache-arrow';
 import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import type { Upload } from '../storage/types.js';
-import { localFileUpload } from './local-file.js';
 import { parquetColumnPlan, primaryKeysOf } from './parquet-columns.js';
 import type { EncoderWorker } from './parquet-encoder.js';
 import type { ParquetColumnPlan } from './parquet-properties.mjs';
@@ -30,22 +28,21 @@ export const noFaultHook: FaultHook = { check() {} };
 export const ROW_GROUP_ROWS = 16_384;
 
 export interface WrittenFile {
-  /** Final path of the written file (the local file, or the store path the upload reported). */
+  /** The store path the upload reported. */
   readonly path: string;
   readonly rows: number;
   readonly bytes: number;
 }
 
-/** Where the bytes go: an object-store upload, or a local file (temp name, fsync, rename on close). */
-export type ParquetSink = { readonly upload: Upload; readonly file?: undefined } | { readonly file: string; readonly upload?: undefined };
-
-export type ParquetWriterOptions = ParquetSink & {
+export interface ParquetWriterOptions {
+  /** Where the bytes go (`store.createUpload(path)`). */
+  readonly upload: Upload;
   /** Extra Parquet key-value metadata (the Arrow schema metadata is embedded too). */
   readonly keyValueMetadata: ReadonlyMap<string, string>;
   readonly faults?: FaultHook;
-  /** Encode on this worker thread instead of the calling thread (the file is still written here). */
+  /** Encode on this worker thread instead of the calling thread (the upload is still written from this one). */
   readonly encoder?: EncoderWorker;
-};
+}
 
 const CREATED_BY = 'mixpanel-lakeflow runner (parquet-wasm)';
 /** Batches a worker-encoded file may have queued beyond the one being encoded. */
@@ -63,8 +60,6 @@ async function toWasmBatches(batch: RecordBatch): Promise<WasmRecordBatch[]> {
 }
 
 export class ParquetFileWriter {
-  /** The local file (file sink), or the upload's path once closed ('' before). */
-  readonly file: string;
   private readonly upload: Upload;
   private readonly faults: FaultHook;
   private readonly queue: WasmRecordBatch[] = [];
@@ -89,7 +84,6 @@ export class ParquetFileWriter {
   private writes: Promise<void> = Promise.resolve();
 
   private constructor(options: ParquetWriterOptions, upload: Upload) {
-    this.file = options.file ?? '';
     this.upload = upload;
     this.faults = options.faults ?? noFaultHook;
     this.encoder = options.encoder;
@@ -123,8 +117,7 @@ export class ParquetFileWriter {
   }
 
   static async open(options: ParquetWriterOptions): Promise<ParquetFileWriter> {
-    const upload = options.upload ?? (await localFileUpload(options.file));
-    return new ParquetFileWriter(options, upload);
+    return new ParquetFileWriter(options, options.upload);
   }
 
   /** Hand one encoded chunk to the sink (in order; the chain of writes keeps them ordered). */
@@ -229,7 +222,7 @@ export class ParquetFileWriter {
       throw error;
     }
     this.faults.check('staged');
-    return { path: this.file === '' ? stored.path : this.file, rows: this.rows, bytes: this.bytes };
+    return { path: stored.path, rows: this.rows, bytes: this.bytes };
   }
 
   /** Drop the file (a failed call): the upload is aborted, nothing appears. Safe to call twice. */
