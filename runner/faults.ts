@@ -8,9 +8,11 @@ export type FaultPoint =
   | 'fetch' // a batch was received from the source
   | 'staged' // the call ended: its rows are staged (cdc) or in uncommitted data files (append, snapshot)
   | 'written' // the call's merged data files are written, not yet committed
-  | 'committed'; // the Delta commit (data + cursor) is in the log
+  | 'committed' // the Delta commit (data + cursor) is in the log
+  | 'convert-written' // an earlier release's table: its rows are rewritten as Delta data files, not yet committed
+  | 'converted'; // its CONVERT commit is in the log; the earlier release's files, log and staging not yet deleted
 
-export const FAULT_POINTS: readonly FaultPoint[] = ['fetch', 'staged', 'written', 'committed'];
+export const FAULT_POINTS: readonly FaultPoint[] = ['fetch', 'staged', 'written', 'committed', 'convert-written', 'converted'];
 
 export interface FaultInjector {
   /** Called at each point; may throw (injected error) or kill the process. */

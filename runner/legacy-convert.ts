@@ -12,6 +12,7 @@ import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import { DataError, type Cursor, type JsonValue, type Logger } from '../connector-spec/index.js';
 import type { AddFile, DeltaTable, NewMetadata, ObjectStore } from '../lakehouse/index.js';
+import { noFaults, type FaultInjector } from './faults.js';
 import { discardDataFile, type TableDataWriter } from './table-data-writer.js';
 
 export const LEGACY_LOG_DIR = '_lakeflow_log';
@@ -76,6 +77,8 @@ export interface LegacyConversion {
   /** Logical rows schema the old files are cast to. */
   readonly schema: NewMetadata['schema'];
   readonly writer: () => TableDataWriter;
+  /** Crash points `convert-written` and `converted` (tests). */
+  readonly faults?: FaultInjector;
 }
 
 /** True when `<localDir>/<name>` still has an earlier release's commit log. */
@@ -86,6 +89,7 @@ export async function hasLegacyLog(localDir: string | undefined, name: string): 
 /** Convert if needed; returns what was done. */
 export async function convertLegacyTable(c: LegacyConversion): Promise<'none' | 'converted' | 'cleaned'> {
   if (c.localDir === undefined || !(await hasLegacyLog(c.localDir, c.name))) return 'none';
+  const faults = c.faults ?? noFaults;
   const tableDir = path.join(c.localDir, c.name);
   const logDir = path.join(tableDir, LEGACY_LOG_DIR);
   const names = (await fs.readdir(logDir)).filter((n) => /^\d{20}\.json$/.test(n)).sort();
@@ -139,6 +143,7 @@ export async function convertLegacyTable(c: LegacyConversion): Promise<'none' | 
         context: { table: c.name },
       });
     }
+    faults.check('convert-written');
     await c.table.commit({
       readVersion: -1,
       operation: 'CONVERT',
@@ -149,6 +154,7 @@ export async function convertLegacyTable(c: LegacyConversion): Promise<'none' | 
       info: { cursor: latest?.cursor ?? null, cursorBefore: null, runId: c.runId, call: -1, convertedFrom: { log: LEGACY_LOG_DIR, version: latest?.version ?? -1, files: live.size, rows } },
     });
     c.logger.info('converted an earlier release\'s table to Delta Lake (nothing re-read from the source)', { table: c.name, files: live.size, rows, cursorFromVersion: latest?.version ?? -1 });
+    faults.check('converted');
     snapshot = await c.table.snapshot();
     outcome = 'converted';
   }
@@ -157,5 +163,7 @@ export async function convertLegacyTable(c: LegacyConversion): Promise<'none' | 
   for (const p of everAdded) if (!keep.has(p)) await fs.rm(path.join(tableDir, p), { force: true });
   await fs.rm(logDir, { recursive: true, force: true });
   await fs.rm(path.join(c.localDir, LEGACY_STAGING_DIR, c.name), { recursive: true, force: true });
+  // The last table converted takes the earlier release's staging folder with it (others may still need theirs).
+  await fs.rmdir(path.join(c.localDir, LEGACY_STAGING_DIR)).catch(() => {});
   return outcome;
 }

@@ -335,6 +335,7 @@ class TableRun {
       metadata: metadataFor(ctx, this.p),
       schema: this.p.outputSchema,
       writer: () => this.writer(),
+      faults: ctx.faults,
     });
     if (converted === 'converted') this.report.warnings.push(`${this.name}: converted the table of an earlier release to Delta Lake (its rows and cursor kept; nothing read again)`);
     if (ctx.convertOnly) {
