@@ -19,7 +19,7 @@ import { OWNER_KEYS as RUNNER_OWNER_KEYS, RUNNER_WRITER as RUNNER_WRITER_NAME } 
 import { startMailchimpEmulator, type MailchimpEmulator } from './emulator/index.js';
 import { OWNER_KEYS, RUNNER_WRITER } from './sync-owner.js';
 import { SyncTable } from './sync-table.js';
-import { ERRORS_DEF, STATE_DEF, stateColumns, type StateRow } from './tables.js';
+import { compactState, ERRORS_DEF, readState, STATE_DEF, stateColumns, type StateRow } from './tables.js';
 import { downloadTable, duck, engageLake, logActions, scan, sync, type Lake, type SeedProfile } from './testing.js';
 
 const CHILD = fileURLToPath(new URL('./testing/sync-child.ts', import.meta.url));
@@ -120,8 +120,31 @@ describe('a table the sync did not create', () => {
   });
 });
 
-describe('txn', () => {
-  const row = (listId: string, email: string): StateRow => ({ listId, email, subscriberHash: 'h', payloadHash: 'p', lastSyncedAt: 1, status: 'pending', distinctId: null });
+describe('commits of the sync tables', () => {
+  const row = (listId: string, email: string, payloadHash = 'p'): StateRow => ({ listId, email, subscriberHash: 'h', payloadHash, lastSyncedAt: 1, status: 'pending', distinctId: null });
+
+  it('appends are replayed in commit order (the newest row of an email wins), and compaction keeps exactly those rows', async () => {
+    expect.hasAssertions();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mailchimp-order-'));
+    try {
+      const lakehouse = lakehouseOnStore(new LocalStore(dir));
+      const table = await SyncTable.open({ lakehouse, listId: 'list1', runId: 'r1' }, STATE_DEF);
+      // Six commits for one email (data file names are random, so only the commit order can tell them apart).
+      for (let n = 1; n <= 6; n++) await table.append(stateColumns([row('list1', 'a@x.io', `p${n}`), row('list1', `only${n}@x.io`)]));
+      await table.append(stateColumns([row('list2', 'a@x.io', 'other-list')]));
+      const reopened = await SyncTable.open({ lakehouse, listId: 'list1', runId: 'r2' }, STATE_DEF);
+      expect((await readState(reopened, 'list1')).rows.get('a@x.io')?.payloadHash).toBe('p6');
+      await compactState(reopened);
+      expect(await duck(`SELECT list_id, email, payload_hash FROM ${await scan(dir, 'mailchimp_sync_state')} ORDER BY list_id, email`)).toEqual([
+        { list_id: 'list1', email: 'a@x.io', payload_hash: 'p6' },
+        ...[1, 2, 3, 4, 5, 6].map((n) => ({ list_id: 'list1', email: `only${n}@x.io`, payload_hash: 'p' })),
+        { list_id: 'list2', email: 'a@x.io', payload_hash: 'other-list' },
+      ]);
+      expect((await logActions(dir, 'mailchimp_sync_state', 'commitInfo')).at(-1)).toMatchObject({ operation: 'REPLACE' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   it('a second sync of the same audience is stopped at its commit; another audience\'s sync shares the table', async () => {
     expect.hasAssertions();
