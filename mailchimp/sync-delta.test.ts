@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { cp, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { startS3rver, type S3rverHandle } from '../lakehouse/testing/servers.js'
 import { OWNER_KEYS as RUNNER_OWNER_KEYS, RUNNER_WRITER as RUNNER_WRITER_NAME } from '../runner/index.js';
 import { startMailchimpEmulator, type MailchimpEmulator } from './emulator/index.js';
 import { OWNER_KEYS, RUNNER_WRITER } from './sync-owner.js';
+import { acquireSyncLock } from './sync-lock.js';
 import { SyncTable } from './sync-table.js';
 import { compactState, ERRORS_DEF, readState, STATE_DEF, stateColumns, type StateRow } from './tables.js';
 import { downloadTable, duck, engageLake, logActions, scan, sync, type Lake, type SeedProfile } from './testing.js';
@@ -105,18 +106,62 @@ describe('a table the sync did not create', () => {
       code: 'MAILCHIMP_ENGAGE_NOT_RUNNER',
       says: "engage is a table written by mailchimp-sync (mixpanelLakeflow.writer = mailchimp-sync), not the runner's engage table",
     },
-  ])('$what: exit 2 saying what it found and the fix, no Mailchimp call, the lakehouse unchanged', async (c) => {
+    {
+      what: 'an engage table still in an earlier release\'s layout',
+      arrange: async (lakehouse: string) => {
+        await rm(path.join(lakehouse, 'engage'), { recursive: true });
+        await mkdir(path.join(lakehouse, 'engage', '_lakeflow_log'), { recursive: true });
+        await writeFile(path.join(lakehouse, 'engage', '_lakeflow_log', '00000000000000000000.json'), '{"format":1,"version":0,"add":[],"remove":[]}');
+      },
+      code: 'MAILCHIMP_ENGAGE_NOT_CONVERTED',
+      says: "/engage is in an earlier release's layout (_lakeflow_log); convert it to Delta Lake first with `mixpanel-lakeflow migrate`",
+    },
+    {
+      what: 'an engage data file missing from storage',
+      arrange: async (lakehouse: string) => {
+        const file = (await readdir(path.join(lakehouse, 'engage'))).find((f) => f.endsWith('.parquet'))!;
+        await rm(path.join(lakehouse, 'engage', file));
+      },
+      code: 'MAILCHIMP_ENGAGE_FILES_LOST',
+      exit: 1,
+      says: 'live data file(s) are missing from storage or changed size',
+      prefix: false,
+    },
+  ])('$what: exit 2 (1 for lost files) saying what it found and the fix, no Mailchimp call, the lakehouse unchanged', async (c) => {
     expect.hasAssertions();
     const mc = await mailchimp();
     const { lakehouse } = await lake.copy();
     await c.arrange(lakehouse);
     const before = await hashes(lakehouse);
     const run = await sync(mc, { lakehouse });
-    expect(run.code).toBe(2);
-    expect(run.stderr).toContain(`error [${c.code}]: --lakehouse ${lakehouse}: `);
+    expect(run.code).toBe(c.exit ?? 2);
+    expect(run.stderr).toContain(c.prefix === false ? `error [${c.code}]: ${lakehouse}/engage: ` : `error [${c.code}]: --lakehouse ${lakehouse}: `);
     expect(run.stderr).toContain(c.says);
     expect(mc.log).toEqual([]);
     expect(await hashes(lakehouse)).toEqual(before);
+  });
+});
+
+describe('one sync per audience', () => {
+  it('a second sync of an audience on this host while one runs exits 1 naming the holder, and sends nothing', async () => {
+    expect.hasAssertions();
+    const mc = await mailchimp();
+    const { lakehouse } = await lake.copy();
+    const held = await openLakehouse(lakehouse, { env: {} });
+    const lease = await acquireSyncLock(held, 'list1', 'the-other-run', { debug() {}, info() {}, warn() {}, error() {} });
+    try {
+      const run = await sync(mc, { lakehouse });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`error [MAILCHIMP_SYNC_LOCKED]: another mailchimp-sync of audience list1 into ${lakehouse} is running (pid ${process.pid}`);
+      expect(run.stderr).toContain('run the-other-run');
+      expect(mc.log).toEqual([]);
+      // Another audience is not held up.
+      expect((await sync(mc, { lakehouse, list: 'list2', dryRun: true })).stderr).not.toContain('MAILCHIMP_SYNC_LOCKED');
+    } finally {
+      await lease.release();
+      await held.close();
+    }
+    expect((await sync(mc, { lakehouse, dryRun: true })).code).toBe(0);
   });
 });
 
