@@ -1,6 +1,6 @@
 import { LosslessNumber, parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
-import { holdsExactNumber, holdsRoundedNumber, parseJsonLossless, parseJsonLosslessReporting, stringifyJson } from './json.js';
+import { EXACT_TEXT_MAX_CHARS, compactJsonText, holdsExactNumber, holdsRoundedNumber, isExactJsonText, parseJsonLossless, parseJsonLosslessReporting, rawMembersAt, stringifyJson } from './json.js';
 
 describe('lossless JSON', () => {
   it('keeps 19-digit integers and out-of-range numbers exact', () => {
@@ -180,5 +180,78 @@ describe('stringifyJson', () => {
     expect(holdsExactNumber(parseJsonLossless('{"a":[{"b":[1234567890123456789]}]}'))).toBe(true);
     expect(holdsExactNumber(parseJsonLossless('{"a":[{"b":[1e400]}]}'))).toBe(true);
     expect(holdsExactNumber(parseJsonLossless('{"a":[{"b":["1234567890123456789"]}]}'))).toBe(false);
+  });
+});
+
+/** A seeded generator of JSON texts in every number form, escape and spacing (mulberry32). */
+function jsonTexts(seed: number, count: number): string[] {
+  let a = seed >>> 0;
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
+  const ws = (): string => (next() < 0.1 ? pick([' ', '\t', '\r\n ']) : '');
+  const digits = (n: number): string => Array.from({ length: n }, () => String(Math.floor(next() * 10))).join('');
+  const number = (): string => {
+    const int = next() < 0.2 ? '0' : String(1 + Math.floor(next() * 9)) + digits(Math.floor(next() * (next() < 0.2 ? 20 : 5)));
+    const frac = next() < 0.4 ? `.${digits(1 + Math.floor(next() * 7))}` : '';
+    const exp = next() < 0.15 ? `${pick(['e', 'E'])}${pick(['', '+', '-'])}${digits(1 + Math.floor(next() * 3))}` : '';
+    return `${next() < 0.3 ? '-' : ''}${int}${frac}${exp}`;
+  };
+  const value = (depth: number): string => {
+    const r = next();
+    if (depth > 0 && r < 0.2) return `[${ws()}${Array.from({ length: Math.floor(next() * 4) }, () => value(depth - 1)).join(`${ws()},${ws()}`)}${ws()}]`;
+    if (depth > 0 && r < 0.4) {
+      const keys = [...new Set(Array.from({ length: Math.floor(next() * 4) }, () => pick(['a', 'b', '1', '12', 'x\\u0041', '0x', '5a', 'é'])))];
+      return `{${ws()}${keys.map((k) => `"${k}"${ws()}:${ws()}${value(depth - 1)}`).join(`${ws()},${ws()}`)}${ws()}}`;
+    }
+    if (r < 0.7) return number();
+    if (r < 0.9) return pick(['"x"', '"\\u00e9"', '"a\\/b"', '"\\"q\\\\"', '"\\n\\t"', '"\\u001f"', '"2024-01-01"', '""', '"🙂"']);
+    return pick(['true', 'false', 'null']);
+  };
+  return Array.from({ length: count }, () => value(4));
+}
+
+describe('isExactJsonText: JSON.stringify gives back the text (whitespace aside) whenever it says so', () => {
+  it('never says so wrongly on generated texts, and says so for the canonical ones', () => {
+    let exact = 0;
+    for (const text of jsonTexts(11, 20_000)) {
+      if (!isExactJsonText(text)) continue;
+      exact++;
+      expect(JSON.stringify(JSON.parse(text)), text).toBe(compactJsonText(text));
+    }
+    expect(exact).toBeGreaterThan(3000);
+    for (const text of ['{"a":1,"b":-2.5,"c":[0,0.000001,"x\\"y"],"d":{"e":null}}', '"1.0"', '{"2024-01-01":1}'.replace('2024-01-01', 'k'), '8999999999999999'])
+      expect(isExactJsonText(text), text).toBe(true);
+    for (const text of ['-0.0', '1.0', '1E5', '1e-7', '1e21', '0.1e1', '1.50', '-0', '123456789012345678901234567890', '9007199254740993', '0.0000001', '"\\u00e9"', '"a\\/b"', '{"1":2}', '{"12":2}', '[3.14159265358979323846]'])
+      expect(isExactJsonText(text), text).toBe(false);
+    expect(isExactJsonText(`[${'1,'.repeat(EXACT_TEXT_MAX_CHARS)}1]`)).toBe(false);
+  });
+});
+
+describe('rawMembersAt: the members of one object as the text writes them', () => {
+  it('cuts each value, compacts containers, keeps escapes, and takes the last of a repeated key', () => {
+    const text = ' { "event" : "E" , "properties" : {"a":1, "b" : [ 1.0 , {"c" : "x y"} ] ,"d\\u0041":"\\u00e9","a":-0.0 } , "properties2":{} } ';
+    const members = rawMembersAt(text, 'properties')!;
+    expect(members.length).toBe(4);
+    expect(Array.from({ length: 4 }, (_, i) => [members.nameAt(i), members.textAt(i)])).toEqual([
+      ['a', '1'],
+      ['b', '[1.0,{"c":"x y"}]'],
+      ['dA', '"\\u00e9"'],
+      ['a', '-0.0'],
+    ]);
+    expect(members.indexOf('a')).toBe(3);
+    expect(members.memberFor(2, 'dA')).toBe(2);
+    expect(members.memberFor(0, 'b')).toBe(1);
+    expect(members.isTextAt(0, '1')).toBe(true);
+    expect(members.isTextAt(3, '0')).toBe(false);
+    expect(rawMembersAt('{"properties":1}', 'properties')).toBeNull();
+    expect(rawMembersAt('{"properties":{"a":1},"properties":{"b":2.0}}', 'properties')!.textAt(0)).toBe('2.0');
+    expect(rawMembersAt('{"properties":{"a":1},"properties":[]}', 'properties')).toBeNull();
+    expect(rawMembersAt('[]', 'properties')).toBeNull();
   });
 });

@@ -4,12 +4,12 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import { TransientError, batchFromColumns, utf8MapFromFlat } from '../../../connector-spec/index.js';
-import { stringifyJson } from '../json.js';
+import { isExactJsonText, rawMembersAt, stringifyJson, type RawMembers } from '../json.js';
 import { NO_FIT, convertValue, type CustomSink, type PropertyKind, type PropertyTable } from '../properties.js';
 import { UtcDateCache } from './dates.js';
 import { contentKey, dedupeKey } from './dedupe.js';
 import type { LegacyClock } from './legacy-time.js';
-import { isTerminatedEarly, parseExportLine, terminatedEarly, type LineSink } from './lines.js';
+import { escapeControlCharsInStrings, isTerminatedEarly, parseExportLine, terminatedEarly, type LineSink } from './lines.js';
 import { ALL_EVENT_COLUMNS, type EventColumns } from './schema.js';
 import { ZoneShiftTally } from './zone-shift.js';
 
@@ -60,9 +60,40 @@ export function emptyEventCounters(): EventCounters {
   return { valuesKeptRaw: 0, dstGap: 0, dstAmbiguous: 0, insertIdMissing: 0, linesRecovered: 0, timeMissing: 0 };
 }
 
-function pushCustom(sink: CustomSink, key: string, value: unknown): void {
+/**
+ * How the values of custom_properties are written:
+ * - `null`: `JSON.stringify` of each value gives its text in the line (`isExactJsonText`: the fast path);
+ * - the line's `properties` members (`rawMembersAt`): each value's text as the line wrote it, whitespace outside
+ *   strings removed, for lines JSON.stringify would rewrite (a number form such as `-0.0`/`1E5`/`1.50`, a 19-digit
+ *   integer, a `\u` escape, an integer-like key);
+ * - `undefined`: no line (a record built in memory): `stringifyJson`.
+ */
+export type CustomTexts = RawMembers | null | undefined;
+
+/**
+ * The text of property `key` (enumerated `index`-th by JSON.parse; -1: unknown) from the line's members. `plain`:
+ * the parsed value holds no bigint, so JSON.stringify can write it; its text is used when it is exactly the line's
+ * (a fresh string: a slice would keep the whole line alive until the batch is flushed).
+ */
+function rawText(texts: RawMembers, key: string, value: unknown, index: number, plain: boolean): string {
+  const member = texts.memberFor(index, key);
+  if (member < 0) return typeof value === 'string' ? JSON.stringify(value) : stringifyJson(value);
+  if (plain) {
+    const text = JSON.stringify(value);
+    if (text !== undefined && texts.isTextAt(member, text)) return text;
+  }
+  return texts.textAt(member);
+}
+
+function customText(texts: CustomTexts, key: string, value: unknown, index: number, plain: boolean): string {
+  if (texts === null) return JSON.stringify(value) ?? 'null';
+  if (texts === undefined) return typeof value === 'string' ? JSON.stringify(value) : stringifyJson(value);
+  return rawText(texts, key, value, index, plain);
+}
+
+function pushCustom(sink: CustomSink, key: string, value: unknown, texts: CustomTexts, plain: boolean): void {
   sink.keys.push(key);
-  sink.values.push(stringifyJson(value));
+  sink.values.push(customText(texts, key, value, -1, plain));
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -155,11 +186,15 @@ export class EventBatchBuilder implements LineSink {
         context: { table: 'events', window: this.what, byteOffset },
       });
     }
-    this.add(record, record['properties'], parsed.plain);
+    // Lossless custom properties: when JSON.stringify gives back every value's text (isExactJsonText: the fast path),
+    // it writes them; otherwise each property's raw text is cut out of the line.
+    const source = parsed.recovered ? escapeControlCharsInStrings(text) : text;
+    const texts = parsed.plain && isExactJsonText(source) ? null : (rawMembersAt(source, 'properties') ?? undefined);
+    this.add(record, record['properties'], texts, parsed.plain);
   }
 
-  /** Map one export event into the next row. */
-  add(record: Readonly<Record<string, unknown>>, props: Readonly<Record<string, unknown>>, plainJson = false): void {
+  /** Map one export event into the next row (`texts`: how custom_properties values are written, see CustomTexts). */
+  add(record: Readonly<Record<string, unknown>>, props: Readonly<Record<string, unknown>>, texts: CustomTexts = undefined, plain = false): void {
     if (this.spent) this.renew();
     const row = this.rows;
     const custom = this.custom;
@@ -173,7 +208,10 @@ export class EventBatchBuilder implements LineSink {
     let distinctValue: unknown;
     let insertValue: unknown;
     let misfits = 0;
+    let index = -1;
+    const firstCustom = custom.keys.length;
     for (const key in props) {
+      index++;
       const value = props[key];
       const i = slot.get(key);
       if (i !== undefined) {
@@ -195,7 +233,14 @@ export class EventBatchBuilder implements LineSink {
         }
       }
       custom.keys.push(key);
-      custom.values.push(plainJson || typeof value === 'string' ? (JSON.stringify(value) ?? 'null') : stringifyJson(value));
+      custom.values.push(texts === null ? (JSON.stringify(value) ?? 'null') : customText(texts, key, value, index, plain));
+    }
+    if (texts && texts.length !== index + 1) {
+      // A name repeats in the line: positions drifted; take each text by name (the last occurrence, as JSON.parse).
+      for (let k = firstCustom; k < custom.keys.length; k++) {
+        const member = texts.indexOf(custom.keys[k]!);
+        if (member >= 0) custom.values[k] = texts.textAt(member);
+      }
     }
     counters.valuesKeptRaw += misfits;
 
@@ -206,28 +251,28 @@ export class EventBatchBuilder implements LineSink {
     if (typeof timeValue === 'number' && Number.isSafeInteger(timeValue)) timeRaw = timeValue;
     else {
       counters.timeMissing++;
-      if (timeValue !== undefined) pushCustom(custom, 'time', timeValue);
+      if (timeValue !== undefined) pushCustom(custom, 'time', timeValue, texts, plain);
     }
 
     let processing: number | null = null;
     if (typeof procValue === 'number' && Number.isSafeInteger(procValue)) processing = procValue;
     else if (procValue !== undefined && procValue !== null) {
       counters.valuesKeptRaw++;
-      pushCustom(custom, 'mp_processing_time_ms', procValue);
+      pushCustom(custom, 'mp_processing_time_ms', procValue, texts, plain);
     }
 
     let distinctId: string | null = null;
     if (typeof distinctValue === 'string') distinctId = distinctValue;
     else if (distinctValue !== undefined && distinctValue !== null) {
       counters.valuesKeptRaw++;
-      pushCustom(custom, 'distinct_id', distinctValue);
+      pushCustom(custom, 'distinct_id', distinctValue, texts, plain);
     }
 
     let insertId: string | null = null;
     if (typeof insertValue === 'string') insertId = insertValue;
     else if (insertValue !== undefined && insertValue !== null) {
       counters.valuesKeptRaw++;
-      pushCustom(custom, '$insert_id', insertValue);
+      pushCustom(custom, '$insert_id', insertValue, texts, plain);
     }
 
     let time: number | null = timeRaw;
