@@ -9,7 +9,8 @@ import { IANAZone } from 'luxon';
 import { ConfigError, type TableOptions } from '../../../connector-spec/index.js';
 import type { MixpanelAuth, MixpanelConfig } from '../config-types.js';
 import { mixpanelConfigFromEnv } from '../config.js';
-import { addDays, isDate } from '../events/dates.js';
+import { addDays, dateInZone, isDate } from '../events/dates.js';
+import type { TapSettingNames } from './setting-names.js';
 
 export type PropertyNaming = 'mp_reserved' | 'stripped';
 
@@ -30,6 +31,13 @@ export interface TapConfig {
   readonly settings: TapSettings;
   /** One line per ignored or unknown key (printed to stderr; never a value). */
   readonly warnings: readonly string[];
+  /** Where each setting came from, so messages name the config.json key the user set (`setting-names.ts`). */
+  readonly names: TapSettingNames;
+}
+
+export interface ParseTapConfigOptions {
+  /** The run's clock (epoch ms): a start_date after today is rejected. Default Date.now(). */
+  readonly nowMs?: number;
 }
 
 /** Keys the tap documents that are accepted and ignored, with the reason (printed as a warning). */
@@ -121,7 +129,7 @@ function auth(raw: Record<string, unknown>): MixpanelAuth {
 }
 
 /** Parse the tap's config.json object. `env` supplies MIXPANEL_BASE_URL (and MIXPANEL_LEGACY_LOCAL_TIME, MIXPANEL_REGION). */
-export function parseTapConfig(raw: unknown, env: Readonly<Record<string, string | undefined>>): TapConfig {
+export function parseTapConfig(raw: unknown, env: Readonly<Record<string, string | undefined>>, options: ParseTapConfigOptions = {}): TapConfig {
   if (!isObject(raw)) throw new ConfigError('config.json must hold one JSON object (the tap config)', { code: 'MP_TAP_CONFIG_INVALID', context: { path: '$' } });
   const warnings: string[] = [];
   for (const key of Object.keys(raw)) {
@@ -137,6 +145,9 @@ export function parseTapConfig(raw: unknown, env: Readonly<Record<string, string
   const endDate = endText === undefined ? undefined : dateOfTimestamp(endText);
   if (endText !== undefined && endDate === undefined) throw invalid('end_date', `must be an RFC 3339 timestamp such as 2024-06-30T00:00:00Z, got "${endText}"`);
   if (endDate !== undefined) warnings.push('config.json: "end_date" applies to the export stream only');
+  if (startDate !== undefined && endDate !== undefined && endDate < startDate) {
+    throw invalid('end_date', `(${endDate}) is before "start_date" (${startDate}): set the last date to read on or after the first, or remove "end_date"`);
+  }
   const userAgent = text(raw, 'user_agent');
   const windowDays = days(raw, 'date_window_size', 30, 1, 365);
   const attributionDays = days(raw, 'attribution_window', 5, 0, 365);
@@ -154,6 +165,17 @@ export function parseTapConfig(raw: unknown, env: Readonly<Record<string, string
     MIXPANEL_HISTORICAL_DAYS: env['MIXPANEL_HISTORICAL_DAYS'],
     MIXPANEL_API_SECRET: 'placeholder',
   });
+  if (startDate !== undefined) {
+    // Dates are read in UTC, or in the project zone for legacy projects (MIXPANEL_LEGACY_LOCAL_TIME).
+    const zone = fromEnv.legacyLocalTime ? timezone : 'UTC';
+    const today = dateInZone(options.nowMs ?? Date.now(), zone);
+    if (startDate > today) {
+      throw invalid(
+        'start_date',
+        `is in the future (${startText ?? startDate}; today is ${today} in ${zone}): nothing would ever be read from it. Set the first date to read, on or before today, or remove "start_date" to read MIXPANEL_HISTORICAL_DAYS back from today`,
+      );
+    }
+  }
   const mixpanel: MixpanelConfig = {
     ...fromEnv,
     auth: auth(raw),
@@ -175,6 +197,7 @@ export function parseTapConfig(raw: unknown, env: Readonly<Record<string, string
     tableOptions,
     settings: { denestProperties: bool(raw, 'denest_properties', true), selectPropertiesByDefault: bool(raw, 'select_properties_by_default', true), propertyNaming: naming, attributionDays },
     warnings,
+    names: { regionFromEnv: !eu && env['MIXPANEL_REGION'] !== undefined && env['MIXPANEL_REGION'].trim() !== '' },
   };
 }
 

@@ -14,6 +14,7 @@ import type { MixpanelConfig } from '../config-types.js';
 import { createMixpanelSource } from '../source.js';
 import { discoverCatalog, parseCatalog, type CatalogSelection } from './catalog.js';
 import { parseTapConfig } from './config.js';
+import { configJsonLogger, type TapSettingNames } from './setting-names.js';
 import { parseState } from './state.js';
 import { TAP_STREAMS } from './streams.js';
 import { syncStreams } from './sync.js';
@@ -34,6 +35,7 @@ export interface SingerCommandOptions {
 }
 
 export { parseTapConfig, type TapConfig, type TapSettings, type PropertyNaming } from './config.js';
+export { inConfigJsonTerms, type TapSettingNames } from './setting-names.js';
 export { TAP_STREAMS, type TapStream } from './streams.js';
 
 /** A logger writing one line per message to stderr (Singer taps log there); debug is dropped. */
@@ -62,13 +64,16 @@ async function readJson(path: string, what: string): Promise<unknown> {
 
 /** Run the Singer command; resolves with the process exit code. */
 export async function runSingerCommand(options: SingerCommandOptions): Promise<number> {
-  const logger = stderrLogger(options.stderr);
   const now = options.now ?? Date.now;
+  // Every message names what the user set in config.json (api_secret, start_date, …), errors included.
+  let names: TapSettingNames = { regionFromEnv: (options.env['MIXPANEL_REGION'] ?? '').trim() !== '' };
+  const logger = configJsonLogger(stderrLogger(options.stderr), () => names);
   let source: LakeflowSource | undefined;
   let tmp: string | undefined;
   let phase: 'setup' | 'sync' = 'setup';
   try {
-    const config = parseTapConfig(await readJson(options.config, 'config'), options.env);
+    const config = parseTapConfig(await readJson(options.config, 'config'), options.env, { nowMs: now() });
+    names = config.names;
     for (const w of config.warnings) logger.warn(w);
     const state = parseState(options.state === undefined ? null : await readJson(options.state, 'state'));
     const selection: CatalogSelection | undefined = options.catalog === undefined ? undefined : parseCatalog(await readJson(options.catalog, 'catalog'));
