@@ -85,12 +85,16 @@ export async function openEngage(lakehouse: Lakehouse, where: string | undefined
   return { table, snapshot, predicate };
 }
 
-/** The columns to read: what the sync needs, what `--where` names (a word that is a column), the SCD2 end. */
+/**
+ * The columns to read: what the sync needs, the SCD2 end, and every column whose name appears anywhere in
+ * `--where` (a superset of what the filter uses: reading a column too many costs little, one too few would make
+ * the filter see NULL).
+ */
 function columnsToRead(schema: Schema, where: string | undefined): Schema {
-  const words = new Set((where ?? '').match(/[A-Za-z_][A-Za-z0-9_$]*/g) ?? []);
+  const text = where ?? '';
   const wanted = new Set<string>([...REQUIRED, SCD2_END]);
   const fields = schema.fields
-    .filter((f) => wanted.has(f.name) || words.has(f.name))
+    .filter((f) => wanted.has(f.name) || text.includes(f.name))
     .map((f) => (f.type.typeId === Type.Timestamp ? new Field(f.name, timestampMsUtc(), f.nullable) : f));
   return new Schema(fields);
 }

@@ -8,15 +8,15 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMailchimpEmulator, type MailchimpEmulator } from './emulator/index.js';
-import { engageLake, sync, type Lake } from './testing.js';
+import { duck, engageLake, scan, sync, type Lake } from './testing.js';
 
 let lake: Lake;
 let mc: MailchimpEmulator | undefined;
 
 beforeAll(async () => {
   lake = await engageLake([
-    { id: 'old', props: { $email: 'old@x.io', $name: 'Old User' } },
-    { id: 'new', props: { $email: 'new@x.io', $name: 'New User' } },
+    { id: 'old', props: { $email: 'old@x.io', $name: 'Old User', $city: 'Paris' } },
+    { id: 'new', props: { $email: 'new@x.io', $name: 'New User', plan: 'pro' } },
   ]);
   await lake.ingest();
 });
@@ -64,5 +64,18 @@ describe('mailchimp-sync --where with dates', () => {
     const run = await sync(mc, { lakehouse, where: "last_seen > '2026-01-07T12:00:30Z'", dryRun: true });
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/2 profiles, 1 selected by --where/);
+  });
+
+  it.each([
+    ["city = 'Paris'", 'old@x.io'],
+    ["custom_properties['plan'] = 'pro'", 'new@x.io'],
+  ])('%s: a column the sync does not need itself is read for the filter (dry run)', async (where, email) => {
+    expect.hasAssertions();
+    mc = await startMailchimpEmulator();
+    const { lakehouse } = await lake.copy();
+    const run = await sync(mc, { lakehouse, where, dryRun: true });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/2 profiles, 1 selected by --where/);
+    expect(await duck(`SELECT email FROM ${await scan(lakehouse, 'mailchimp_sync_plan')}`)).toEqual([{ email }]);
   });
 });
