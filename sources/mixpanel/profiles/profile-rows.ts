@@ -75,8 +75,24 @@ export interface MapResult {
 }
 
 /**
+ * The custom_properties entries of a batch, flat: `count` of `keys`/`values` are in use. The arrays keep their
+ * size from batch to batch (only `count` is reset), so filling them allocates nothing once they have grown.
+ */
+interface FlatEntries {
+  readonly keys: string[];
+  readonly values: (string | null)[];
+  count: number;
+}
+
+function appendEntry(e: FlatEntries, key: string, value: string | null): void {
+  e.keys[e.count] = key;
+  e.values[e.count] = value;
+  e.count++;
+}
+
+/**
  * Map one profile into row `r` of `columns` (typed values from column `first` on, every typed slot written) and
- * append its custom entries to `keys`/`values`. One pass in source order: a standard property that fits (a
+ * append its custom entries to `entries`. One pass in source order: a standard property that fits (a
  * timestamp: any non-null value, its text kept in `_raw`) fills its column; everything else, a misfit and a
  * present null included, goes to custom_properties.
  */
@@ -86,8 +102,7 @@ function mapInto(
   columns: unknown[][],
   first: number,
   r: number,
-  keys: string[],
-  values: (string | null)[],
+  entries: FlatEntries,
   result: MapResult,
 ): void {
   const { slots, width } = layout;
@@ -113,8 +128,7 @@ function mapInto(
       }
       mismatches++;
     }
-    keys.push(key);
-    values.push(stringifyJson(value));
+    appendEntry(entries, key, stringifyJson(value));
   }
   result.lastSeenMs = lastSeenMs;
   result.mismatches = mismatches;
@@ -124,11 +138,10 @@ function mapInto(
 export function mapProfileProperties(properties: Readonly<Record<string, unknown>>, columns: readonly ProfileColumn[]): MappedProfile {
   const layout = layoutOf(columns);
   const cells = Array.from({ length: layout.width }, () => [null] as unknown[]);
-  const keys: string[] = [];
-  const values: (string | null)[] = [];
+  const entries: FlatEntries = { keys: [], values: [], count: 0 };
   const result: MapResult = { lastSeenMs: null, mismatches: 0 };
-  mapInto(properties, layout, cells, 0, 0, keys, values, result);
-  return { typed: cells.map((c) => c[0]), custom: keys.map((k, i) => [k, values[i]!] as const), lastSeenMs: result.lastSeenMs, mismatches: result.mismatches };
+  mapInto(properties, layout, cells, 0, 0, entries, result);
+  return { typed: cells.map((c) => c[0]), custom: entries.keys.map((k, i) => [k, entries.values[i]!] as const), lastSeenMs: result.lastSeenMs, mismatches: result.mismatches };
 }
 
 /**
@@ -144,9 +157,8 @@ export class ProfileRowBuffer {
   private readonly width: number;
   private readonly mapIndex: number;
   private readonly mapType: Map_<Utf8, Utf8>;
-  private mapKeys: string[] = [];
-  private mapValues: (string | null)[] = [];
-  /** Per row: the end of its entries in `mapKeys`. */
+  private readonly entries: FlatEntries = { keys: [], values: [], count: 0 };
+  /** Per row: the end of its entries in `entries`. */
   private mapEnds: number[] = [];
   /** Rows whose map is null (deletion markers), ascending. */
   private nullMaps: number[] = [];
@@ -180,8 +192,8 @@ export class ProfileRowBuffer {
     let c = 0;
     for (let i = 0; i < keyPrefix.length; i++) cols[c++]![r] = keyPrefix[i];
     cols[c++]![r] = id;
-    mapInto(properties, layout, cols, c, r, this.mapKeys, this.mapValues, this.result);
-    this.mapEnds[r] = this.mapKeys.length;
+    mapInto(properties, layout, cols, c, r, this.entries, this.result);
+    this.mapEnds[r] = this.entries.count;
     cols[this.width - 1]![r] = null;
     return this.result;
   }
@@ -195,11 +207,8 @@ export class ProfileRowBuffer {
     let c = 0;
     for (let i = 0; i < keys.length; i++) cols[c++]![r] = keys[i];
     for (let i = 0; i < typed.length; i++) cols[c++]![r] = typed[i];
-    for (const [k, v] of mapped.custom) {
-      this.mapKeys.push(k);
-      this.mapValues.push(v);
-    }
-    this.mapEnds[r] = this.mapKeys.length;
+    for (const [k, v] of mapped.custom) appendEntry(this.entries, k, v);
+    this.mapEnds[r] = this.entries.count;
     cols[this.width - 1]![r] = null;
   }
 
@@ -212,13 +221,9 @@ export class ProfileRowBuffer {
     for (let c = 0; c < this.width; c++) if (c !== this.mapIndex) other.columns[c]![o] = this.columns[c]![r];
     const start = r === 0 ? 0 : this.mapEnds[r - 1]!;
     const end = this.mapEnds[r]!;
-    for (let i = start; i < end; i++) {
-      other.mapKeys.push(this.mapKeys[i]!);
-      other.mapValues.push(this.mapValues[i]!);
-    }
-    other.mapEnds[o] = other.mapKeys.length;
-    this.mapKeys.length = start;
-    this.mapValues.length = start;
+    for (let i = start; i < end; i++) appendEntry(other.entries, this.entries.keys[i]!, this.entries.values[i]!);
+    other.mapEnds[o] = other.entries.count;
+    this.entries.count = start;
     this.mapEnds.length = r;
     for (const column of this.columns) column[r] = undefined;
     this.rows = r;
@@ -231,7 +236,7 @@ export class ProfileRowBuffer {
     keys.forEach((k, i) => (this.columns[i]![r] = k));
     this.columns[lastSeenIndex]![r] = deletedAtMs;
     this.columns[this.width - 1]![r] = deletedAtMs;
-    this.mapEnds[r] = this.mapKeys.length;
+    this.mapEnds[r] = this.entries.count;
     this.nullMaps.push(r);
   }
 
@@ -244,8 +249,7 @@ export class ProfileRowBuffer {
       const offsets = new Int32Array(n + 1);
       for (let i = 0; i < n; i++) offsets[i + 1] = this.mapEnds[from + i]! - start;
       const end = start + offsets[n]!;
-      const whole = start === 0 && end === this.mapKeys.length;
-      return utf8MapFromFlat(whole ? this.mapKeys : this.mapKeys.slice(start, end), whole ? this.mapValues : this.mapValues.slice(start, end), offsets, this.mapType);
+      return utf8MapFromFlat(this.entries.keys.slice(start, end), this.entries.values.slice(start, end), offsets, this.mapType);
     }
     const isNull = new Set(nulls);
     const rows: ((readonly [string, string | null])[] | null)[] = [];
@@ -255,7 +259,7 @@ export class ProfileRowBuffer {
         continue;
       }
       const entries: (readonly [string, string | null])[] = [];
-      for (let i = r === 0 ? 0 : this.mapEnds[r - 1]!; i < this.mapEnds[r]!; i++) entries.push([this.mapKeys[i]!, this.mapValues[i]!]);
+      for (let i = r === 0 ? 0 : this.mapEnds[r - 1]!; i < this.mapEnds[r]!; i++) entries.push([this.entries.keys[i]!, this.entries.values[i]!]);
       rows.push(entries);
     }
     return utf8MapData(rows, this.mapType);
@@ -270,8 +274,7 @@ export class ProfileRowBuffer {
   private clear(reuseColumns: boolean): void {
     if (!reuseColumns) this.columns = this.fresh();
     this.rows = 0;
-    this.mapKeys = [];
-    this.mapValues = [];
+    this.entries.count = 0;
     this.mapEnds = [];
     this.nullMaps = [];
   }
