@@ -32,14 +32,20 @@ export const EVENTS_OPTION_SPECS: readonly TableOptionSpec[] = Object.freeze([
   { name: 'safety_lag', description: 'Minutes behind "now" the watermark stops, so events still being processed are read next run.', default: '10' },
   { name: 'window_days', description: 'Maximum event days per export call (one slice per readTable call).', default: '30' },
   { name: 'export_events', description: 'Only these event names: a comma-separated list or a JSON array.' },
-  { name: 'where', description: 'A Mixpanel segmentation expression AND-ed with the slice filter, e.g. properties["$os"] == "iOS".' },
+  {
+    name: 'where',
+    description: 'A Mixpanel segmentation expression, e.g. properties["$os"] == "iOS": parsed (an invalid one is rejected before any call) and AND-ed with the slice filter as one parenthesised term.',
+  },
   {
     name: 'incremental_mode',
     description: 'processing_watermark (read only events processed since the last run) or attribution_window (re-read the last attribution_window days in full).',
     default: 'processing_watermark',
   },
   { name: 'attribution_window', description: 'Days re-read in full by incremental_mode=attribution_window.', default: '5' },
-  { name: 'start_date', description: 'First event date (YYYY-MM-DD) of the first run; overrides MIXPANEL_HISTORICAL_DAYS.' },
+  {
+    name: 'start_date',
+    description: 'First event date (YYYY-MM-DD) of the first run; overrides MIXPANEL_HISTORICAL_DAYS. A date after today is rejected; a later change warns (the cursor keeps the date it began at: use --full-refresh).',
+  },
   {
     name: 'select_properties_by_default',
     description: 'true: every standard property is a typed column. false: only those named in properties are; the others stay raw in custom_properties.',
@@ -52,11 +58,13 @@ export const EVENTS_OPTION_SPECS: readonly TableOptionSpec[] = Object.freeze([
 /** A `where` expression as `printWhere` wrote it from a parsed tree (only `userWhere` makes one). */
 export type CanonicalWhere = string & { readonly __canonicalWhere: true };
 
-/** A short excerpt of `text` around the 1-based `position`, for messages. */
+/** A short excerpt of `text` with ▶ before the 1-based `position`, on one line, for messages. */
 function near(text: string, position: number): string {
-  const from = Math.max(0, position - 1 - 12);
-  const to = Math.min(text.length, position - 1 + 12);
-  return `${from > 0 ? '…' : ''}${text.slice(from, to)}${to < text.length ? '…' : ''}`;
+  const at = position - 1;
+  const from = Math.max(0, at - 16);
+  const to = Math.min(text.length, at + 12);
+  const excerpt = `${from > 0 ? '…' : ''}${text.slice(from, at)}▶${text.slice(at, to)}${to < text.length ? '…' : ''}`;
+  return excerpt.replace(/[\r\n\t\u2028\u2029]/g, ' ');
 }
 
 /** The `where` option: parsed with Mixpanel's expression grammar (rejected with the position and the fix), then re-serialised. */
@@ -67,7 +75,7 @@ export function userWhere(text: string | undefined): CanonicalWhere | undefined 
     return printWhere(parseWhere(trimmed)) as CanonicalWhere;
   } catch (error) {
     if (!(error instanceof WhereSyntaxError)) throw error;
-    const excerpt = error.position > trimmed.length ? '' : ` (near ${JSON.stringify(near(trimmed, error.position))})`;
+    const excerpt = ` (${near(trimmed, error.position)})`;
     throw invalid('where', `is not a valid Mixpanel segmentation expression: ${error.reason} at character ${error.position}${excerpt}; ${error.fix}`);
   }
 }
