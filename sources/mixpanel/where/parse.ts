@@ -1,8 +1,8 @@
 /**
  * Mixpanel segmentation expressions (the `where` of the export and engage APIs), parsed by the source itself so a
  * user's filter is checked before any call and can be re-serialised as one well-formed term (`print.ts`). The
- * grammar is Mixpanel's documented one (docs.mixpanel.com/reference/segmentation-expressions, summarised in
- * `../shared/reference/mixpanel-api-notes.md` §3.5), with the documented examples' `defined(…)`, `datetime(…)`,
+ * grammar is Mixpanel's documented one (docs.mixpanel.com/reference/segmentation-expressions; the team's API notes,
+ * mixpanel-api-notes §3.5, summarise it), with the documented examples' `defined(…)`, `datetime(…)`,
  * list literals and the `event[…]`/`user[…]` accessors:
  *
  * ```
