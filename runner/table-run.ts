@@ -308,9 +308,12 @@ class TableRun {
     }
     const lost = new Set(problems.map((f) => f.path));
     const remove = snapshot.files.filter((f) => lost.has(f.path));
-    const partitions = this.p.partitionBy === undefined ? [] : [...new Set(remove.map((f) => f.partitionValues[this.p.partitionBy!] ?? null).filter((v): v is string => v !== null))];
+    const values = this.p.partitionBy === undefined ? [] : remove.map((f) => f.partitionValues[this.p.partitionBy!] ?? null);
+    const partitions = [...new Set(values.filter((v): v is string => v !== null))];
+    // A lost file of the null partition cannot be targeted by value: read from the start instead.
+    const targetable = this.p.partitionBy !== undefined && partitions.length > 0 && values.every((v) => v !== null);
     let cursor: Cursor = null;
-    const reread = this.p.partitionBy !== undefined && this.ctx.source.rereadCursor ? this.ctx.source.rereadCursor(this.ctx.spec.sourceTable, this.state.cursor, { column: this.p.partitionBy, values: partitions }, { tableOptions: this.ctx.spec.tableOptions }) : undefined;
+    const reread = targetable && this.ctx.source.rereadCursor ? this.ctx.source.rereadCursor(this.ctx.spec.sourceTable, this.state.cursor, { column: this.p.partitionBy!, values: partitions }, { tableOptions: this.ctx.spec.tableOptions }) : undefined;
     if (reread !== undefined) cursor = reread;
     await this.commit({ operation: 'DELETE', add: [], remove, cursor, cursorBefore: this.state.cursor, call: -1, info: { repair: problems.map((f) => f.path) } });
     this.report.filesRemoved += remove.length;

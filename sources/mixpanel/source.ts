@@ -125,6 +125,12 @@ export function createMixpanelSource(config: MixpanelConfig, options: MixpanelSo
         tableOptions,
       );
     },
+    rereadCursor(name, cursor, partitions, opts): Cursor | undefined {
+      const table = findTable(name);
+      const tableOptions = opts?.tableOptions ?? {};
+      checkOptions(table, tableOptions);
+      return table.rereadCursor?.(setup, cursor, partitions, tableOptions);
+    },
     async close(): Promise<void> {
       await parsing.pool?.close();
       await client.close();

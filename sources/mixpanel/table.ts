@@ -66,6 +66,11 @@ export interface MixpanelTableDefinition {
    * readTableMetadata and readTable before anything else; it throws ConfigError naming the option and the fix.
    */
   resolve?(setup: TableSetup, tableOptions: TableOptions): TableMetadata;
+  /**
+   * Optional (`LakeflowSource.rereadCursor`): a cursor that reads the rows of these partition values again and
+   * then continues as `cursor` would; undefined when the table cannot target them (the host reads from the start).
+   */
+  rereadCursor?(setup: TableSetup, cursor: Cursor, partitions: { readonly column: string; readonly values: readonly string[] }, tableOptions: TableOptions): Cursor | undefined;
 }
 
 export type MixpanelTable = Readonly<MixpanelTableDefinition>;

@@ -8,6 +8,7 @@ import { dateInZone } from '../events/dates.js';
 import { readEvents } from '../events/read.js';
 import { EVENTS_OPTION_SPECS, checkEventsDates, parseEventsOptions, type EventsOptions } from '../events/options.js';
 import { cursorDriftWarnings, freshRead, type FreshRead } from '../events/plan.js';
+import { rereadEventsCursor } from '../events/reread.js';
 import { EVENTS_METADATA } from '../events/schema.js';
 import { defineTable, type TableSetup } from '../table.js';
 
@@ -33,6 +34,11 @@ export const events = defineTable({
   resolve(setup, tableOptions): TableMetadata {
     const fresh = resolveOptions(setup, parseEventsOptions(tableOptions));
     return { ...EVENTS_METADATA, freshReadFrom: { column: 'event_date', from: fresh.partitionFrom, reason: fresh.reason } };
+  },
+  rereadCursor(setup, cursor, partitions, tableOptions) {
+    if (partitions.column !== EVENTS_METADATA.partitionBy) return undefined;
+    const options = parseEventsOptions(tableOptions);
+    return rereadEventsCursor({ cursor, dates: partitions.values, zone: exportZone(setup), windowDays: options.windowDays });
   },
   read(ctx, cursor, tableOptions) {
     const options = parseEventsOptions(tableOptions);
