@@ -222,6 +222,32 @@ describe('commits of the sync tables', () => {
   });
 });
 
+describe('engage as SCD type 2', () => {
+  it('only the current version of each profile is read', async () => {
+    expect.hasAssertions();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mailchimp-scd2-'));
+    try {
+      const dirs = { lakehouse: path.join(dir, 'lakehouse'), state: path.join(dir, 'state') };
+      expect((await lake.ingest(dirs, { scd_type: 'SCD_TYPE_2' })).tables[0]!.status).toBe('ok');
+      lake.clock += 60 * 60_000;
+      lake.mixpanel.data.setProfile('u7', { $email: 'user7@example.com', $name: 'Seven Renamed' });
+      try {
+        expect((await lake.ingest(dirs, { scd_type: 'SCD_TYPE_2' })).tables[0]!.status).toBe('ok');
+      } finally {
+        lake.mixpanel.data.setProfile('u7', { $email: 'user7@example.com', $name: 'First7 Last7' });
+      }
+      const [history] = await duck(`SELECT count(*)::INT n, count(*) FILTER (WHERE __end_at IS NULL)::INT live FROM ${await scan(dirs.lakehouse, 'engage')} WHERE distinct_id = 'u7'`);
+      expect(history).toEqual({ n: 2, live: 1 });
+      const run = await sync(await mailchimp(), { lakehouse: dirs.lakehouse, dryRun: true });
+      expect([run.code, run.stderr]).toEqual([0, '']);
+      expect(run.stdout).toContain('520 profiles, 520 selected');
+      expect(await duck(`SELECT fname, lname FROM ${await scan(dirs.lakehouse, 'mailchimp_sync_plan')} WHERE email = 'user7@example.com'`)).toEqual([{ fname: 'Seven', lname: 'Renamed' }]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('object stores', () => {
   it('a sync into s3:// (s3rver) gives the same state table and audience as one into a local folder', async () => {
     expect.hasAssertions();

@@ -65,7 +65,10 @@ export interface Lake {
    * Run the runner's engage table against the Mixpanel emulator (a new source each run, clock + 1 min), into the
    * lake's folder or `dirs.lakehouse` (any --lakehouse location; `dirs.env` carries its credentials).
    */
-  ingest(dirs?: { readonly lakehouse: string; readonly state: string; readonly env?: Readonly<Record<string, string>> }): Promise<RunReport>;
+  ingest(
+    dirs?: { readonly lakehouse: string; readonly state: string; readonly env?: Readonly<Record<string, string>> },
+    tableConfiguration?: Readonly<Record<string, string>>,
+  ): Promise<RunReport>;
   /** A copy of the lakehouse and runner state (independent tests share one ingest). */
   copy(): Promise<{ lakehouse: string; state: string }>;
   close(): Promise<void>;
@@ -87,10 +90,13 @@ export async function engageLake(profiles: readonly SeedProfile[]): Promise<Lake
       clock.now = v;
     },
     mixpanel,
-    async ingest(dirs) {
+    async ingest(dirs, tableConfiguration) {
       lake.clock += MINUTE;
       return runPipeline({
-        spec: parsePipelineSpec(JSON.stringify({ connection_name: 'mixpanel', objects: [{ table: { source_table: 'engage' } }] }), 'spec.json'),
+        spec: parsePipelineSpec(
+          JSON.stringify({ connection_name: 'mixpanel', objects: [{ table: { source_table: 'engage', ...(tableConfiguration ? { table_configuration: tableConfiguration } : {}) } }] }),
+          'spec.json',
+        ),
         source: emulatorSource(lake.mixpanel, { now: () => lake.clock }),
         lakehouse: dirs?.lakehouse ?? lake.lakehouse,
         env: dirs?.env ?? {},
