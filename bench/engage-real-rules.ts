@@ -161,6 +161,7 @@ async function parent(profiles: number, rule: 'queries' | 'pages', keep: boolean
   await mkdir(lakehouseDir, { recursive: true });
   process.stdout.write(`engage bench: ${profiles} profiles, emulator counting ${rule}, real limits (60 queries/hour, 5 concurrent); work dir ${dir}\n`);
   const server = spawn(process.execPath, [...TSX, SELF, 'serve', String(profiles), rule], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const serverClosed = new Promise((resolve) => server.once('close', resolve));
   try {
     const serverLines = resultLines(server.stdout);
     const infoText = await serverLines.next();
@@ -191,7 +192,7 @@ async function parent(profiles: number, rule: 'queries' | 'pages', keep: boolean
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     server.stdin?.end();
-    await new Promise((resolve) => server.once('close', resolve));
+    await serverClosed;
     if (!keep) await rm(dir, { recursive: true, force: true });
   }
 }
