@@ -336,6 +336,7 @@ class UndiciMixpanelClient implements MixpanelClient {
           // Decided when the call leaves the queue (another call may have learned that pages count meanwhile).
           countedCall = this.counted(state, ctx);
           if (countedCall) await this.rollingWindowGate(state, family, ctx);
+          else this.prune(state); // keeps the uncounted stamps to the last window
           const started = this.now();
           (countedCall ? state.calls : state.continued).push(started);
           addStats(ctx.stats, (s) => {
