@@ -15,8 +15,9 @@
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Schema } from 'apache-arrow';
-import { DataError, type JsonValue } from '../connector-spec/index.js';
+import { ConfigError, DataError, type JsonValue } from '../connector-spec/index.js';
 import { LocalStore, decodeAddPath, encodeAddPath, isCommitConflict, type AddFile, type DeltaTable, type Lakehouse, type NewMetadata, type ObjectStore } from '../lakehouse/index.js';
+import { OWNER_KEYS, SYNC_WRITER } from './sync-owner.js';
 
 export const LEGACY_LOG_DIR = '_lakeflow_log';
 export const LEGACY_STAGING_DIR = '_lakeflow_staging';
@@ -26,8 +27,14 @@ interface LegacyAdd {
   readonly rows: number;
 }
 
+/** The `txn.appId` the sync of earlier releases wrote; the runner wrote `mixpanel-lakeflow-runner`. */
+export const LEGACY_SYNC_APP_ID = 'mixpanel-lakeflow-mailchimp-sync';
+
 interface LegacyRecord {
   readonly version: number;
+  /** `txn.appId`: who wrote the record. */
+  readonly appId: string;
+  readonly sourceTable: string;
   readonly add: readonly LegacyAdd[];
   readonly remove: readonly string[];
 }
@@ -60,8 +67,11 @@ export function parseLegacyRecord(text: string, file: string): LegacyRecord {
       if (!isObject(entry) || typeof entry['path'] !== 'string' || entry['path'] === '' || entry['path'].split('/').includes('..')) throw invalidLog(file, `an ${what} entry without a file path`);
       return entry;
     });
+  const txn = isObject(raw['txn']) ? raw['txn'] : {};
   return {
     version: raw['version'],
+    appId: typeof txn['appId'] === 'string' ? txn['appId'] : '',
+    sourceTable: typeof raw['sourceTable'] === 'string' ? raw['sourceTable'] : '',
     add: entries(raw['add'] as unknown[], 'add').map((a) => ({ path: a['path'] as string, rows: typeof a['rows'] === 'number' ? a['rows'] : NaN })),
     remove: entries(raw['remove'] as unknown[], 'remove').map((r) => r['path'] as string),
   };
@@ -99,9 +109,13 @@ export async function convertLegacySyncTable(c: LegacySyncConversion): Promise<'
     if (bytes === undefined) return 'none'; // another process finished converting meanwhile
     records.push(parseLegacyRecord(Buffer.from(bytes).toString('utf8'), `${store.displayUrl}/${logName}`));
   }
+  const existing = await c.table.snapshot();
+  // A Delta table someone else created there: touch nothing (the ownership check refuses it).
+  if (existing !== undefined && existing.metadata.configuration[OWNER_KEYS.writer] !== SYNC_WRITER) return 'none';
+  assertWrittenBySync(records, name, store.displayUrl);
   const everAdded = new Set(records.flatMap((r) => r.add.map((a) => a.path)));
   let outcome: 'converted' | 'cleaned' = 'cleaned';
-  if ((await c.table.snapshot()) === undefined) {
+  if (existing === undefined) {
     outcome = (await convertRecords(c, records)) ? 'converted' : 'cleaned';
   }
   // The Delta table is committed: the earlier release's parts, log and staging are leftovers.
@@ -109,6 +123,21 @@ export async function convertLegacySyncTable(c: LegacySyncConversion): Promise<'
   await fs.rm(path.join(store.root, name, LEGACY_LOG_DIR), { recursive: true, force: true });
   await fs.rm(path.join(store.root, LEGACY_STAGING_DIR, name), { recursive: true, force: true });
   return outcome;
+}
+
+/**
+ * Earlier releases let a runner destination be named like a sync table, so an old `mailchimp_sync_*` folder may
+ * hold runner commits (events, say). Converting those as sync rows would drop their columns: refuse instead.
+ */
+function assertWrittenBySync(records: readonly LegacyRecord[], name: string, location: string): void {
+  const foreign = records.filter((r) => r.appId !== LEGACY_SYNC_APP_ID);
+  if (foreign.length === 0) return;
+  const writers = [...new Set(foreign.map((r) => `${r.appId === '' ? 'an unknown writer' : r.appId}${r.sourceTable !== '' && r.sourceTable !== name ? ` (source table ${r.sourceTable})` : ''}`))].join(', ');
+  throw new ConfigError(
+    `--lakehouse ${location}: ${name} is an earlier release's table with ${foreign.length} of ${records.length} commit(s) written by ${writers}, not by mailchimp-sync; ` +
+      `mailchimp-sync converts and writes only tables it created, so it changed nothing. Fix: move that table out of the way (rename its folder, e.g. to ${name}_moved), or pass another --lakehouse`,
+    { code: 'MAILCHIMP_TABLE_NOT_OURS', context: { table: name } },
+  );
 }
 
 /** Write the live rows into one Delta file and commit version 0; false when another process converted first. */

@@ -24,6 +24,7 @@ import { compactState, ERRORS_DEF, readState, STATE_DEF, stateColumns, type Stat
 import { downloadTable, duck, engageLake, logActions, scan, sync, type Lake, type SeedProfile } from './testing.js';
 
 const CHILD = fileURLToPath(new URL('./testing/sync-child.ts', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('./__fixtures__/legacy-sync-tables/', import.meta.url));
 const ROOT = path.resolve(path.dirname(CHILD), '..', '..');
 
 /** 520 people: one full batch of 500 and one of 20. */
@@ -86,6 +87,15 @@ describe('a table the sync did not create', () => {
       arrange: async (lakehouse: string) => cp(path.join(lakehouse, 'engage'), path.join(lakehouse, 'mailchimp_sync_state'), { recursive: true }),
       code: 'MAILCHIMP_TABLE_NOT_OURS',
       says: 'mailchimp_sync_state is a table written by the runner (source table engage of source mixpanel for connection mixpanel); mailchimp-sync writes only tables it created, so it wrote nothing. Fix: move that table out of the way',
+    },
+    {
+      what: 'a runner table under a sync name that also holds an earlier release\'s sync log (nothing in it is converted or deleted)',
+      arrange: async (lakehouse: string) => {
+        await cp(path.join(lakehouse, 'engage'), path.join(lakehouse, 'mailchimp_sync_state'), { recursive: true });
+        await cp(path.join(FIXTURE, 'mailchimp_sync_state'), path.join(lakehouse, 'mailchimp_sync_state'), { recursive: true });
+      },
+      code: 'MAILCHIMP_TABLE_NOT_OURS',
+      says: 'mailchimp_sync_state is a table written by the runner (source table engage',
     },
     {
       what: 'a Delta table another engine created as mailchimp_sync_errors',
