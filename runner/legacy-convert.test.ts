@@ -14,7 +14,7 @@ import { listFilesRecursive } from './durable-fs.js';
 import { noFaults } from './faults.js';
 import { parsePipelineSpec, runPipeline, type RunReport } from './index.js';
 import { committedCursor, tableRows } from './testing/duckdb.js';
-import { logCommits, rowsAtVersion, txnProblems } from './testing/delta-log.js';
+import { logCommits, rowsAtVersion, txnProblems, unreferencedDataFiles } from './testing/delta-log.js';
 import { captureLogger, runFixture, strayFiles, tempDirs, type Dirs } from './testing/harness.js';
 import { RELEASE_01_SECOND, RELEASE_01_TABLES, copyRelease01, oldRows, readOldTable, type OldTable } from './testing/legacy-fixture.js';
 import { FIXTURE_SPEC, createMemorySource, makeDataset } from './testing/memory-source.js';
@@ -152,6 +152,25 @@ describe('converting release 0.1 tables to Delta Lake', () => {
     const report = await runFixture(dirs, { dataset: RELEASE_01_SECOND });
     expectReadNothingTwice(report);
     await expectEqualsClean(dirs);
+  });
+
+  it('two runs with different --state folders started at once convert each table once; the other goes on with its table', async () => {
+    const dirs = await freshCopy();
+    const other = { ...dirs, state: path.join(dirs.root, 'state-b') };
+    const loggers = [captureLogger(), captureLogger()];
+    const reports = await Promise.all([runFixture(dirs, { dataset: RELEASE_01_SECOND, logger: loggers[0]! }), runFixture(other, { dataset: RELEASE_01_SECOND, logger: loggers[1]! })]);
+    for (const r of reports) for (const t of r.tables) expect(['ok', 'deferred'], `${t.table}: ${t.error?.message ?? ''}`).toContain(t.status);
+    // Both converted at the same time (in this process they always overlap): the losers took the winners' tables.
+    const tookOver = loggers.flatMap((l) => l.lines.filter((x) => x.msg.startsWith('another run converted this table')));
+    expect(tookOver.length).toBeGreaterThanOrEqual(1);
+    for (const table of RELEASE_01_TABLES) {
+      const commits = await logCommits(dirs.lakehouse, table);
+      expect(commits.filter((c) => c.operation === 'CONVERT').map((c) => c.version), table).toEqual([0]);
+      expect(await unreferencedDataFiles(dirs.lakehouse, table), `${table}: the losers' files are gone`).toEqual([]);
+    }
+    await expectConvertedAsVersion0(dirs);
+    await expectEqualsClean(dirs);
+    await expectNoLegacyLeftovers(dirs);
   });
 
   it.each(['convert-written:3', 'converted:3'])('SIGKILL during conversion (%s), then a run: the same tables as a clean run', async (point) => {

@@ -86,11 +86,26 @@ export async function hasLegacyLog(localDir: string | undefined, name: string): 
   return localDir !== undefined && (await exists(path.join(localDir, name, LEGACY_LOG_DIR)));
 }
 
-/** Convert if needed; returns what was done. */
+/**
+ * Convert if needed; returns what was done. Another run of this version (another --state folder) may convert the
+ * same table at the same time: the one whose CONVERT commit lands first wins, and the other, finding the Delta
+ * table there when its own commit or read fails (the winner deletes the old files and log), discards what it
+ * wrote and goes on with the winner's table.
+ */
 export async function convertLegacyTable(c: LegacyConversion): Promise<'none' | 'converted' | 'cleaned'> {
   if (c.localDir === undefined || !(await hasLegacyLog(c.localDir, c.name))) return 'none';
+  try {
+    return await convertAndClean(c, c.localDir);
+  } catch (error) {
+    if ((await c.table.snapshot().catch(() => undefined)) === undefined) throw error;
+    c.logger.info('another run converted this table from the earlier release meanwhile; using its Delta table', { table: c.name });
+    return 'cleaned';
+  }
+}
+
+async function convertAndClean(c: LegacyConversion, localDir: string): Promise<'converted' | 'cleaned'> {
   const faults = c.faults ?? noFaults;
-  const tableDir = path.join(c.localDir, c.name);
+  const tableDir = path.join(localDir, c.name);
   const logDir = path.join(tableDir, LEGACY_LOG_DIR);
   const names = (await fs.readdir(logDir)).filter((n) => /^\d{20}\.json$/.test(n)).sort();
   const records: LegacyRecord[] = [];
@@ -103,11 +118,14 @@ export async function convertLegacyTable(c: LegacyConversion): Promise<'none' | 
     // Roll a committed-but-unpublished newest record forward, as earlier releases did at the start of a run.
     if (latest) {
       for (const add of latest.add) {
-        const staged = path.join(c.localDir, LEGACY_STAGING_DIR, c.name, String(latest.version), 'data', add.path);
+        const staged = path.join(localDir, LEGACY_STAGING_DIR, c.name, String(latest.version), 'data', add.path);
         const target = path.join(tableDir, add.path);
         if ((await exists(staged)) && !(await exists(target))) {
           await fs.mkdir(path.dirname(target), { recursive: true });
-          await fs.rename(staged, target);
+          // Another run converting the same table may have moved it a moment ago.
+          await fs.rename(staged, target).catch(async (error: unknown) => {
+            if (!(await exists(target))) throw error;
+          });
         }
       }
     }
@@ -144,15 +162,21 @@ export async function convertLegacyTable(c: LegacyConversion): Promise<'none' | 
       });
     }
     faults.check('convert-written');
-    await c.table.commit({
-      readVersion: -1,
-      operation: 'CONVERT',
-      add,
-      remove: [],
-      metadata: c.metadata,
-      txn: { appId: c.appId, version: 0 },
-      info: { cursor: latest?.cursor ?? null, cursorBefore: null, runId: c.runId, call: -1, convertedFrom: { log: LEGACY_LOG_DIR, version: latest?.version ?? -1, files: live.size, rows } },
-    });
+    try {
+      await c.table.commit({
+        readVersion: -1,
+        operation: 'CONVERT',
+        add,
+        remove: [],
+        metadata: c.metadata,
+        txn: { appId: c.appId, version: 0 },
+        info: { cursor: latest?.cursor ?? null, cursorBefore: null, runId: c.runId, call: -1, convertedFrom: { log: LEGACY_LOG_DIR, version: latest?.version ?? -1, files: live.size, rows } },
+      });
+    } catch (error) {
+      // Not committed (a lost race, a store error): the files just written are nobody's.
+      for (const f of add) await discardDataFile(c.store, c.table, f).catch(() => {});
+      throw error;
+    }
     c.logger.info('converted an earlier release\'s table to Delta Lake (nothing re-read from the source)', { table: c.name, files: live.size, rows, cursorFromVersion: latest?.version ?? -1 });
     faults.check('converted');
     snapshot = await c.table.snapshot();
@@ -162,8 +186,8 @@ export async function convertLegacyTable(c: LegacyConversion): Promise<'none' | 
   const keep = new Set((snapshot?.files ?? []).map((f) => decodeURIComponent(f.path)));
   for (const p of everAdded) if (!keep.has(p)) await fs.rm(path.join(tableDir, p), { force: true });
   await fs.rm(logDir, { recursive: true, force: true });
-  await fs.rm(path.join(c.localDir, LEGACY_STAGING_DIR, c.name), { recursive: true, force: true });
+  await fs.rm(path.join(localDir, LEGACY_STAGING_DIR, c.name), { recursive: true, force: true });
   // The last table converted takes the earlier release's staging folder with it (others may still need theirs).
-  await fs.rmdir(path.join(c.localDir, LEGACY_STAGING_DIR)).catch(() => {});
+  await fs.rmdir(path.join(localDir, LEGACY_STAGING_DIR)).catch(() => {});
   return outcome;
 }

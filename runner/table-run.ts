@@ -111,6 +111,8 @@ class TableRun {
   state!: TableState;
   p!: Plan;
   #rowsBase = 0;
+  /** Commits that reached the log (counted before anything after them can throw). */
+  #landed = 0;
 
   constructor(readonly ctx: TableRunContext) {
     this.report = newTableReport(ctx.spec.destinationTable, ctx.spec.sourceTable);
@@ -150,6 +152,7 @@ class TableRun {
       info: { cursor, cursorBefore, runId: this.ctx.runId, call, source: this.ctx.source.name, sourceTable: this.ctx.spec.sourceTable, ...(rest.info ?? {}) },
       ...(needsMetadata ? { metadata: rest.metadata ?? metadataFor(this.ctx, this.p) } : {}),
     });
+    this.#landed++;
     this.ctx.faults.check('committed');
     this.report.commits++;
     this.report.versionAfter = result.version;
@@ -253,9 +256,13 @@ class TableRun {
       await deleteFiles(this.ctx.lakehouse.store, this.table, add);
       return 'superseded';
     }
+    const landed = this.#landed;
     try {
       await this.commit({ operation, add, remove, cursor: output.cursor, cursorBefore: from, call, ...(readPartitions ? { readPartitions } : {}) });
     } catch (error) {
+      // An error after the commit reached the log (re-reading the snapshot, a transient store error) must not delete
+      // the files that commit made live: the table would reference missing files.
+      if (this.#landed !== landed) throw error;
       await deleteFiles(this.ctx.lakehouse.store, this.table, add);
       if (error instanceof CommitConflictError) {
         this.ctx.logger.warn('lost a commit race; the call is discarded', { table: this.name, reason: error.reason, error: error.message });

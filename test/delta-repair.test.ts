@@ -4,7 +4,7 @@
  * names the table, the file and `mixpanel-lakeflow repair <table>`, and commits nothing to that table.
  * `repair <table>` removes the lost files from the Delta log in one commit and reads again what they held (events:
  * the lost event dates in full through the source's rereadCursor; engage: from the start), and the table then
- * equals a clean run's.
+ * equals a clean run's. And an error right after a commit reached the log never deletes that commit's files.
  */
 import { appendFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,7 +14,8 @@ import { parsePipelineSpec, runPipeline, type RunReport } from '../runner/index.
 import { runCli } from '../runner/testing/cli-child.js';
 import { liveFiles, query, deltaScan, tableRows } from '../runner/testing/duckdb.js';
 import { logCommits, txnProblems } from '../runner/testing/delta-log.js';
-import { captureLogger, tempDirs, type Dirs } from '../runner/testing/harness.js';
+import { captureLogger, runFixture, tempDirs, type Dirs } from '../runner/testing/harness.js';
+import type { FaultInjector } from '../runner/index.js';
 import { createMixpanelSource, mixpanelConfigFromEnv } from '../sources/mixpanel/index.js';
 
 const DAY = 86_400_000;
@@ -173,5 +174,35 @@ describe('lost and resized files, in process', () => {
     expect(repaired.tables[0]!.warnings.join(' ')).toContain('repair removed 2 lost file(s)');
     expect(await tableRows(dirs.lakehouse, 'events')).toEqual(cleanRows.get('events'));
     expect(txnProblems(await logCommits(dirs.lakehouse, 'events'))).toEqual([]);
+  });
+});
+
+describe('an error right after a commit landed', () => {
+  const fixtureTables = ['items', 'items_history', 'events', 'logs', 'members'];
+  let cleanFixture: Map<string, string[]> | undefined;
+
+  it.each([2, 7])('fails the table but keeps that commit and its files (error at committed:%i); the next run equals a clean run', async (n) => {
+    if (!cleanFixture) {
+      const cleanRun = await tempDirs('lakeflow-after-commit-clean-');
+      cleanups.push(() => cleanRun.cleanup());
+      await runFixture(cleanRun);
+      cleanFixture = new Map();
+      for (const table of fixtureTables) cleanFixture.set(table, await tableRows(cleanRun.lakehouse, table));
+    }
+    const dirs = await tempDirs('lakeflow-after-commit-');
+    cleanups.push(() => dirs.cleanup());
+    let seen = 0;
+    // The commit is in the log; what follows it (re-reading the snapshot, checking the files) fails, as a store
+    // error would.
+    const faults: FaultInjector = {
+      check(point) {
+        if (point === 'committed' && ++seen === n) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+      },
+    };
+    const failed = await runFixture(dirs, { faults });
+    expect(failed.tables.filter((t) => t.status === 'failed').map((t) => t.error?.code)).toEqual(['EIO']);
+    const next = await runFixture(dirs);
+    expect(next.status, JSON.stringify(next.tables.map((t) => t.error?.message))).toBe('ok');
+    for (const table of fixtureTables) expect(await tableRows(dirs.lakehouse, table), table).toEqual(cleanFixture.get(table));
   });
 });

@@ -7,6 +7,7 @@ import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { duckDeltaTable } from '../../lakehouse/testing/duckdb-delta.js';
+import { listFilesRecursive } from '../durable-fs.js';
 import { query } from './duckdb.js';
 
 export interface LogAdd {
@@ -117,4 +118,11 @@ export function txnProblems(commits: readonly LogCommit[]): string[] {
     next.set(c.txn.appId, c.txn.version + 1);
   }
   return problems;
+}
+
+/** Parquet files under the table folder that no commit of its log ever added (orphans of writes never committed). */
+export async function unreferencedDataFiles(lakehouse: string, table: string): Promise<string[]> {
+  const added = new Set((await logCommits(lakehouse, table)).flatMap((c) => c.adds.map((a) => a.path)));
+  const files = await listFilesRecursive(path.join(lakehouse, table));
+  return files.filter((f) => f.endsWith('.parquet') && !f.startsWith('_delta_log/') && !added.has(f));
 }

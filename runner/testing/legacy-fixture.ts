@@ -22,7 +22,8 @@ export const RELEASE_01_SECOND: DatasetOptions = { itemChanges: 150, itemKeys: 5
 export const RELEASE_01_TABLES = ['items', 'items_history', 'events', 'logs', 'members'] as const;
 
 export async function copyRelease01(lakehouse: string): Promise<void> {
-  await cp(RELEASE_01_FIXTURE, lakehouse, { recursive: true });
+  // Everything but the fixture's README (written for people, not by release 0.1).
+  await cp(RELEASE_01_FIXTURE, lakehouse, { recursive: true, filter: (src) => src !== path.join(RELEASE_01_FIXTURE, 'README.md') });
 }
 
 interface OldRecord {
