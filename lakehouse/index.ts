@@ -105,3 +105,4 @@ export async function openStore(location: string, options: OpenStoreOptions): Pr
 export function lakehouseOnStore(store: ObjectStore, options: Omit<OpenLakehouseOptions, 'env'> & { readonly env?: OpenLakehouseOptions['env'] } = {}): Lakehouse {
   return new LakehouseImpl(store, { env: {}, ...options });
 }
+export { OWNER_KEYS, RUNNER_WRITER, MAILCHIMP_SYNC_WRITER } from './owners.js';

@@ -6,18 +6,10 @@
  * Each refusal is a ConfigError that says what was found and the fix.
  */
 import { ConfigError } from '../connector-spec/index.js';
-import type { Snapshot } from '../lakehouse/index.js';
+import { MAILCHIMP_SYNC_WRITER, OWNER_KEYS, RUNNER_WRITER, type Snapshot } from '../lakehouse/index.js';
 
-/** The property keys the runner writes (runner/table-owner.ts); a test checks they agree. */
-export const OWNER_KEYS = {
-  writer: 'mixpanelLakeflow.writer',
-  connection: 'mixpanelLakeflow.connection',
-  source: 'mixpanelLakeflow.source',
-  sourceTable: 'mixpanelLakeflow.sourceTable',
-} as const;
-
-export const SYNC_WRITER = 'mailchimp-sync';
-export const RUNNER_WRITER = 'runner';
+export { OWNER_KEYS, RUNNER_WRITER };
+export const SYNC_WRITER = MAILCHIMP_SYNC_WRITER;
 /** Which of the sync's tables a table is (`state`, `errors`, `plan`). */
 export const SYNC_TABLE_KEY = 'mixpanelLakeflow.syncTable';
 

@@ -4,18 +4,9 @@
  * the Mailchimp sync's state, another source, another connection, or a Delta table that was never ours.
  */
 import { ConfigError } from '../connector-spec/index.js';
-import type { Snapshot } from '../lakehouse/index.js';
+import { OWNER_KEYS, RUNNER_WRITER, type Snapshot } from '../lakehouse/index.js';
 
-export const OWNER_KEYS = {
-  writer: 'mixpanelLakeflow.writer',
-  connection: 'mixpanelLakeflow.connection',
-  source: 'mixpanelLakeflow.source',
-  sourceTable: 'mixpanelLakeflow.sourceTable',
-  primaryKeys: 'mixpanelLakeflow.primaryKeys',
-  ingestion: 'mixpanelLakeflow.ingestion',
-} as const;
-
-export const RUNNER_WRITER = 'runner';
+export { OWNER_KEYS, RUNNER_WRITER };
 
 export interface TableOwner {
   readonly connection: string;
