@@ -96,7 +96,7 @@ describe('a late event plus a re-sent copy of an existing one', () => {
     const original = seeded[123]!;
     const late: IngestEvent = { event: 'Purchased', properties: { time: now - 2 * DAY, distinct_id: 'late-buyer', $insert_id: 'late-event', amount: 12.5 } };
     const copy: IngestEvent = { event: original.event, properties: { ...original.properties } };
-    emulator.data.importEvents([late, copy], { processingTimeMs: Date.now() - 1000 });
+    emulator.data.importEvents([late, copy], { processingTimeMs: Date.now() });
     expect(upstreamIds(emulator, 3)).toHaveLength(401);
 
     const second = await run();
@@ -166,7 +166,8 @@ describe('deleting --state between CLI runs', () => {
 
     // Gone again, with new events upstream: exactly they are added.
     await rm(dirs.state, { recursive: true, force: true });
-    emulator.data.importEvents(seed('state-new', 30, Date.now()), { processingTimeMs: Date.now() - 1000 });
+    // Ingested now: processed after the last run's watermark (that run's start), as in Mixpanel.
+    emulator.data.importEvents(seed('state-new', 30, Date.now()), { processingTimeMs: Date.now() });
     const third = await runCli(args, env);
     expect(third.code, third.stderr.slice(-3000)).toBe(0);
     const after = await tableIds(dirs.lakehouse);

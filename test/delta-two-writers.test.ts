@@ -199,7 +199,7 @@ describe('two CLI processes at once (emulator)', () => {
     const now = Date.now();
     importBatch(emulator, 0, 400, now - 30 * 60_000);
     for (const round of [0, 1]) {
-      if (round === 1) importBatch(emulator, 400, 150, Date.now() - 1000);
+      if (round === 1) importBatch(emulator, 400, 150, Date.now());
       proxy.arm(2);
       const results = await Promise.all(states.map((state) => runCli(args(dirs.lakehouse, state), env)));
       for (const r of results) expect([0, EXIT_DEFERRED], r.stderr.slice(-2000)).toContain(r.code);

@@ -89,7 +89,7 @@ describe('rereadCursor against the emulator', () => {
     const lost = [dateOf(now - 2 * DAY), dateOf(now - DAY)];
     const expected = emulator.data.exportEvents({ fromDate: lost[0]!, toDate: lost[1]! }).map((e) => String(e.properties['$insert_id'])).sort();
     expect(expected.length).toBeGreaterThan(0);
-    emulator.data.importEvents([{ event: 'Late', properties: { time: now - 3 * DAY, distinct_id: 'late', $insert_id: 'rr-late' } }], { processingTimeMs: Date.now() - 1000 });
+    emulator.data.importEvents([{ event: 'Late', properties: { time: now - 3 * DAY, distinct_id: 'late', $insert_id: 'rr-late' } }], { processingTimeMs: Date.now() });
 
     const second = createMixpanelSource(mixpanelConfigFromEnv(env));
     const cursor = second.rereadCursor!('events', all.cursor, { column: 'event_date', values: lost }, { tableOptions: { safety_lag: '0', window_days: '1' } });
