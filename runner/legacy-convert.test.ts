@@ -154,6 +154,27 @@ describe('converting release 0.1 tables to Delta Lake', () => {
     await expectEqualsClean(dirs);
   });
 
+  it('conversion is not a run: a table with `every` is still read by the run that converts it, and after migrate', async () => {
+    const spec = { ...FIXTURE_SPEC, objects: FIXTURE_SPEC.objects.map((o) => ({ table: { ...o.table, table_configuration: { ...('table_configuration' in o.table ? o.table.table_configuration : {}), every: '1h' } } })) };
+    const dirs = await freshCopy();
+    const report = await runFixture(dirs, { dataset: RELEASE_01_SECOND, spec });
+    expect(report.tables.map((t) => [t.table, t.status])).toEqual(RELEASE_01_TABLES.map((t) => [t, 'ok']));
+    expectReadNothingTwice(report);
+    await expectEqualsClean(dirs);
+    // Within the hour the tables are not due any more: the run above counts, the conversion did not.
+    const again = await runFixture(dirs, { dataset: RELEASE_01_SECOND, spec });
+    expect(again.tables.map((t) => t.status)).toEqual(RELEASE_01_TABLES.map(() => 'not-due'));
+
+    const migrated = await freshCopy();
+    const source = createMemorySource({ dataset: makeDataset(RELEASE_01_SECOND) });
+    const m = await runPipeline({ spec: parsePipelineSpec(JSON.stringify(spec), 'fixture_spec.json'), source, lakehouse: migrated.lakehouse, stateDir: migrated.state, env: {}, logger: captureLogger(), faults: noFaults, convertOnly: true, maxWaitMs: 0 });
+    expect(m.status).toBe('ok');
+    const after = await runFixture(migrated, { dataset: RELEASE_01_SECOND, spec });
+    expect(after.tables.map((t) => t.status)).toEqual(RELEASE_01_TABLES.map(() => 'ok'));
+    expectReadNothingTwice(after);
+    await expectEqualsClean(migrated);
+  });
+
   it('two runs with different --state folders started at once convert each table once; the other goes on with its table', async () => {
     const dirs = await freshCopy();
     const other = { ...dirs, state: path.join(dirs.root, 'state-b') };

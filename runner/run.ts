@@ -155,7 +155,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunRepor
           ...(options.stop ? { stop: options.stop } : {}),
         });
         report.tables.push(tableReport);
-        if (tableReport.status === 'ok') schedule.set(table.destinationTable, startedMs);
+        // `migrate` converts without reading: not a run of the table for `every`.
+        if (tableReport.status === 'ok' && options.convertOnly !== true) schedule.set(table.destinationTable, startedMs);
         logger.info('table finished', {
           table: tableReport.table,
           status: tableReport.status,

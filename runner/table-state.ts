@@ -76,5 +76,7 @@ export async function loadTableState(ctx: TableRunContext, p: Plan, table: Delta
       { code: 'RUNNER_CURSOR_LOST', context: { table: name } },
     );
   }
-  return { state: { snapshot, cursor, txnVersion, lastCommitMs: app?.timestamp, schemaChange }, problems };
+  // Converting an earlier release's table is not a run of it (`every` counts from the first real commit).
+  const lastCommitMs = app !== undefined && app.info['convertedFrom'] === undefined ? app.timestamp : undefined;
+  return { state: { snapshot, cursor, txnVersion, lastCommitMs, schemaChange }, problems };
 }
