@@ -2,18 +2,22 @@
  * Real-shaped Mixpanel export lines for the bench: the event of index i is a pure function of (seed, i); only its
  * `time` and `mp_processing_time_ms` are given, so a re-sent copy is the same line with a later processing time.
  *
- * Besides ~25 standard properties, every event carries a few hostile values: astral and right-to-left text
- * (with a U+202E override), combining marks and escaped control characters, `$`-prefixed and case-colliding keys,
- * nested objects and arrays, empty strings and nulls, standard properties of the wrong type, and numbers in every
- * JSON form (`-0.0`, `1E5`, `1e-7`, `0.1e1`, 19+ digit integers). Rarer: very long strings (0.2% of events,
- * 8–64 KB), wide events (0.5%, 200–400 properties), numeric, empty and non-ASCII `distinct_id`s, and events
- * without `$insert_id` (0.1%; Mixpanel never deduplicates those, so they are never re-sent here).
+ * Every event carries ~25 standard properties (non-ASCII geo and event names included) and 3–6 ordinary custom
+ * ones. One in ten (HOSTILE_SHARE) also carries 1–3 hostile values: astral and right-to-left text (with a U+202E
+ * override), combining marks and escaped control characters, `$`-prefixed and case-colliding keys, nested objects
+ * and arrays, empty strings and nulls, standard properties of the wrong type, and numbers in every JSON form
+ * (`-0.0`, `1E5`, `1e-7`, `0.1e1`, 19+ digit integers). Rarer: very long strings (0.2% of events, 8–64 KB), wide
+ * events (0.5%, 200–400 properties), numeric, empty and non-ASCII `distinct_id`s (2%), and events without
+ * `$insert_id` (0.1%; Mixpanel never deduplicates those, so they are never re-sent here).
  * Every line is valid JSON (strings through JSON.stringify; number forms written as text).
  */
 import { prng } from '../generator.js';
 
 /** Bumped whenever a line changes: datasets are cached under a name that carries it. */
-export const REAL_GENERATOR_VERSION = 2;
+export const REAL_GENERATOR_VERSION = 3;
+
+/** Share of events that carry 1–3 hostile custom properties (the rest carry ordinary ones only). */
+export const HOSTILE_SHARE = 0.1;
 
 const EVENTS = ['Page View', 'Sign Up', 'Add To Cart', 'Purchase', 'Search', 'Video Play', 'Añadir al carrito', '購入', '🚀 Launch', 'تسجيل الدخول', 'Quote "x" \\ y'] as const;
 const OS = ['Mac OS X', 'Windows', 'Linux', 'iOS', 'Android'] as const;
@@ -73,10 +77,30 @@ function nested(rand: () => number, depth: number): string {
   return `{${Array.from({ length: n }, (_, k) => `${j(`k${k}${rand() < 0.2 ? '😀' : ''}`)}:${nested(rand, depth - 1)}`).join(',')}}`;
 }
 
-/** A few hostile custom properties, as `,"k":v` fragments. */
+const PLANS = ['free', 'starter', 'pro', 'enterprise'] as const;
+
+/** 3–6 ordinary custom properties (what most events carry), as `,"k":v` fragments. */
+function ordinary(rand: () => number, eventName: string): string {
+  const all = [
+    () => `"plan":${j(pick(PLANS, rand()))}`,
+    () => `"item_count":${Math.floor(rand() * 12)}`,
+    () => `"is_trial":${rand() < 0.3}`,
+    () => `"coupon":null`,
+    () => `"tags":${j([pick(PLANS, rand()), 'spring-2026'])}`,
+    () => `"experiment":{"id":${Math.floor(rand() * 40)},"v":${j(rand() < 0.5 ? 'A' : 'B')}}`,
+    () => `"session_length_s":${Math.floor(rand() * 3600)}`,
+    () => `"page_title":${j(`${eventName} – ${token(rand, 5)}`)}`,
+  ];
+  const count = 3 + Math.floor(rand() * 4);
+  const parts: string[] = [];
+  for (let i = 0; i < count; i++) parts.push(all[i]!());
+  return `,${parts.join(',')}`;
+}
+
+/** 1–3 hostile custom properties (on ~10% of events), as `,"k":v` fragments. */
 function hostile(rand: () => number): string {
   const parts: string[] = [];
-  const count = 2 + Math.floor(rand() * 4);
+  const count = 1 + Math.floor(rand() * 3);
   // Distinct kinds: one object never holds the same key twice (Mixpanel never sends that, and JSON parsers differ on it).
   const kinds = new Set<number>();
   while (kinds.size < count) kinds.add(Math.floor(rand() * 10));
@@ -101,7 +125,7 @@ function hostile(rand: () => number): string {
         parts.push(`"$screen_dpi":"xhdpi"`, `"$duration":"12s"`); // standard properties of the wrong type: kept raw
         break;
       case 6:
-        parts.push(`"ключ 😀":${j(pick(TEXTS, rand()))}`, `"PLAN":"Pro"`, `"plan":"pro"`);
+        parts.push(`"ключ 😀":${j(pick(TEXTS, rand()))}`, `"TIER":"Pro"`, `"tier":"pro"`);
         break;
       case 7:
         parts.push(`"mixed_list":[1,"two",3.0,null,true,{"x":-0.0},[1E5]]`);
@@ -110,7 +134,7 @@ function hostile(rand: () => number): string {
         parts.push(`"price":${(Math.floor(rand() * 1_000_000) / 100).toFixed(2)}`, `"ratio":${rand()}`);
         break;
       default:
-        parts.push(`"tags":${j(['a', 'ü', '😀', ''].slice(0, 1 + Math.floor(rand() * 4)))}`);
+        parts.push(`"labels":${j(['a', 'ü', '😀', ''].slice(0, 1 + Math.floor(rand() * 4)))}`);
     }
   }
   return `,${parts.join(',')}`;
@@ -154,7 +178,8 @@ export function realEventLine(seed: number, index: number, at: RealEventTimes): 
     `"$referrer":"https://www.google.com/","$referring_domain":"www.google.com","$initial_referrer":"$direct",` +
     `"$initial_referring_domain":"$direct","$screen_height":1080,"$screen_width":1920,"$city":${j(city)},"$region":${j(region)},` +
     `"mp_country_code":${j(country)},"$import":true,"utm_source":${rand() < 0.2 ? j('newsletter') : 'null'}`;
-  let extra = hostile(rand);
+  let extra = ordinary(rand, name);
+  if (rand() < HOSTILE_SHARE) extra += hostile(rand);
   const r = rand();
   if (r < 0.002) extra += `,"long_text":${j(`${pick(TEXTS, rand())} ${'lorem ipsum dolor sit amet 😀 '.repeat(256 + Math.floor(rand() * 1800))}`)}`;
   else if (r < 0.007) extra += wide(rand);

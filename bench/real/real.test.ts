@@ -85,7 +85,7 @@ describe('real-shaped lines', () => {
     expect(realEventLine(5, 17, { timeMs: 1, processingMs: 2 })).toBe(realEventLine(5, 17, { timeMs: 1, processingMs: 2 }));
     for (const line of lines) expect(() => parseLossless(line)).not.toThrow(); // lossless-json rejects duplicate keys
     const all = lines.join('\n');
-    for (const form of ['-0.0', '1E5', '1e-7', '0.1e1', '123456789012345678901234567890', '"PLAN"', '"plan"', '"$custom_dollar"', '\u202E', '😀', '𝄞', 'שלום', '""', 'null', '"$screen_dpi":"xhdpi"']) {
+    for (const form of ['-0.0', '1E5', '1e-7', '0.1e1', '123456789012345678901234567890', '"TIER"', '"tier"', '"$custom_dollar"', '\u202E', '😀', '𝄞', 'שלום', '""', 'null', '"$screen_dpi":"xhdpi"']) {
       expect(all.includes(form) || all.toLowerCase().includes(form.toLowerCase()), form).toBe(true);
     }
     const widths = lines.map((l) => Object.keys((JSON.parse(l) as Line).properties).length);
