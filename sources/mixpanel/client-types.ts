@@ -1,7 +1,7 @@
 /**
  * The seam between tables and HTTP. `client.ts` implements it with undici, one shared bottleneck limiter per
  * API family (export: 60/h, 3/s, 100 concurrent; query: 60/h, 5 concurrent), Retry-After, backoff for
- * 5xx/timeouts, and the one HTTP-status → error table from connector-spec.
+ * 5xx/timeouts, the one HTTP-status → error table from connector-spec, and no wait past the call's deadline.
  */
 import type { Readable } from 'node:stream';
 import type { ReadStats } from '../../connector-spec/index.js';
@@ -10,6 +10,13 @@ export interface CallContext {
   readonly table: string;
   readonly signal?: AbortSignal | undefined;
   readonly stats?: ReadStats | undefined;
+  /**
+   * Epoch ms the call may not wait past (`ReadOptions.deadline`, the host's `--max-wait`). A wait that would end
+   * later (hourly-budget pacing, the hold after an hourly 429, a 429's Retry-After, a retry backoff) is not slept:
+   * the call throws a RateLimitError (TransientError for a retry backoff) whose `retryAfterMs` is the time until
+   * that wait would have ended.
+   */
+  readonly deadline?: number | undefined;
 }
 
 /** Context of one Query-API call. */

@@ -9,11 +9,17 @@
  * If the server answers such a call with a 429 naming the hourly budget, it counts pages: the client learns it
  * (once per client, i.e. per run), counts the pages it already sent, waits as for any hourly 429 and from then on
  * paces every call of the family.
+ *
+ * No wait ends after the call's deadline (`CallContext.deadline`, the host's `--max-wait`): the hourly-budget
+ * pacing of a new call, the hold after another call's hourly 429, a 429's Retry-After or hourly wait, and the
+ * backoff before a retry each check it first, and a wait that would end later throws at once, without sleeping
+ * (`waitPastDeadline`): a RateLimitError whose `retryAfterMs` is the time until the wait would have ended (a
+ * TransientError for a retry backoff). The host then ends the table with its committed work kept.
  */
 import type { Readable } from 'node:stream';
 import Bottleneck from 'bottleneck';
 import { Agent, request, type Dispatcher } from 'undici';
-import { ConfigError, TransientError, type Logger, type ReadStats } from '../../connector-spec/index.js';
+import { ConfigError, RateLimitError, TransientError, isConnectorError, type ConnectorError, type Logger, type ReadStats } from '../../connector-spec/index.js';
 import { resolveUserAgent } from './user-agent.js';
 import type { CallContext, ExportParams, ExportResponse, MixpanelClient, QueryCallContext } from './client-types.js';
 import type { MixpanelConfig } from './config-types.js';
@@ -169,23 +175,19 @@ class UndiciMixpanelClient implements MixpanelClient {
       bodyTimeout: this.limits.bodyTimeoutMs,
       connections: 16,
     });
-    // The query family's hourly budget is kept by the rolling-window gate alone: a bottleneck reservoir would
-    // count the pages of a query too (it cannot tell a continued query from a new one).
-    const family = (settings: LimiterSettings, reservoir: boolean): FamilyState => ({
+    // The hourly budgets are kept by the rolling-window gate alone (bottleneck keeps the gap and the concurrency):
+    // a bottleneck reservoir would count the pages of a query too (it cannot tell a continued query from a new
+    // one), it refills in fixed windows (the gate is the stricter rule anyway), and it would hold a call in its
+    // queue without a look at the call's deadline.
+    const family = (settings: LimiterSettings): FamilyState => ({
       settings,
       calls: [],
       continued: [],
       countsContinued: false,
       blockedUntil: 0,
-      limiter: new Bottleneck({
-        minTime: settings.minTime,
-        maxConcurrent: settings.maxConcurrent,
-        ...(reservoir && Number.isFinite(settings.reservoir)
-          ? { reservoir: settings.reservoir, reservoirRefreshAmount: settings.reservoir, reservoirRefreshInterval: settings.reservoirRefreshIntervalMs }
-          : {}),
-      }),
+      limiter: new Bottleneck({ minTime: settings.minTime, maxConcurrent: settings.maxConcurrent }),
     });
-    this.families = { export: family(this.limits.export, true), query: family(this.limits.query, false) };
+    this.families = { export: family(this.limits.export), query: family(this.limits.query) };
   }
 
   budgetLeft(family: ApiFamily): number {
@@ -279,6 +281,8 @@ class UndiciMixpanelClient implements MixpanelClient {
 
   private async backoff(attempt: number, path: string, reason: string, ctx: CallContext): Promise<void> {
     const wait = backoffMs(attempt, this.limits.backoffBaseMs, this.limits.backoffCapMs, this.random());
+    const late = this.waitPastDeadline(wait, ctx, { kind: 'retry', path, reason });
+    if (late) throw late;
     addStats(ctx.stats, (s) => {
       s.retries++;
     });
@@ -297,8 +301,51 @@ class UndiciMixpanelClient implements MixpanelClient {
       this.prune(state);
       if (state.calls.length < state.settings.reservoir) return;
       const wait = Math.max(1, state.calls[0]! + state.settings.reservoirRefreshIntervalMs - this.now() + 1);
+      const late = this.waitPastDeadline(wait, ctx, { kind: 'budget', family });
+      if (late) throw late;
       this.logger.info('mixpanel hourly budget used up: waiting for the window to open', { table: ctx.table, family, waitMs: wait });
       await this.sleep(wait, ctx.signal);
+    }
+  }
+
+  /**
+   * The error to throw instead of a wait of `waitMs` that would end after the call's deadline; undefined when the
+   * wait ends in time (or the call has no deadline). `retryAfterMs` is the whole wait: when a retry can succeed.
+   */
+  private waitPastDeadline(waitMs: number, ctx: CallContext, wait: PendingWait): ConnectorError | undefined {
+    if (ctx.deadline === undefined) return undefined;
+    const now = this.now();
+    const endsAt = now + waitMs;
+    if (endsAt <= ctx.deadline) return undefined;
+    const when = `in ${describeWait(waitMs)} (at ${new Date(endsAt).toISOString()})`;
+    const past = `after this run's deadline ${new Date(ctx.deadline).toISOString()} (--max-wait), so the call was not made`;
+    const context = { table: ctx.table, retryAfterMs: waitMs, ...('path' in wait ? { path: wait.path } : {}) };
+    this.logger.info('mixpanel wait past the deadline: not waiting', { table: ctx.table, kind: wait.kind, waitMs, deadline: new Date(ctx.deadline).toISOString() });
+    switch (wait.kind) {
+      case 'budget':
+      case 'hold': {
+        const budget = this.families[wait.family].settings.reservoir;
+        const why =
+          wait.kind === 'budget'
+            ? `this run has used the ${wait.family === 'query' ? 'Query-API' : 'raw export'} budget of ${budget} calls per hour`
+            : `Mixpanel answered another call with a 429 naming the hourly ${wait.family === 'query' ? 'Query-API' : 'raw export'} budget`;
+        return new RateLimitError(`${why}: the next ${wait.family} call could start ${when}, ${past}`, {
+          code: `${ERROR_CODE_PREFIX}_HOURLY_BUDGET_USED`,
+          context: { ...context, family: wait.family },
+          retryAfterMs: waitMs,
+        });
+      }
+      case 'rate-limit':
+        return new RateLimitError(`Mixpanel rate limit on ${wait.path} (HTTP 429${wait.hourly ? ', hourly budget' : ''}): it can be called again ${when}, ${past}`, {
+          code: `${ERROR_CODE_PREFIX}_HTTP_TOO_MANY_REQUESTS`,
+          context: { ...context, status: 429, ...(wait.requestId !== undefined ? { requestId: wait.requestId } : {}) },
+          retryAfterMs: waitMs,
+        });
+      case 'retry':
+        return new TransientError(`${wait.path} failed (${wait.reason}); its retry would start ${when}, ${past}`, {
+          code: `${ERROR_CODE_PREFIX}_RETRY_PAST_DEADLINE`,
+          context,
+        });
     }
   }
 
@@ -328,7 +375,11 @@ class UndiciMixpanelClient implements MixpanelClient {
       // Another call hit the hourly quota: hold this one until the window opens (this call's own wait is done).
       // A continued query is not held: the hourly budget does not count it.
       const blocked = state.blockedUntil - this.now();
-      if (blocked > 0 && !justWaited && this.counted(state, ctx)) await this.sleep(blocked, ctx.signal);
+      if (blocked > 0 && !justWaited && this.counted(state, ctx)) {
+        const late = this.waitPastDeadline(blocked, ctx, { kind: 'hold', family });
+        if (late) throw late;
+        await this.sleep(blocked, ctx.signal);
+      }
       justWaited = false;
       let response: HttpResponse;
       try {
@@ -361,6 +412,8 @@ class UndiciMixpanelClient implements MixpanelClient {
         });
       } catch (error) {
         if (ctx.signal?.aborted) throw error;
+        // Our own typed errors (a budget wait past the deadline) pass through unwrapped.
+        if (isConnectorError(error)) throw error;
         const unreachable = unreachableCode(error);
         if (unreachable !== undefined) {
           // Refused or no DNS: a couple of quick tries, then a ConfigError naming the host (not retried, not split).
@@ -368,6 +421,8 @@ class UndiciMixpanelClient implements MixpanelClient {
           if (wait === undefined) {
             throw unreachableError({ url, code: unreachable, path, table: ctx.table, region: this.config.region, usesBaseUrl: this.config.baseUrl !== undefined, attempts: attempt }, error);
           }
+          const late = this.waitPastDeadline(wait, ctx, { kind: 'retry', path, reason: describeNetworkError(error) });
+          if (late) throw late;
           addStats(ctx.stats, (s) => {
             s.retries++;
           });
@@ -411,6 +466,8 @@ class UndiciMixpanelClient implements MixpanelClient {
         if (rateLimitWaited + wait > this.limits.maxRateLimitWaitMs) {
           throw errorForResponse({ ...this.facts(statusCode, path, body, ctx), requestId, retryAfterMs: wait });
         }
+        const late = this.waitPastDeadline(wait, ctx, { kind: 'rate-limit', path, hourly: hourly || hourlyBody, requestId });
+        if (late) throw late;
         rateLimitWaited += wait;
         addStats(ctx.stats, (s) => {
           s.rateLimitWaits++;
@@ -440,6 +497,19 @@ class UndiciMixpanelClient implements MixpanelClient {
       table: ctx.table,
     };
   }
+}
+
+/** A wait the client is about to make, for the error that replaces it when it would end past the deadline. */
+type PendingWait =
+  | { readonly kind: 'budget' | 'hold'; readonly family: ApiFamily }
+  | { readonly kind: 'rate-limit'; readonly path: string; readonly hourly: boolean; readonly requestId: string | undefined }
+  | { readonly kind: 'retry'; readonly path: string; readonly reason: string };
+
+/** `42 s`, `12 min`, `1 h 5 min`: a wait for a message. */
+function describeWait(ms: number): string {
+  if (ms < 60_000) return `${Math.max(1, Math.round(ms / 1000))} s`;
+  const minutes = Math.round(ms / 60_000);
+  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h${minutes % 60 === 0 ? '' : ` ${minutes % 60} min`}`;
 }
 
 /** Replace one `from` stamp by `to` in a sorted array, keeping it sorted. */

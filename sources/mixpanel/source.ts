@@ -117,6 +117,7 @@ export function createMixpanelSource(config: MixpanelConfig, options: MixpanelSo
           logger: readOptions.logger ?? logger,
           stats: readOptions.stats ?? emptyReadStats(),
           signal: readOptions.signal,
+          deadline: readOptions.deadline,
           onProgress: readOptions.onProgress,
           liveRows: readOptions.liveRows,
           parsing,

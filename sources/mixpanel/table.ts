@@ -35,6 +35,8 @@ export interface TableContext {
   readonly logger: Logger;
   readonly stats: ReadStats;
   readonly signal: AbortSignal | undefined;
+  /** Epoch ms no wait of a call may end after (`ReadOptions.deadline`): pass it on in every call's context. */
+  readonly deadline?: number | undefined;
   readonly onProgress: ((progress: ReadProgress) => void) | undefined;
   /** The host's committed rows of this table (for deletion detection), when the host keeps one. */
   readonly liveRows: LiveRows | undefined;

@@ -129,12 +129,14 @@ export function createMixpanelProxySource(config: MixpanelProxyConfig, options: 
     const slice = await readSpoolSlice(config.spoolDir, await endOfSpool(), start, bytes);
     stats.apiCalls++;
     if (slice.ahead) {
+      // Knowingly missing (exit 3): whatever this spool holds is not read until a full refresh.
       const warning = `${table}: the cursor lies beyond the spool in ${config.spoolDir} (was the folder replaced?); nothing is read. Run with --full-refresh to read this spool from its start`;
-      stats.warnings.push(warning);
+      stats.missing.push(warning);
       logger?.warn(warning, { table });
     }
     if (slice.tornBytes > 0) {
       count(stats, 'proxy.torn_tail_bytes', slice.tornBytes);
+      // Information: the SDK got no reply for the torn line and sent it again, so nothing is lost.
       const warning = `${table}: skipped ${slice.tornBytes} bytes of an incomplete last line in an old spool segment (a crash while writing; the SDK got no reply for it and retried)`;
       stats.warnings.push(warning);
       logger?.warn(warning, { table });

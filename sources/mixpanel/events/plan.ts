@@ -66,21 +66,35 @@ export function freshRead(input: Omit<PlanInput, 'cursor'>): FreshRead {
   };
 }
 
+function fullRefreshRereads(table: string, fresh: FreshRead): string {
+  return `a full refresh (--full-refresh ${table}) re-reads ${fresh.from}..${fresh.to ?? 'today'} (${fresh.reason})`;
+}
+
 /**
- * Options changed since the stored cursor began that it cannot honour (the cursor keeps the `start_date` it began
- * with, and dates already read stay read): one warning each, naming `--full-refresh <table>` and what a full
- * refresh would re-read. None for a start cursor (a fresh read honours every option).
+ * Dates the options ask for that the stored cursor will never read (a `start_date` moved before the date the
+ * cursor began at): knowingly missing from the table (`ReadStats.missing`, exit 3) until a full refresh, which
+ * the message names. None for a start cursor.
+ */
+export function cursorDriftMissing(table: string, cursor: EventsCursor | null, options: EventsOptions, fresh: FreshRead): string[] {
+  const start = options.startDate;
+  if (cursor === null || start === undefined || start >= cursor.start_date) return [];
+  return [
+    `${table}: start_date ${start} is before ${cursor.start_date}, the date this table's cursor began at: incremental runs never read ${start}..${addDays(cursor.start_date, -1)}. To load them, ${fullRefreshRereads(table, fresh)}.`,
+  ];
+}
+
+/**
+ * Options changed since the stored cursor began that leave rows the options no longer ask for in the table (the
+ * cursor keeps the `start_date` it began with, and dates already read stay read): one warning each (information),
+ * naming `--full-refresh <table>` and what a full refresh would re-read. None for a start cursor (a fresh read
+ * honours every option). A `start_date` moved earlier is `cursorDriftMissing`.
  */
 export function cursorDriftWarnings(table: string, cursor: EventsCursor | null, options: EventsOptions, fresh: FreshRead): string[] {
   if (cursor === null) return [];
   const warnings: string[] = [];
-  const rereads = `a full refresh (--full-refresh ${table}) re-reads ${fresh.from}..${fresh.to ?? 'today'} (${fresh.reason})`;
+  const rereads = fullRefreshRereads(table, fresh);
   const start = options.startDate;
-  if (start !== undefined && start < cursor.start_date) {
-    warnings.push(
-      `${table}: start_date ${start} is before ${cursor.start_date}, the date this table's cursor began at: incremental runs never read ${start}..${addDays(cursor.start_date, -1)}. To load them, ${rereads}.`,
-    );
-  } else if (start !== undefined && start > cursor.start_date) {
+  if (start !== undefined && start > cursor.start_date) {
     warnings.push(
       `${table}: start_date ${start} is after ${cursor.start_date}, the date this table's cursor began at: rows from ${cursor.start_date}..${addDays(start, -1)} stay in the table. To drop them, ${rereads}.`,
     );

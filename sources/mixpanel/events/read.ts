@@ -70,7 +70,7 @@ async function* readSlice(ctx: TableContext, s: Slice, upperMs: number, options:
   ctx.logger.debug('events slice', { table: ctx.table, window: what, lowerMs: s.lower_ms, upperMs });
   const response = await ctx.client.exportStream(
     { fromDate: s.from, toDate: s.to, where, ...(options.exportEvents ? { event: options.exportEvents } : {}) },
-    { table: ctx.table, signal: ctx.signal, stats: ctx.stats },
+    { table: ctx.table, signal: ctx.signal, deadline: ctx.deadline, stats: ctx.stats },
   );
   const { pool, chunkBytes } = ctx.parsing;
   const framer = new ChunkFramer(chunkBytes);

@@ -109,6 +109,7 @@ async function* run(ctx: TableContext, input: Cursor, previous: ProfileCursor | 
     maxRestarts: s.maxSessionRestarts,
     stats,
     signal: ctx.signal,
+    deadline: ctx.deadline,
     delivered,
     onRestart: (page) => {
       stats.warnings.push(`${table}: the Engage session expired on page ${page}; the scan restarted from page 0 (profiles already read were not repeated)`);
@@ -162,7 +163,8 @@ async function* run(ctx: TableContext, input: Cursor, previous: ProfileCursor | 
       if (previous?.known_ids != null) {
         for (const id of previous.known_ids) if (!delivered.has(id)) tombstones.push(id);
       } else if (previous !== null) {
-        stats.warnings.push(`${table}: no deletion markers this full refresh: the ids of the previous scans are not known (full_refresh_every was just set, or there were more than ${s.deletionTrackingLimit} profiles)`);
+        // Deleted profiles that cannot be marked are knowingly missing (exit 3), as below.
+        stats.missing.push(`${table}: no deletion markers this full refresh: the ids of the previous scans are not known (full_refresh_every was just set, or there were more than ${s.deletionTrackingLimit} profiles)`);
       }
     }
     // The ids since the last full scan: this scan's (full), or their union with the cursor's (incremental).
@@ -174,7 +176,7 @@ async function* run(ctx: TableContext, input: Cursor, previous: ProfileCursor | 
       known = union;
     }
     if (known !== null && known.size > s.deletionTrackingLimit) {
-      stats.warnings.push(`${table}: more than ${s.deletionTrackingLimit} profiles, deleted profiles will not be marked; raise deletion_tracking_limit to track them`);
+      stats.missing.push(`${table}: more than ${s.deletionTrackingLimit} profiles, deleted profiles will not be marked; raise deletion_tracking_limit to track them`);
     } else if (known !== null) {
       knownIds = [...known.values()].sort();
     }

@@ -31,6 +31,8 @@ export interface EngageScanOptions {
   readonly maxRestarts: number;
   readonly stats: ReadStats;
   readonly signal: AbortSignal | undefined;
+  /** No wait of a page call may end after it (`CallContext.deadline`). */
+  readonly deadline?: number | undefined;
   readonly onRestart?: (page: number, error: unknown) => void;
   /**
    * The ids this scan delivers, kept compactly (no JS string per id). Pass one to read it after the scan (the
@@ -63,7 +65,7 @@ export async function* scanEngage(options: EngageScanOptions): AsyncGenerator<re
     const request: Record<string, string> = { ...params, page: String(n) };
     if (session !== undefined) request.session_id = session;
     // A page with a session_id continues the query page 0 started: paced by query, not by page (client.ts).
-    return client.queryJson(ENGAGE_PATH, request, { table, signal, stats, method: 'POST', continuesQuery: session !== undefined });
+    return client.queryJson(ENGAGE_PATH, request, { table, signal, deadline: options.deadline, stats, method: 'POST', continuesQuery: session !== undefined });
   };
   /** The next page, requested before this page's rows are handed out (same requests, same order; overlaps I/O). */
   let prefetched: Promise<unknown> | undefined;

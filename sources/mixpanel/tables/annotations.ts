@@ -87,12 +87,13 @@ export const annotations = defineTable({
       const unknownFields = new Set<string>();
       for (let from = firstStartDate(ctx, options); from <= today; from = addDays(from, MAX_RANGE_DAYS)) {
         const to = minDate(today, addDays(from, MAX_RANGE_DAYS - 1));
-        const body = await ctx.client.queryJson(ANNOTATIONS_PATH, { from_date: from, to_date: to }, { table: ctx.table, signal: ctx.signal, stats: ctx.stats });
+        const body = await ctx.client.queryJson(ANNOTATIONS_PATH, { from_date: from, to_date: to }, { table: ctx.table, signal: ctx.signal, deadline: ctx.deadline, stats: ctx.stats });
         const parsed = parseAnnotations(body, ctx.config.projectTimezone, ctx.table);
         for (const a of parsed.annotations) byId.set(a.id, a);
         for (const f of parsed.unknownFields) unknownFields.add(f);
       }
-      if (unknownFields.size > 0) ctx.stats.warnings.push(`${ctx.table}: annotations returned fields without a column (${[...unknownFields].join(', ')}); they are not stored`);
+      // Fields without a column are knowingly not stored (exit 3), not information.
+      if (unknownFields.size > 0) ctx.stats.missing.push(`${ctx.table}: annotations returned fields without a column (${[...unknownFields].join(', ')}); they are not stored`);
       const rows = [...byId.values()];
       if (rows.length > 0) yield annotationsBatch(rows);
       ctx.onProgress?.({ table: ctx.table, rowsRead: rows.length, bytesRead: 0, apiBudgetLeft: ctx.client.budgetLeft('query') });

@@ -60,7 +60,8 @@ describe('cohort_members table', () => {
     const c = ctx('cohort_members');
     const run = await readOnce(cohortMembers, c, null);
     expect(memberPairs(run.rows)).toEqual(['41:x', '43:y', '43:z']);
-    expect(c.stats.warnings.join('\n')).toMatch(/cohort 42 \(Orphan\) skipped.*Missing Datagroup/);
+    expect(c.stats.missing.join('\n')).toMatch(/cohort 42 \(Orphan\) skipped.*Missing Datagroup/);
+    expect(c.stats.warnings.join('\n')).not.toMatch(/cohort 42/);
     expect(c.stats.counters['members.42']).toBeUndefined();
     const groupCall = emu.log.forRoute('engage').find((e) => e.params.filter_by_cohort === '{"id":42}');
     expect(groupCall?.params.data_group_id).toBe('9');

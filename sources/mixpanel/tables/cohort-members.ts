@@ -1,7 +1,9 @@
 /**
  * `cohort_members`: (cohort_id, distinct_id) for every cohort (snapshot, replaced each run, so a member who left
  * disappears and one who joined appears). Each cohort is read with Engage `filter_by_cohort` over all pages;
- * a cohort whose data group was deleted (HTTP 404 "Missing Datagroup") is skipped with a warning.
+ * a cohort whose data group was deleted (HTTP 404 "Missing Datagroup") is skipped and reported as knowingly missing
+ * (`stats.missing`: the run exits 3 naming it); an Engage session that expired and was restarted is a warning
+ * (information: no member is lost).
  * Per-cohort member counts go to `stats.counters["members.<cohort_id>"]`.
  */
 import type { RecordBatch } from 'apache-arrow';
@@ -40,7 +42,7 @@ function isMissingDataGroup(error: unknown): boolean {
 }
 
 async function* readMembers(ctx: TableContext, includeAllUsers: boolean): AsyncGenerator<RecordBatch, void, undefined> {
-  const body = await ctx.client.queryJson(COHORTS_LIST_PATH, {}, { table: ctx.table, signal: ctx.signal, stats: ctx.stats, method: 'POST' });
+  const body = await ctx.client.queryJson(COHORTS_LIST_PATH, {}, { table: ctx.table, signal: ctx.signal, deadline: ctx.deadline, stats: ctx.stats, method: 'POST' });
   const { cohorts } = parseCohortList(body, ctx.table);
   const schema = cohortMembersSchema();
   let ids: bigint[] = [];
@@ -58,6 +60,7 @@ async function* readMembers(ctx: TableContext, includeAllUsers: boolean): AsyncG
         maxRestarts: DEFAULT_SESSION_RESTARTS,
         stats: ctx.stats,
         signal: ctx.signal,
+        deadline: ctx.deadline,
         onRestart: (page) => ctx.stats.warnings.push(`${ctx.table}: cohort ${cohort.id}: the Engage session expired on page ${page}; restarted from page 0`),
       });
       for await (const page of scan) {
@@ -69,7 +72,7 @@ async function* readMembers(ctx: TableContext, includeAllUsers: boolean): AsyncG
     } catch (error) {
       if (!isMissingDataGroup(error)) throw error;
       const why = error instanceof Error ? error.message : String(error);
-      ctx.stats.warnings.push(`${ctx.table}: cohort ${cohort.id} (${cohort.name ?? 'unnamed'}) skipped: Mixpanel answered 404 (${why}); its data group was probably deleted — delete or fix the cohort`);
+      ctx.stats.missing.push(`${ctx.table}: cohort ${cohort.id} (${cohort.name ?? 'unnamed'}) skipped: Mixpanel answered 404 (${why}); its data group was probably deleted — delete or fix the cohort`);
       ctx.logger.warn(`${ctx.table}: cohort skipped (HTTP 404)`, { table: ctx.table, cohort_id: cohort.id.toString() });
       done++;
       continue;

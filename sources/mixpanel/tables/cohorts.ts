@@ -16,10 +16,11 @@ export const cohorts = defineTable({
     const done = snapshotAlreadyRead(cursor, ctx.runStartMs, ctx.table);
     return (async function* () {
       if (done) return cursor;
-      const body = await ctx.client.queryJson(COHORTS_LIST_PATH, {}, { table: ctx.table, signal: ctx.signal, stats: ctx.stats, method: 'POST' });
+      const body = await ctx.client.queryJson(COHORTS_LIST_PATH, {}, { table: ctx.table, signal: ctx.signal, deadline: ctx.deadline, stats: ctx.stats, method: 'POST' });
       const parsed = parseCohortList(body, ctx.table);
       if (parsed.unknownFields.length > 0) {
-        ctx.stats.warnings.push(`${ctx.table}: cohorts/list returned fields without a column (${parsed.unknownFields.join(', ')}); they are not stored`);
+        // Fields without a column are knowingly not stored (exit 3), not information.
+        ctx.stats.missing.push(`${ctx.table}: cohorts/list returned fields without a column (${parsed.unknownFields.join(', ')}); they are not stored`);
       }
       if (parsed.cohorts.length > 0) yield cohortsBatch(parsed.cohorts);
       ctx.onProgress?.({ table: ctx.table, rowsRead: parsed.cohorts.length, bytesRead: 0, apiBudgetLeft: ctx.client.budgetLeft('query') });

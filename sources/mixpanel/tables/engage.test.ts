@@ -206,7 +206,7 @@ describe('engage table', () => {
     const c = ctx(T0);
     const run1 = await driveToConvergence(engage, c, null, { full_refresh_every: '1d', deletion_tracking_limit: '10' });
     expect((run1.cursor as { known_ids: unknown }).known_ids).toBeNull();
-    expect(c.stats.warnings.join('\n')).toMatch(/more than 10 profiles.*deletion_tracking_limit/);
+    expect(c.stats.missing.join('\n')).toMatch(/more than 10 profiles.*deletion_tracking_limit/);
   });
 
   it('ANDs the user where with the $last_seen bound', async () => {

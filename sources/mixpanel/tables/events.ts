@@ -7,7 +7,7 @@ import { parseEventsCursor } from '../events/cursor.js';
 import { dateInZone } from '../events/dates.js';
 import { readEvents } from '../events/read.js';
 import { EVENTS_OPTION_SPECS, checkEventsDates, parseEventsOptions, type EventsOptions } from '../events/options.js';
-import { cursorDriftWarnings, freshRead, type FreshRead } from '../events/plan.js';
+import { cursorDriftMissing, cursorDriftWarnings, freshRead, type FreshRead } from '../events/plan.js';
 import { rereadEventsCursor } from '../events/reread.js';
 import { EVENTS_METADATA } from '../events/schema.js';
 import { defineTable, type TableSetup } from '../table.js';
@@ -43,9 +43,14 @@ export const events = defineTable({
   read(ctx, cursor, tableOptions) {
     const options = parseEventsOptions(tableOptions);
     const fresh = resolveOptions(ctx, options);
-    // Once per table run: the host keeps one stats object across the run's calls.
-    for (const warning of cursorDriftWarnings(ctx.table, parseEventsCursor(cursor), options, fresh)) {
-      if (!ctx.stats.warnings.includes(warning)) ctx.stats.warnings.push(warning);
+    // Once per table run: the host keeps one stats object across the run's calls. Dates the cursor will never read
+    // are knowingly missing (exit 3 until a full refresh); rows the options no longer ask for are information.
+    const parsed = parseEventsCursor(cursor);
+    for (const [list, notes] of [
+      [ctx.stats.missing, cursorDriftMissing(ctx.table, parsed, options, fresh)],
+      [ctx.stats.warnings, cursorDriftWarnings(ctx.table, parsed, options, fresh)],
+    ] as const) {
+      for (const note of notes) if (!list.includes(note)) list.push(note);
     }
     return readEvents(ctx, cursor, tableOptions);
   },

@@ -97,12 +97,12 @@ export function funnelsBatch(funnelId: string, name: string | null, days: readon
 
 const report: DateReport = {
   async listSeries(ctx: TableContext) {
-    const body = await ctx.client.queryJson(FUNNELS_LIST_PATH, {}, { table: ctx.table, signal: ctx.signal, stats: ctx.stats });
+    const body = await ctx.client.queryJson(FUNNELS_LIST_PATH, {}, { table: ctx.table, signal: ctx.signal, deadline: ctx.deadline, stats: ctx.stats });
     return parseFunnelList(body, ctx.table);
   },
   async readWindow(ctx, series, from, to) {
     const params = { funnel_id: series.id, from_date: from, to_date: to, unit: 'day' };
-    const body = await ctx.client.queryJson(FUNNELS_PATH, params, { table: ctx.table, signal: ctx.signal, stats: ctx.stats });
+    const body = await ctx.client.queryJson(FUNNELS_PATH, params, { table: ctx.table, signal: ctx.signal, deadline: ctx.deadline, stats: ctx.stats });
     const days = parseFunnelDays(body, from, to, ctx.table);
     return days.length === 0 ? null : funnelsBatch(series.id, series.name, days, ctx.runStartMs);
   },

@@ -74,7 +74,7 @@ const report: DateReport = {
     return [{ id: 'revenue', name: null }];
   },
   async readWindow(ctx, _series, from, to) {
-    const body = await ctx.client.queryJson(REVENUE_PATH, { from_date: from, to_date: to, unit: 'day' }, { table: ctx.table, signal: ctx.signal, stats: ctx.stats });
+    const body = await ctx.client.queryJson(REVENUE_PATH, { from_date: from, to_date: to, unit: 'day' }, { table: ctx.table, signal: ctx.signal, deadline: ctx.deadline, stats: ctx.stats });
     const parsed = parseRevenue(body, from, to, ctx.table);
     return parsed.days.length === 0 ? null : revenueBatch(parsed, ctx.runStartMs);
   },

@@ -72,7 +72,8 @@ async function stageCall(o: SyncOptions, stream: TapStream, serializer: StreamSe
       if (step.done) {
         out.end();
         await closed;
-        for (const w of stats.warnings) o.logger.warn(w, { stream: stream.stream });
+        // What is knowingly missing, then information: Singer has no exit 3, so both are logged.
+        for (const w of [...stats.missing, ...stats.warnings]) o.logger.warn(w, { stream: stream.stream });
         return { next: step.value, batches };
       }
       batches++;
