@@ -355,7 +355,8 @@ class TableRun {
       this.report.rowsWritten = converted === 'converted' ? (snapshot?.files ?? []).reduce((n, f) => n + (f.numRecords ?? 0), 0) : 0;
       return;
     }
-    const problems = await this.reload({ repairing: ctx.repair });
+    // A full refresh removes every live file, lost ones included: lost files do not stop it.
+    const problems = await this.reload({ repairing: ctx.repair || ctx.fullRefresh });
     const every = ctx.spec.everyMs;
     if (every !== undefined && !ctx.fullRefresh && !ctx.repair) {
       const last = Math.max(ctx.lastRunMs ?? Number.NEGATIVE_INFINITY, this.state.lastCommitMs ?? Number.NEGATIVE_INFINITY);

@@ -31,11 +31,16 @@ function describeProblems(problems: readonly FileProblem[]): string {
   return `${shown.join(', ')}${problems.length > shown.length ? ` and ${problems.length - shown.length} more` : ''}`;
 }
 
-/** A live file missing or changed in storage: the run must not commit a table that is silently smaller. */
-export function filesLostError(table: string, location: string, problems: readonly FileProblem[]): DataError {
+/**
+ * A live file missing or changed in storage: the run must not commit a table that is silently smaller. The fix is
+ * `repair` (re-read what the files held), or for an append table, which cannot re-read only that without doubling
+ * other rows, a full refresh.
+ */
+export function filesLostError(table: string, location: string, problems: readonly FileProblem[], ingestion?: string): DataError {
+  const fix = ingestion === 'append' ? `rebuild the table (an append table cannot re-read only what they held) with: mixpanel-lakeflow run --full-refresh ${table}` : `re-read what they held with: mixpanel-lakeflow repair ${table}`;
   return new DataError(
     `${location}/${table}: ${problems.length} live data file(s) are missing from storage or changed size: ${describeProblems(problems)}. ` +
-      `Nothing was read or written. Restore the files, or re-read what they held with: mixpanel-lakeflow repair ${table}`,
+      `Nothing was read or written. Restore the files, or ${fix}`,
     { code: 'RUNNER_FILES_LOST', context: { table, files: problems.length } },
   );
 }
@@ -54,7 +59,7 @@ export async function loadTableState(ctx: TableRunContext, p: Plan, table: Delta
   assertOwnedBy(snapshot, ownerOf(ctx, p), name, `${ctx.spec.path}.destination_table`, ctx.lakehouse.displayUrl);
   snapshot.assertWritable({ removesFiles: p.ingestion !== 'append' });
   const problems = await table.verify(snapshot);
-  if (problems.length > 0 && !options.repairing) throw filesLostError(name, ctx.lakehouse.displayUrl, problems);
+  if (problems.length > 0 && !options.repairing) throw filesLostError(name, ctx.lakehouse.displayUrl, problems, p.ingestion);
   const schemaChange = ctx.fullRefresh || p.ingestion === 'snapshot' ? { kind: 'same' as const } : checkSchema(p, snapshot, ctx.spec);
   const txnVersion = snapshot.txns.get(appId)?.version ?? -1;
   const app = await snapshot.appCommit(appId);

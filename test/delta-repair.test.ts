@@ -177,18 +177,43 @@ describe('lost and resized files, in process', () => {
   });
 });
 
+const fixtureTables = ['items', 'items_history', 'events', 'logs', 'members'];
+let cleanFixture: Map<string, string[]> | undefined;
+
+async function cleanFixtureRows(): Promise<Map<string, string[]>> {
+  if (!cleanFixture) {
+    const cleanRun = await tempDirs('lakeflow-fixture-clean-');
+    cleanups.push(() => cleanRun.cleanup());
+    await runFixture(cleanRun);
+    cleanFixture = new Map();
+    for (const table of fixtureTables) cleanFixture.set(table, await tableRows(cleanRun.lakehouse, table));
+  }
+  return cleanFixture;
+}
+
+describe('lost files and --full-refresh (fixture source)', () => {
+  it('an append table names --full-refresh (repair would double rows), and --full-refresh rebuilds a table with lost files', async () => {
+    const clean = await cleanFixtureRows();
+    const dirs = await tempDirs('lakeflow-lost-refresh-');
+    cleanups.push(() => dirs.cleanup());
+    await runFixture(dirs);
+    for (const table of ['logs', 'items']) await rm(path.join(dirs.lakehouse, table, (await liveFiles(dirs.lakehouse, table))[0]!.path));
+    const failed = await runFixture(dirs, { tables: ['logs', 'items'] });
+    const [items, logs] = [failed.tables.find((t) => t.table === 'items')!, failed.tables.find((t) => t.table === 'logs')!];
+    expect(logs.error?.code).toBe('RUNNER_FILES_LOST');
+    expect(logs.error?.message).toContain('mixpanel-lakeflow run --full-refresh logs');
+    expect(logs.error?.message).not.toContain('repair logs');
+    expect(items.error?.message).toContain('mixpanel-lakeflow repair items');
+    const refreshed = await runFixture(dirs, { tables: ['logs', 'items'], fullRefresh: ['logs', 'items'] });
+    expect(refreshed.status, JSON.stringify(refreshed.tables.map((t) => t.error?.message))).toBe('ok');
+    for (const table of ['logs', 'items']) expect(await tableRows(dirs.lakehouse, table), table).toEqual(clean.get(table));
+  });
+});
+
 describe('an error right after a commit landed', () => {
-  const fixtureTables = ['items', 'items_history', 'events', 'logs', 'members'];
-  let cleanFixture: Map<string, string[]> | undefined;
 
   it.each([2, 7])('fails the table but keeps that commit and its files (error at committed:%i); the next run equals a clean run', async (n) => {
-    if (!cleanFixture) {
-      const cleanRun = await tempDirs('lakeflow-after-commit-clean-');
-      cleanups.push(() => cleanRun.cleanup());
-      await runFixture(cleanRun);
-      cleanFixture = new Map();
-      for (const table of fixtureTables) cleanFixture.set(table, await tableRows(cleanRun.lakehouse, table));
-    }
+    const clean = await cleanFixtureRows();
     const dirs = await tempDirs('lakeflow-after-commit-');
     cleanups.push(() => dirs.cleanup());
     let seen = 0;
@@ -203,6 +228,6 @@ describe('an error right after a commit landed', () => {
     expect(failed.tables.filter((t) => t.status === 'failed').map((t) => t.error?.code)).toEqual(['EIO']);
     const next = await runFixture(dirs);
     expect(next.status, JSON.stringify(next.tables.map((t) => t.error?.message))).toBe('ok');
-    for (const table of fixtureTables) expect(await tableRows(dirs.lakehouse, table), table).toEqual(cleanFixture.get(table));
+    for (const table of fixtureTables) expect(await tableRows(dirs.lakehouse, table), table).toEqual(clean.get(table));
   });
 });
