@@ -14,6 +14,7 @@ import { logCommits, txnProblems } from '../runner/testing/delta-log.js';
 import { captureLogger, runFixture, strayFiles, tempDirs, type Dirs } from '../runner/testing/harness.js';
 import { FIXTURE_SPEC, createMemorySource, makeDataset, type DatasetOptions } from '../runner/testing/memory-source.js';
 import { downloadLakehouse } from '../runner/testing/remote-lakehouse.js';
+import { FirstCallBarrier, meetingSource } from '../runner/testing/meeting-source.js';
 
 // The SDK warns once per process that releases after January 2027 need Node 22; not news for these tests.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
@@ -53,10 +54,10 @@ afterAll(async () => {
   await work?.cleanup();
 });
 
-function runAt(location: string, env: Readonly<Record<string, string>>, dataset: DatasetOptions, state: string): Promise<RunReport> {
+function runAt(location: string, env: Readonly<Record<string, string>>, dataset: DatasetOptions, state: string, barrier?: FirstCallBarrier): Promise<RunReport> {
   return runPipeline({
     spec: parsePipelineSpec(JSON.stringify(FIXTURE_SPEC), 'fixture_spec.json'),
-    source: createMemorySource({ dataset: makeDataset(dataset) }),
+    source: barrier ? meetingSource(dataset, barrier) : createMemorySource({ dataset: makeDataset(dataset) }),
     lakehouse: location,
     stateDir: state,
     env,
@@ -103,5 +104,16 @@ describe.each(STORES)('the fixture pipeline into $name', (store) => {
     expect(more.status).toBe('ok');
     for (const [table, rows] of Object.entries(ROWS(MORE))) expect(more.tables.find((r) => r.table === table)!.rowsRead, table).toBe(rows - ROWS(FIRST)[table]!);
     await expectSameAsLocal(location, store.env(), MORE);
+  });
+
+  it('two writers started at once (different --state): each race has one winner (put-if-absent on the store); the tables equal a local run', async () => {
+    const location = store.location();
+    const barrier = new FirstCallBarrier();
+    const reports = await Promise.all(['a', 'b'].map((s) => runAt(location, store.env(), FIRST, path.join(work.root, `state-${s}-${randomUUID()}`), barrier)));
+    expect(barrier.met).toBe(TABLES.length);
+    for (const r of reports) for (const t of r.tables) expect(['ok', 'deferred'], `${t.table}: ${t.error?.message ?? ''}`).toContain(t.status);
+    // Every table's first commit raced; the loser of a txn race stops that table (the winner created it: a retry).
+    expect(reports.flatMap((r) => r.tables).filter((t) => t.status === 'deferred').length).toBeGreaterThanOrEqual(1);
+    await expectSameAsLocal(location, store.env(), FIRST);
   });
 });

@@ -10,7 +10,6 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LakeflowSource, TableRead } from '../connector-spec/index.js';
 import { startEmulator, type Emulator, type IngestEvent } from '../emulator/index.js';
 import { EXIT_DEFERRED, exitCodeForReport, parsePipelineSpec, runPipeline, type RunReport } from '../runner/index.js';
 import { startBarrierProxy, type BarrierProxy } from '../runner/testing/barrier-proxy.js';
@@ -18,7 +17,8 @@ import { runCli } from '../runner/testing/cli-child.js';
 import { deltaScan, query, tableRows } from '../runner/testing/duckdb.js';
 import { logCommits, txnProblems } from '../runner/testing/delta-log.js';
 import { captureLogger, runFixture, strayFiles, tempDirs, type Dirs } from '../runner/testing/harness.js';
-import { FIXTURE_SPEC, createMemorySource, makeDataset, type DatasetOptions } from '../runner/testing/memory-source.js';
+import { FIXTURE_SPEC, type DatasetOptions } from '../runner/testing/memory-source.js';
+import { FirstCallBarrier, meetingSource } from '../runner/testing/meeting-source.js';
 
 const TABLES = ['items', 'items_history', 'events', 'logs', 'members'];
 const ROUNDS: readonly DatasetOptions[] = [
@@ -31,47 +31,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-/** Both runs' first call of each table waits for the other's (or 10 s), so they read from the same cursor. */
-class FirstCallBarrier {
-  readonly #waiting = new Map<string, { count: number; release: () => void; done: Promise<void> }>();
-  met = 0;
-
-  meet(table: string): Promise<void> {
-    let entry = this.#waiting.get(table);
-    if (!entry) {
-      let release!: () => void;
-      const done = new Promise<void>((resolve) => (release = resolve));
-      entry = { count: 0, release, done };
-      this.#waiting.set(table, entry);
-      setTimeout(release, 10_000).unref();
-    }
-    if (++entry.count === 2) {
-      this.met++;
-      entry.release();
-    }
-    return entry.done;
-  }
-}
-
-function meetingSource(dataset: DatasetOptions, barrier: FirstCallBarrier): LakeflowSource {
-  const inner = createMemorySource({ dataset: makeDataset(dataset) });
-  const first = new Set<string>();
-  return {
-    ...inner,
-    readTable(table, cursor, options): TableRead {
-      const generator = inner.readTable(table, cursor, options);
-      // One destination table per (source table, table options) in FIXTURE_SPEC: items and items_history differ in page_size.
-      const key = `${table} ${JSON.stringify(options?.tableOptions ?? {})}`;
-      const wait = first.has(key) ? undefined : barrier.meet(key);
-      first.add(key);
-      return (async function* () {
-        if (wait) await wait;
-        return yield* generator;
-      })();
-    },
-  };
-}
 
 async function runWriter(lakehouse: string, stateDir: string, dataset: DatasetOptions, barrier: FirstCallBarrier): Promise<{ report: RunReport; racesLost: number }> {
   const logger = captureLogger();
