@@ -150,13 +150,36 @@ export function installStopSignals(stderr: Writable): { readonly signal: AbortSi
   };
 }
 
+/**
+ * The closing line a scheduler's log shows for a run that did not complete on its own terms: a deferred run says
+ * when to retry (the earliest `retryAt` of its deferred tables), a stopped one that it stopped at a commit
+ * boundary. Undefined for other runs (the summary says it all).
+ */
+export function closingLine(report: RunReport, code: number, signal: 'SIGINT' | 'SIGTERM' | undefined, now: number = Date.now()): string | undefined {
+  if (report.status === 'stopped') {
+    return `stopped by ${signal ?? 'a stop request'} at a commit boundary: nothing partial was committed and every committed table version and cursor is kept; the next run continues from there (exit ${code})\n`;
+  }
+  if (report.status !== 'deferred') return undefined;
+  const deferred = report.tables.filter((t) => t.status === 'deferred');
+  const retryAt = deferred.map((t) => t.retryAt).filter((at): at is string => at !== undefined).sort()[0];
+  const tables = deferred.map((t) => t.table).join(', ');
+  if (retryAt === undefined) {
+    return `run deferred (exit ${code}): ${report.deferred?.reason ?? tables}; committed work is kept and the next scheduled run continues\n`;
+  }
+  const minutes = Math.max(0, Math.ceil((Date.parse(retryAt) - now) / 60_000));
+  return `run deferred (exit ${code}): ${tables} would have waited past --max-wait; committed work is kept; retry at ${retryAt} (in ${minutes} min) or let the next scheduled run continue\n`;
+}
+
 export async function runCommand(raw: Record<string, unknown>, io: CommandIo): Promise<number> {
   const options = parseRunOptions(raw);
   const stop = installStopSignals(io.stderr);
   try {
     const report = await executeRun(options, { ...io, stop: stop.signal });
+    const code = exitCodeForReport(report, stop.received());
     io.stdout.write(formatSummary(report));
-    return exitCodeForReport(report, stop.received());
+    const closing = closingLine(report, code, stop.received());
+    if (closing !== undefined) io.stdout.write(closing);
+    return code;
   } finally {
     stop.dispose();
   }

@@ -463,11 +463,11 @@ class UndiciMixpanelClient implements MixpanelClient {
         const hourly = headerWait === undefined && hourlyBody;
         const wait = headerWait ?? (hourly ? this.hourlyWaitMs(state) : backoffMs(attempt, this.limits.backoffBaseMs, this.limits.backoffCapMs, this.random()));
         if (hourly) state.blockedUntil = Math.max(state.blockedUntil, this.now() + wait);
+        const late = this.waitPastDeadline(wait, ctx, { kind: 'rate-limit', path, hourly: hourly || hourlyBody, requestId });
+        if (late) throw late;
         if (rateLimitWaited + wait > this.limits.maxRateLimitWaitMs) {
           throw errorForResponse({ ...this.facts(statusCode, path, body, ctx), requestId, retryAfterMs: wait });
         }
-        const late = this.waitPastDeadline(wait, ctx, { kind: 'rate-limit', path, hourly: hourly || hourlyBody, requestId });
-        if (late) throw late;
         rateLimitWaited += wait;
         addStats(ctx.stats, (s) => {
           s.rateLimitWaits++;
