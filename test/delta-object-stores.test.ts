@@ -9,7 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, startS3rver, type AzuriteHandle, type S3rverHandle } from '../lakehouse/testing/servers.js';
 import { parsePipelineSpec, runPipeline, type RunReport } from '../runner/index.js';
-import { committedCursor, tableRows } from '../runner/testing/duckdb.js';
+import { committedCursor, liveFiles, tableRows } from '../runner/testing/duckdb.js';
+import { openStore } from '../lakehouse/index.js';
 import { logCommits, txnProblems } from '../runner/testing/delta-log.js';
 import { captureLogger, runFixture, strayFiles, tempDirs, type Dirs } from '../runner/testing/harness.js';
 import { FIXTURE_SPEC, createMemorySource, makeDataset, type DatasetOptions } from '../runner/testing/memory-source.js';
@@ -54,8 +55,9 @@ afterAll(async () => {
   await work?.cleanup();
 });
 
-function runAt(location: string, env: Readonly<Record<string, string>>, dataset: DatasetOptions, state: string, barrier?: FirstCallBarrier): Promise<RunReport> {
+function runAt(location: string, env: Readonly<Record<string, string>>, dataset: DatasetOptions, state: string, barrier?: FirstCallBarrier, repair?: readonly string[]): Promise<RunReport> {
   return runPipeline({
+    ...(repair ? { repair } : {}),
     spec: parsePipelineSpec(JSON.stringify(FIXTURE_SPEC), 'fixture_spec.json'),
     source: barrier ? meetingSource(dataset, barrier) : createMemorySource({ dataset: makeDataset(dataset) }),
     lakehouse: location,
@@ -104,6 +106,28 @@ describe.each(STORES)('the fixture pipeline into $name', (store) => {
     expect(more.status).toBe('ok');
     for (const [table, rows] of Object.entries(ROWS(MORE))) expect(more.tables.find((r) => r.table === table)!.rowsRead, table).toBe(rows - ROWS(FIRST)[table]!);
     await expectSameAsLocal(location, store.env(), MORE);
+  });
+
+  it('a data file deleted from the store is found before writing (the run fails that table); repair re-reads it', async () => {
+    const location = store.location();
+    const state = path.join(work.root, `state-${randomUUID()}`);
+    expect((await runAt(location, store.env(), FIRST, state)).status).toBe('ok');
+    const copy = path.join(work.root, `copy-${randomUUID()}`);
+    await downloadLakehouse(location, store.env(), copy);
+    const victim = (await liveFiles(copy, 'items'))[0]!.path;
+    const objects = await openStore(location, { env: store.env() });
+    try {
+      await objects.delete(`items/${victim}`);
+    } finally {
+      await objects.close();
+    }
+    const failed = await runAt(location, store.env(), FIRST, state);
+    const items = failed.tables.find((t) => t.table === 'items')!;
+    expect([items.status, items.error?.code, items.commits]).toEqual(['failed', 'RUNNER_FILES_LOST', 0]);
+    expect(items.error?.message).toContain(victim);
+    const repaired = await runAt(location, store.env(), FIRST, state, undefined, ['items']);
+    expect(repaired.status).toBe('ok');
+    await expectSameAsLocal(location, store.env(), FIRST);
   });
 
   it('two writers started at once (different --state): each race has one winner (put-if-absent on the store); the tables equal a local run', async () => {
