@@ -140,7 +140,7 @@ describe('deleting --state between CLI runs', () => {
     });
   });
 
-  it('a run after rm -rf of the state folder reads nothing twice (one nothing-new export) and loses nothing', async () => {
+  it('a run after rm -rf of the state folder reads nothing twice (one nothing-new export) and loses nothing; migrate asks Mixpanel nothing', async () => {
     const now = Date.now();
     emulator.data.importEvents(seed('state', 500, now), { processingTimeMs: now - 30 * 60_000 });
     const spec = path.join(dirs.root, 'pipeline_spec.json');
@@ -175,5 +175,13 @@ describe('deleting --state between CLI runs', () => {
     expect(after.keys).toBe(after.rows);
     expect(after.ids).toEqual(upstreamIds(emulator, 3));
     await expectStatsMatchRows(dirs.lakehouse);
+
+    // `migrate` (convert earlier releases' tables only) asks Mixpanel nothing and changes no table.
+    const requests = emulator.log.entries.length;
+    const versions = (await logCommits(dirs.lakehouse, 'events')).length;
+    const migrate = await runCli(['migrate', '--spec', spec, '--lakehouse', dirs.lakehouse, '--state', dirs.state, '--log-format', 'json'], env);
+    expect(migrate.code, migrate.stderr.slice(-3000)).toBe(0);
+    expect(emulator.log.entries.length).toBe(requests);
+    expect((await logCommits(dirs.lakehouse, 'events')).length).toBe(versions);
   });
 });
