@@ -151,11 +151,15 @@ export function installStopSignals(stderr: Writable): { readonly signal: AbortSi
 }
 
 /**
- * The closing line a scheduler's log shows for a run that did not complete on its own terms: a deferred run says
- * when to retry (the earliest `retryAt` of its deferred tables), a stopped one that it stopped at a commit
- * boundary. Undefined for other runs (the summary says it all).
+ * The closing lines a scheduler's log shows for a run that did not complete on its own terms: an incomplete run
+ * (exit 3) lists what is knowingly missing, a deferred run says when to retry (the earliest `retryAt` of its
+ * deferred tables), a stopped one that it stopped at a commit boundary. Undefined for other runs.
  */
 export function closingLine(report: RunReport, code: number, signal: 'SIGINT' | 'SIGTERM' | undefined, now: number = Date.now()): string | undefined {
+  if (report.status === 'incomplete') {
+    const missing = report.tables.flatMap((t) => t.missing.map((m) => `missing ${t.table}: ${m}`));
+    return `run incomplete (exit ${code}): knowingly missing or skipped, see below and the run report; everything else is complete\n${missing.join('\n')}\n`;
+  }
   if (report.status === 'stopped') {
     return `stopped by ${signal ?? 'a stop request'} at a commit boundary: nothing partial was committed and every committed table version and cursor is kept; the next run continues from there (exit ${code})\n`;
   }
