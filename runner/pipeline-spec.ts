@@ -271,6 +271,22 @@ export function parsePipelineSpec(text: string, file: string): PipelineSpec {
  * Check the spec against what the source offers: each source table exists, each table option is one the
  * table accepts, reserved key columns exist in the schema, and the SCD type fits the ingestion type.
  */
+/**
+ * A source names an option it rejects as `table_configuration.<option>` (it cannot know where in the spec the table
+ * is); say where: `<file>: objects[i].table.table_configuration.<option> …`.
+ */
+async function inSpecTerms<T>(spec: PipelineSpec, t: TableSpec, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const at = error instanceof ConfigError ? error.context.path : undefined;
+    if (!(error instanceof ConfigError) || typeof at !== 'string' || !at.startsWith('table_configuration.')) throw error;
+    const full = `${t.path}.${at}`;
+    const message = error.message.startsWith(at) ? `${full}${error.message.slice(at.length)}` : `${full}: ${error.message}`;
+    throw new ConfigError(`${spec.file}: ${message}`, { code: error.code, context: { ...error.context, path: full }, cause: error });
+  }
+}
+
 export async function validateSpecAgainstSource(spec: PipelineSpec, source: LakeflowSource): Promise<void> {
   const tables = await source.listTables();
   for (const t of spec.objects) {
@@ -288,7 +304,7 @@ export async function validateSpecAgainstSource(spec: PipelineSpec, source: Lake
         );
       }
     }
-    const schema = await source.getSchema(t.sourceTable, { tableOptions: t.tableOptions });
+    const schema = await inSpecTerms(spec, t, () => source.getSchema(t.sourceTable, { tableOptions: t.tableOptions }));
     const columns = schema.fields.map((f) => f.name);
     for (const [key, list] of [['primary_keys', t.primaryKeys], ['sequence_by', t.sequenceBy]] as const) {
       for (const column of list ?? []) {
@@ -297,7 +313,7 @@ export async function validateSpecAgainstSource(spec: PipelineSpec, source: Lake
         }
       }
     }
-    const meta = await source.readTableMetadata(t.sourceTable, { tableOptions: t.tableOptions });
+    const meta = await inSpecTerms(spec, t, () => source.readTableMetadata(t.sourceTable, { tableOptions: t.tableOptions }));
     if (t.scdType === 'SCD_TYPE_2' && meta.ingestionType !== 'cdc') {
       fail(spec.file, `${t.path}.table_configuration.scd_type`, `SCD_TYPE_2 needs a cdc table but ${t.sourceTable} is ${meta.ingestionType}; remove scd_type`, 'SPEC_BAD_VALUE');
     }
