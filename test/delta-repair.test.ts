@@ -94,8 +94,10 @@ describe('a lost events partition file, through the CLI', () => {
     const spec = path.join(dirs.root, 'pipeline_spec.json');
     await writeFile(spec, JSON.stringify(SPEC));
     const args = ['--spec', spec, '--lakehouse', dirs.lakehouse, '--state', dirs.state, '--log-format', 'json'];
+    const exportsBeforeFailure = emulator.log.forRoute('export').length;
     const failed = await runCli(['run', ...args], env);
     expect(failed.code, failed.stderr.slice(-3000)).toBe(1);
+    expect(emulator.log.forRoute('export').length, 'events asked Mixpanel nothing').toBe(exportsBeforeFailure);
     const said = failed.stdout + failed.stderr;
     expect(said).toContain('RUNNER_FILES_LOST');
     expect(said).toContain(`${dirs.lakehouse}/events`);
