@@ -98,7 +98,7 @@ describe('validateSpecAgainstSource', () => {
   });
   it('names an unknown table option and lists the valid ones', async () => {
     expect(await check({ source_table: 'items', table_configuration: { page_sise: 3 } })).toBe(
-      'pipeline_spec.json: objects[0].table.table_configuration.page_sise: unknown table option for items; did you mean page_size? valid: page_size, batch_size, scd_type, primary_keys, sequence_by',
+      'pipeline_spec.json: objects[0].table.table_configuration.page_sise: unknown table option for items; did you mean page_size? valid: page_size, batch_size, scd_type, primary_keys, sequence_by, every',
     );
   });
   it('rejects key columns that are not in the schema, and SCD2 on a snapshot table', async () => {
