@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -152,6 +153,20 @@ describe('converting release 0.1 tables to Delta Lake', () => {
     const report = await runFixture(dirs, { dataset: RELEASE_01_SECOND });
     expectReadNothingTwice(report);
     await expectEqualsClean(dirs);
+  });
+
+  it('an old table with a column the plan no longer has is refused (its values would be dropped) and left as it was', async () => {
+    const dirs = await freshCopy();
+    const record = path.join(dirs.lakehouse, 'items', '_lakeflow_log', '00000000000000000002.json');
+    const old = JSON.parse(await readFile(record, 'utf8')) as { schema: string[] };
+    await writeFile(record, JSON.stringify({ ...old, schema: [...old.schema, 'ghost:Utf8?'] }));
+    const report = await runFixture(dirs, { dataset: RELEASE_01_SECOND });
+    const items = report.tables.find((t) => t.table === 'items')!;
+    expect(items.error).toMatchObject({ code: 'LEGACY_SCHEMA_CHANGED', kind: 'config' });
+    expect(items.error?.message).toContain('ghost');
+    expect(existsSync(path.join(dirs.lakehouse, 'items', '_delta_log'))).toBe(false);
+    expect(await oldRows(dirs.lakehouse, 'items')).toEqual(before.get('items')!.rows_);
+    expect(report.tables.filter((t) => t.status !== 'ok').map((t) => t.table)).toEqual(['items']);
   });
 
   it('conversion is not a run: a table with `every` is still read by the run that converts it, and after migrate', async () => {

@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
-import { DataError, type Cursor, type JsonValue, type Logger } from '../connector-spec/index.js';
+import { ConfigError, DataError, type Cursor, type JsonValue, type Logger } from '../connector-spec/index.js';
 import type { AddFile, DeltaTable, NewMetadata, ObjectStore } from '../lakehouse/index.js';
 import { noFaults, type FaultInjector } from './faults.js';
 import { discardDataFile, type TableDataWriter } from './table-data-writer.js';
@@ -28,6 +28,8 @@ interface LegacyRecord {
   readonly cursor: Cursor;
   readonly add: readonly LegacyAdd[];
   readonly remove: readonly string[];
+  /** Column names of the table's files after this record (`name:type` entries; absent in the oldest records). */
+  readonly columns?: readonly string[];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -53,6 +55,7 @@ function parseLegacyRecord(text: string, file: string): LegacyRecord {
     cursor: (raw['cursor'] ?? null) as JsonValue,
     add: paths(raw['add'] as unknown[]).map((a) => ({ path: a['path'] as string, rows: typeof a['rows'] === 'number' ? a['rows'] : 0 })),
     remove: paths(raw['remove'] as unknown[]).map((r) => r['path'] as string),
+    ...(Array.isArray(raw['schema']) ? { columns: raw['schema'].filter((c): c is string => typeof c === 'string').map((c) => (c.includes(':') ? c.slice(0, c.indexOf(':')) : c)) } : {}),
   };
 }
 
@@ -133,6 +136,15 @@ async function convertAndClean(c: LegacyConversion, localDir: string): Promise<'
     for (const r of records) {
       for (const p of r.remove) live.delete(p);
       for (const a of r.add) live.set(a.path, a);
+    }
+    // The plan's columns must hold every column of the old files, or converting would drop their values.
+    const dropped = (latest?.columns ?? []).filter((name) => !c.schema.fields.some((f) => f.name === name));
+    if (dropped.length > 0) {
+      throw new ConfigError(
+        `${c.name}: the table of an earlier release has column(s) ${dropped.join(', ')} that this run's table options no longer produce; converting it would drop their values, so nothing was changed. ` +
+          `Restore the table options it was written with, or move ${tableDir} aside and rebuild the table with: mixpanel-lakeflow run --full-refresh ${c.name}`,
+        { code: 'LEGACY_SCHEMA_CHANGED', context: { table: c.name } },
+      );
     }
     const expectedRows = [...live.values()].reduce((n, a) => n + a.rows, 0);
     const writer = c.writer();
