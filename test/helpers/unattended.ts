@@ -38,10 +38,8 @@ export interface EventsTable {
 /** The events table as an outside engine reads it (DuckDB over the Delta log). */
 export async function readEventsTable(lakehouse: string): Promise<EventsTable> {
   if (!existsSync(path.join(lakehouse, 'events', '_delta_log'))) return { rows: 0, distinctKeys: 0, insertIds: [] };
-  const scan = await deltaScan(lakehouse, 'events');
-  const [counts] = await query(`SELECT count(*) AS n, count(DISTINCT dedupe_key) AS keys FROM ${scan}`);
-  const ids = await query(`SELECT insert_id FROM ${scan} ORDER BY insert_id`);
-  return { rows: Number(counts?.['n'] ?? 0), distinctKeys: Number(counts?.['keys'] ?? 0), insertIds: ids.map((r) => String(r['insert_id'])) };
+  const rows = await query(`SELECT insert_id, dedupe_key FROM ${await deltaScan(lakehouse, 'events')} ORDER BY insert_id`);
+  return { rows: rows.length, distinctKeys: new Set(rows.map((r) => String(r['dedupe_key']))).size, insertIds: rows.map((r) => String(r['insert_id'])) };
 }
 
 /** Sorted `cohort_id:distinct_id` pairs of the cohort_members table. */
