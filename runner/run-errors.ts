@@ -41,13 +41,18 @@ const ERRNO_FIX: Readonly<Record<string, string>> = {
  * One line for the report and the log. Typed errors keep their message (it names the fix); an errno names what
  * it hit and the fix, and says the committed tables are intact (a failed call commits nothing).
  */
-export function describeRunError(error: unknown, where: { readonly lakehouse: string; readonly table?: string; readonly stateDir?: string }): string {
+export function describeRunError(
+  error: unknown,
+  where: { readonly lakehouse: string; readonly table?: string; readonly stateDir?: string; readonly tempDir?: string },
+): string {
   const message = error instanceof Error ? error.message : String(error);
   if (isConnectorError(error)) return message;
   const code = errnoCode(error);
   if (code === undefined) return message;
   const at = errnoPath(error);
-  const flag = at !== undefined && where.stateDir !== undefined && at.startsWith(where.stateDir) ? '--state' : '--lakehouse';
+  const under = (dir: string | undefined): boolean => at !== undefined && dir !== undefined && at.startsWith(dir);
+  // Calls are staged in the OS temp folder, which no flag names: TMPDIR moves it.
+  const flag = under(where.stateDir) ? '--state' : under(where.tempDir) ? 'TMPDIR' : '--lakehouse';
   const fix = ERRNO_FIX[code] ?? 'fix the file system problem and re-run';
   return `${code} at ${at ?? (flag === '--state' ? where.stateDir : where.lakehouse)} (${flag}): ${fix}; every committed table version and cursor is intact`;
 }

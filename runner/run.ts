@@ -1,6 +1,7 @@
 /**
  * `runPipeline`: check everything a run needs before the first API call and the first write (the selection,
- * the spec against the source, a writable lakehouse and state folder), take the state folder's lease, then run
+ * the spec against the source, a writable lakehouse and state folder, each selected table's owner, protocol,
+ * columns and full-refresh reach: preflight.ts), take the state folder's lease, then run
  * each selected table that is due (convert → check → call loop → commit) and write the run report.
  * Per-table failures are recorded and the other tables continue. A graceful stop (`stop`) ends the run at the
  * next commit boundary; `maxWaitMs` bounds every wait.
@@ -12,14 +13,16 @@ import path from 'node:path';
 import { ConfigError, type LakeflowSource, type Logger } from '../connector-spec/index.js';
 import { openLakehouse, type Lakehouse } from '../lakehouse/index.js';
 import { faultsFromEnv, type FaultInjector } from './faults.js';
-import { acquireLock, lockLeaseMsFromEnv } from './lock.js';
+import { acquireLock, lockFile, lockLeaseMsFromEnv } from './lock.js';
 import type { PipelineSpec, TableSpec } from './pipeline-spec.js';
 import { suggest, validateSpecAgainstSource } from './pipeline-spec.js';
+import { preflightTables } from './preflight.js';
 import { createProgress, noProgress, type ProgressReporter } from './progress.js';
 import { runStatus, writeRunReport, type RunReport } from './report.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-import { readSchedule, writeSchedule } from './schedule.js';
-import { checkStateDir } from './state-dir.js';
+import { errnoCode } from './run-errors.js';
+import { SCHEDULE_FILE, readSchedule, writeSchedule } from './schedule.js';
+import { checkStateDir, stateFileError } from './state-dir.js';
 import { runTable } from './table-run.js';
 
 /** Default `--max-wait`: no wait (rate limit, backoff, lock) may end later than this after the run started. */
@@ -59,8 +62,9 @@ export interface RunPipelineOptions {
 }
 
 /**
- * `--tables`/`--full-refresh`/`repair` names → spec tables: a destination table, or a source table meaning every
- * destination it feeds; duplicates removed, spec order kept; an empty or unknown selection is a config error.
+ * `--tables`/`--full-refresh`/`repair` names → spec tables: each name selects the destination table of that name
+ * and every destination its source table of that name feeds (`engage` → engage and profiles_history); duplicates
+ * removed, spec order kept; an empty or unknown selection is a config error.
  */
 export function selectTables(spec: PipelineSpec, names: readonly string[] | undefined, flag: string): TableSpec[] {
   if (names === undefined) return [...spec.objects];
@@ -70,14 +74,25 @@ export function selectTables(spec: PipelineSpec, names: readonly string[] | unde
   const valid = [...new Set(spec.objects.flatMap((t) => [t.destinationTable, t.sourceTable]))];
   const chosen = new Set<TableSpec>();
   for (const name of names) {
-    const byDestination = spec.objects.filter((t) => t.destinationTable === name);
-    const found = byDestination.length > 0 ? byDestination : spec.objects.filter((t) => t.sourceTable === name);
+    // `engage` names the destination engage and every destination engage feeds (profiles_history): both.
+    const found = spec.objects.filter((t) => t.destinationTable === name || t.sourceTable === name);
     if (found.length === 0) {
       throw new ConfigError(`${flag} ${name}: not a table of ${spec.file}; ${suggest(name, valid)}`, { code: 'RUNNER_UNKNOWN_TABLE_FLAG' });
     }
     for (const t of found) chosen.add(t);
   }
   return spec.objects.filter((t) => chosen.has(t));
+}
+
+/** The OS temp folder (calls are staged there) cannot take a folder: name TMPDIR, the one way to move it. */
+function tempDirError(error: unknown): unknown {
+  const code = errnoCode(error);
+  if (code === undefined) return error;
+  return new ConfigError(`cannot create a staging folder in ${os.tmpdir()} (${code}), where calls are staged before they are committed: free space there, or set TMPDIR to a writable folder with room`, {
+    code: 'RUNNER_TEMP_NOT_WRITABLE',
+    cause: error,
+    context: { path: os.tmpdir() },
+  });
 }
 
 function progressFor(options: RunPipelineOptions): ProgressReporter {
@@ -106,6 +121,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunRepor
   try {
     await lakehouse.store.checkWritable('--lakehouse');
     await checkStateDir(options.stateDir);
+    await preflightTables({ source, connectionName: spec.connectionName, lakehouse, tables: selected, fullRefresh: refresh, dropHistory: options.dropHistory === true });
     const deadline = startedMs + (options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
     const leaseMs = options.lockLeaseMs ?? lockLeaseMsFromEnv(options.env);
     const startedAt = new Date(startedMs).toISOString();
@@ -117,7 +133,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunRepor
       ...(leaseMs !== undefined ? { leaseMs } : {}),
     }).catch((error: unknown) => {
       if (error instanceof Error && (error as { code?: unknown }).code === 'RUNNER_LOCKED') return { deferred: error.message };
-      throw error;
+      throw stateFileError(error, { stateDir: options.stateDir, file: lockFile(options.stateDir), step: 'take the lock' });
     });
     if ('deferred' in lock) {
       report.status = 'deferred';
@@ -126,10 +142,16 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunRepor
       logger.warn('run deferred: another run holds the state folder past --max-wait; the next scheduled run continues', { reason: lock.deferred });
       return report;
     }
+    const stagingRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'mixpanel-lakeflow-staging-')).catch(async (error: unknown) => {
+      await lock.release();
+      throw tempDirError(error);
+    });
     const progress = progressFor(options);
-    const stagingRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'mixpanel-lakeflow-staging-'));
     try {
-      const schedule = await readSchedule(options.stateDir);
+      const scheduleFile = path.join(options.stateDir, SCHEDULE_FILE);
+      const schedule = await readSchedule(options.stateDir).catch((error: unknown) => {
+        throw stateFileError(error, { stateDir: options.stateDir, file: scheduleFile, step: 'read' });
+      });
       logger.info('run started', { runId: report.runId, source: source.name, lakehouse: lakehouse.displayUrl, tables: selected.map((t) => t.destinationTable), fullRefresh: [...refresh] });
       for (const table of selected) {
         if (options.stop?.aborted) break;
@@ -168,8 +190,13 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunRepor
       }
       report.status = options.stop?.aborted && report.status !== 'failed' ? (runStatus(report.tables) === 'failed' ? 'failed' : 'stopped') : runStatus(report.tables);
       report.finishedAt = new Date(now()).toISOString();
-      await writeSchedule(options.stateDir, schedule);
-      const file = await writeRunReport(options.stateDir, report);
+      const committed = 'every committed table version and cursor is intact (the tables hold them), so the next run continues where this one stopped';
+      await writeSchedule(options.stateDir, schedule).catch((error: unknown) => {
+        throw stateFileError(error, { stateDir: options.stateDir, file: scheduleFile, step: 'write', done: committed });
+      });
+      const file = await writeRunReport(options.stateDir, report).catch((error: unknown) => {
+        throw stateFileError(error, { stateDir: options.stateDir, file: path.join(options.stateDir, 'runs'), step: 'write the run report into', done: committed });
+      });
       logger.info('run finished', { status: report.status, report: file });
       return report;
     } finally {

@@ -34,6 +34,7 @@ import { diffSnapshots, snapshotGroupColumn } from './snapshot-diff.js';
 import { discardCall, readCall, type CallOutput } from './table-call.js';
 import { TableDataWriter, discardDataFile } from './table-data-writer.js';
 import { appIdOf, ownerConfiguration } from './table-owner.js';
+import { historyDropError } from './preflight.js';
 import { planTable, scdTypeOf, type Plan } from './table-plan.js';
 import { loadTableState, ownerOf, type TableState } from './table-state.js';
 import { DeferredError, describeRunError, errnoCode } from './run-errors.js';
@@ -282,21 +283,9 @@ class TableRun {
   async truncate(): Promise<void> {
     const snapshot = this.state.snapshot;
     if (!snapshot) return;
-    const horizon = this.p.freshReadFrom;
-    if (horizon !== undefined && !this.ctx.dropHistory) {
-      const older = snapshot.files.filter((f) => {
-        const v = f.partitionValues[horizon.column];
-        return v !== undefined && v !== null && v < horizon.from;
-      });
-      if (older.length > 0) {
-        const rows = older.reduce((n, f) => n + (f.numRecords ?? 0), 0);
-        const oldest = older.map((f) => f.partitionValues[horizon.column]!).sort()[0]!;
-        throw new ConfigError(
-          `--full-refresh ${this.name} re-reads from ${horizon.column} ${horizon.from} (${horizon.reason ?? 'the source\'s reach'}), but the table holds ${rows} row(s) from ${oldest} to before ${horizon.from} that a full refresh would drop for good. ` +
-            `Add --drop-history to drop them, or reach further back first (for events: MIXPANEL_HISTORICAL_DAYS or start_date)`,
-          { code: 'RUNNER_FULL_REFRESH_DROPS_HISTORY', context: { table: this.name, rows } },
-        );
-      }
+    if (!this.ctx.dropHistory) {
+      const problem = historyDropError(snapshot, this.p, this.name);
+      if (problem !== undefined) throw problem;
     }
     await this.commit({ operation: 'TRUNCATE', add: [], remove: [...snapshot.files], cursor: null, cursorBefore: this.state.cursor, call: -1, metadata: metadataFor(this.ctx, this.p), info: { fullRefresh: true } });
     this.report.filesRemoved += snapshot.files.length;
@@ -431,7 +420,7 @@ export async function runTable(ctx: TableRunContext): Promise<TableReport> {
   try {
     await run.run();
   } catch (error) {
-    const message = describeRunError(error, { lakehouse: ctx.lakehouse.displayUrl, table });
+    const message = describeRunError(error, { lakehouse: ctx.lakehouse.displayUrl, table, tempDir: ctx.stagingRoot });
     if (error instanceof DeferredError) {
       report.status = 'deferred';
       report.retryAt = new Date(error.retryAt).toISOString();

@@ -1,0 +1,63 @@
+/**
+ * Read-only checks of every selected table before the first API call and the first write, so a mistake in one
+ * table's settings stops the whole run while it still costs nothing: the table is ours (table-owner.ts), its
+ * Delta protocol is one we can write, its columns fit the plan, and a `--full-refresh` would not drop history a
+ * read from the start cannot bring back (unless `--drop-history`). `runTable` checks the same again when it
+ * starts the table, since another writer may have created or changed it in between.
+ */
+import { ConfigError, type LakeflowSource } from '../connector-spec/index.js';
+import type { Lakehouse, Snapshot } from '../lakehouse/index.js';
+import type { TableSpec } from './pipeline-spec.js';
+import { assertOwnedBy } from './table-owner.js';
+import { checkSchema, planTable, type Plan } from './table-plan.js';
+
+/**
+ * The refusal of a `--full-refresh` that would drop rows older than the oldest partition a read from the start
+ * brings back (the source's `freshReadFrom`), saying how far back that read goes; undefined when nothing is lost.
+ */
+export function historyDropError(snapshot: Snapshot, p: Plan, table: string): ConfigError | undefined {
+  const horizon = p.freshReadFrom;
+  if (horizon === undefined) return undefined;
+  const older = snapshot.files.filter((f) => {
+    const v = f.partitionValues[horizon.column];
+    return v !== undefined && v !== null && v < horizon.from;
+  });
+  if (older.length === 0) return undefined;
+  const rows = older.reduce((n, f) => n + (f.numRecords ?? 0), 0);
+  const oldest = older.map((f) => f.partitionValues[horizon.column]!).sort()[0]!;
+  return new ConfigError(
+    `--full-refresh ${table} re-reads from ${horizon.column} ${horizon.from} (${horizon.reason ?? "the source's reach"}), but the table holds ${rows} row(s) from ${oldest} to before ${horizon.from} that a full refresh would drop for good. ` +
+      `Add --drop-history to drop them, or reach further back first (for events: MIXPANEL_HISTORICAL_DAYS or start_date)`,
+    { code: 'RUNNER_FULL_REFRESH_DROPS_HISTORY', context: { table, rows } },
+  );
+}
+
+export interface PreflightOptions {
+  readonly source: LakeflowSource;
+  readonly connectionName: string;
+  readonly lakehouse: Lakehouse;
+  readonly tables: readonly TableSpec[];
+  /** Destination tables of `--full-refresh`. */
+  readonly fullRefresh: ReadonlySet<string>;
+  readonly dropHistory: boolean;
+}
+
+/** Throws the first problem (a ConfigError naming the key or flag and the fix); reads, never writes. */
+export async function preflightTables(options: PreflightOptions): Promise<void> {
+  const { source, lakehouse } = options;
+  for (const spec of options.tables) {
+    const name = spec.destinationTable;
+    const p = await planTable(source, spec);
+    const snapshot = await lakehouse.table(name).snapshot();
+    if (snapshot === undefined) continue;
+    const owner = { connection: options.connectionName, source: source.name, sourceTable: spec.sourceTable, primaryKeys: p.keys, ingestion: p.ingestion };
+    assertOwnedBy(snapshot, owner, name, `${spec.path}.destination_table`, lakehouse.displayUrl);
+    snapshot.assertWritable({ removesFiles: p.ingestion !== 'append' });
+    const refresh = options.fullRefresh.has(name);
+    if (refresh && !options.dropHistory) {
+      const problem = historyDropError(snapshot, p, name);
+      if (problem !== undefined) throw problem;
+    }
+    if (!refresh && p.ingestion !== 'snapshot') checkSchema(p, snapshot, spec);
+  }
+}
