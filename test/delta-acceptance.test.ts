@@ -12,7 +12,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator, type IngestEvent } from '../emulator/index.js';
+import { NO_RATE_LIMITS, startEmulator, type Emulator, type IngestEvent } from '../emulator/index.js';
 import { parsePipelineSpec, runPipeline, type RunReport } from '../runner/index.js';
 import { runCli } from '../runner/testing/cli-child.js';
 import { committedCursor, deltaScan, liveFiles, query } from '../runner/testing/duckdb.js';
@@ -65,7 +65,7 @@ describe('a late event plus a re-sent copy of an existing one', () => {
   let dirs: Dirs;
 
   beforeAll(async () => {
-    emulator = await startEmulator({ seed: 21 });
+    emulator = await startEmulator({ seed: 21, limits: NO_RATE_LIMITS });
     dirs = await tempDirs('lakeflow-acceptance-late-');
     cleanups.push(async () => {
       await emulator.close();
@@ -132,7 +132,7 @@ describe('deleting --state between CLI runs', () => {
   let dirs: Dirs;
 
   beforeAll(async () => {
-    emulator = await startEmulator({ seed: 22 });
+    emulator = await startEmulator({ seed: 22, limits: NO_RATE_LIMITS });
     dirs = await tempDirs('lakeflow-acceptance-state-');
     cleanups.push(async () => {
       await emulator.close();

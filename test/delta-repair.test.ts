@@ -9,7 +9,7 @@
 import { appendFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator, type IngestEvent } from '../emulator/index.js';
+import { NO_RATE_LIMITS, startEmulator, type Emulator, type IngestEvent } from '../emulator/index.js';
 import { parsePipelineSpec, runPipeline, type RunReport } from '../runner/index.js';
 import { runCli } from '../runner/testing/cli-child.js';
 import { liveFiles, query, deltaScan, tableRows } from '../runner/testing/duckdb.js';
@@ -58,7 +58,8 @@ async function partitionCounts(lakehouse: string): Promise<Map<string, number>> 
 }
 
 beforeAll(async () => {
-  emulator = await startEmulator({ profiles: 300, seed: 11 });
+  // Runs follow each other within a second: Mixpanel's per-second export limit is not what these tests are about.
+  emulator = await startEmulator({ profiles: 300, seed: 11, limits: NO_RATE_LIMITS });
   const now = Date.now();
   const events: IngestEvent[] = [];
   for (let i = 0; i < 900; i++) {

@@ -10,7 +10,7 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator, type IngestEvent } from '../emulator/index.js';
+import { NO_RATE_LIMITS, startEmulator, type Emulator, type IngestEvent } from '../emulator/index.js';
 import { EXIT_DEFERRED, exitCodeForReport, parsePipelineSpec, runPipeline, type RunReport } from '../runner/index.js';
 import { startBarrierProxy, type BarrierProxy } from '../runner/testing/barrier-proxy.js';
 import { runCli } from '../runner/testing/cli-child.js';
@@ -132,7 +132,8 @@ describe('two CLI processes at once (emulator)', () => {
   let specPath: string;
 
   beforeAll(async () => {
-    emulator = await startEmulator({ profiles: 120, seed: 5 });
+    // Mixpanel's per-second export limit is not what this test is about (two processes call at once on purpose).
+    emulator = await startEmulator({ profiles: 120, seed: 5, limits: NO_RATE_LIMITS });
     proxy = await startBarrierProxy(emulator.url, { pathPrefix: '/api/2.0/export' });
     dirs = await tempDirs('lakeflow-two-cli-');
     cleanups.push(async () => {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordBatch } from 'apache-arrow';
 import { cursorsEqual, type Cursor, type LakeflowSource } from '../../../connector-spec/index.js';
-import { startEmulator, type Emulator, type IngestEvent } from '../../../emulator/index.js';
+import { NO_RATE_LIMITS, startEmulator, type Emulator, type IngestEvent } from '../../../emulator/index.js';
 import { createMixpanelSource, mixpanelConfigFromEnv } from '../index.js';
 import { eventsCursor, parseEventsCursor, slice } from './cursor.js';
 import { rereadEventsCursor } from './reread.js';
@@ -65,7 +65,7 @@ describe('rereadCursor against the emulator', () => {
   const dateOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
   beforeAll(async () => {
-    emulator = await startEmulator({ seed: 3 });
+    emulator = await startEmulator({ seed: 3, limits: NO_RATE_LIMITS });
     const events: IngestEvent[] = [];
     for (let i = 0; i < 240; i++) {
       events.push({ event: 'Viewed', properties: { time: now - 60_000 - Math.floor((i / 240) * 3 * DAY), distinct_id: `u${i % 7}`, $insert_id: `rr-${i}` } });
