@@ -1,6 +1,7 @@
 /**
- * The real CLI (`bin/mixpanel-lakeflow.js`, from the TypeScript sources) as a child process, for end-to-end tests:
- * exit code, stdout and stderr, with an environment the test spells out (nothing of the parent's but PATH).
+ * The real CLI (`bin/mixpanel-lakeflow.js`: the compiled dist/ while it is current, else the TypeScript sources) as a
+ * child process, for end-to-end tests: exit code, stdout and stderr, with an environment the test spells out (nothing
+ * of the parent's but PATH).
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -21,7 +22,7 @@ export function runCli(args: readonly string[], env: Readonly<Record<string, str
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env['PATH'] ?? '', MIXPANEL_LAKEFLOW_FROM_SOURCE: '1', ...env },
+      env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
