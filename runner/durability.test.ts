@@ -23,7 +23,7 @@ describe('lock per state folder', () => {
     expect([a.status, b.status]).toEqual(['ok', 'ok']);
     const rows = await query(`SELECT count(*)::INT n, count(DISTINCT seq)::INT k FROM ${await deltaScan(dirs.lakehouse, 'logs')}`);
     expect(rows[0]).toEqual({ n: 250, k: 250 });
-    const reports = await Promise.all([runFixture(dirs, { tables: ['logs'] }), runFixture(dirs, { tables: ['logs'] })]);
+    const reports = await Promise.all([runFixture(dirs, { tables: ['logs'], maxWaitMs: 0 }), runFixture(dirs, { tables: ['logs'], maxWaitMs: 0 })]);
     const deferred = reports.filter((r) => r.status === 'deferred');
     expect(deferred).toHaveLength(1);
     expect(deferred[0]!.deferred?.reason).toMatch(new RegExp(`pid ${process.pid}`));
@@ -37,7 +37,7 @@ describe('lock per state folder', () => {
     try {
       const holder = { pid: sleeper.pid, startedAt: '2026-11-23T01:02:03.000Z', hostname: os.hostname() };
       await writeFile(path.join(dirs.state, '.lock'), JSON.stringify(holder));
-      const report = await runFixture(dirs, { tables: ['logs'] });
+      const report = await runFixture(dirs, { tables: ['logs'], maxWaitMs: 0 });
       expect(report.status).toBe('deferred');
       expect(report.deferred?.reason).toContain(`pid ${sleeper.pid}`);
       expect(report.tables).toEqual([]);
@@ -87,7 +87,8 @@ describe('disk full / write error', () => {
     await runFixture(lake, { tables: ['items', 'events', 'logs'], dataset: { itemChanges: 150, events: 100, logs: 90 } });
     const before = new Map<string, string[]>();
     const cursors = new Map<string, unknown>();
-    for (const table of ['items', 'events', 'logs']) {
+    // --tables items selects every destination fed by source table items (items and items_history).
+    for (const table of ['items', 'items_history', 'events', 'logs']) {
       before.set(table, await tableRows(lake.lakehouse, table));
       cursors.set(table, await committedCursor(lake.lakehouse, table));
     }
@@ -131,7 +132,7 @@ describe('disk full / write error', () => {
     const clean = await tempDirs();
     try {
       await runFixture(clean, { tables: ['items', 'events', 'logs'], dataset: more });
-      for (const table of ['items', 'events', 'logs']) expect(await tableRows(lake.lakehouse, table)).toEqual(await tableRows(clean.lakehouse, table));
+      for (const table of ['items', 'items_history', 'events', 'logs']) expect(await tableRows(lake.lakehouse, table)).toEqual(await tableRows(clean.lakehouse, table));
     } finally {
       await clean.cleanup();
     }

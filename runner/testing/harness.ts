@@ -41,7 +41,7 @@ export interface FixtureRunOptions {
   readonly fullRefresh?: readonly string[];
   readonly faults?: FaultInjector;
   readonly logger?: Logger;
-  /** `--max-wait` in ms (default 0 in tests: a held lock defers at once instead of waiting minutes). */
+  /** `--max-wait` in ms (default 60 s: retry backoffs in tests are milliseconds; pass 0 to defer on a held lock at once). */
   readonly maxWaitMs?: number;
   readonly dropHistory?: boolean;
   readonly repair?: readonly string[];
@@ -66,7 +66,7 @@ export async function runFixture(dirs: Dirs, options: FixtureRunOptions = {}): P
     ...(options.repair ? { repair: options.repair } : {}),
     ...(options.stop ? { stop: options.stop } : {}),
     dropHistory: options.dropHistory === true,
-    maxWaitMs: options.maxWaitMs ?? 0,
+    maxWaitMs: options.maxWaitMs ?? 60_000,
   });
 }
 
