@@ -68,7 +68,8 @@ export function parseRunOptions(raw: Record<string, unknown>): RunCommandOptions
     ...(raw['dropHistory'] === true ? { dropHistory: true } : {}),
     ...(raw['convertOnly'] === true ? { convertOnly: true } : {}),
     maxWaitMs: maxWait === undefined ? DEFAULT_MAX_WAIT_MS : parseDuration(maxWait, '--max-wait'),
-    ...(lockLease !== undefined ? { lockLeaseMs: parseLeaseSeconds(lockLease, '--lock-lease') * 1000 } : {}),
+    // parseLeaseSeconds takes seconds and returns milliseconds (a second `* 1000` made --lock-lease 120 a 33-hour lease).
+    ...(lockLease !== undefined ? { lockLeaseMs: parseLeaseSeconds(lockLease, '--lock-lease') } : {}),
     ...(logFormat ? { logFormat } : {}),
     ...(logLevel ? { logLevel } : {}),
   };

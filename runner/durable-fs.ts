@@ -40,9 +40,13 @@ async function writeDurableTemp(file: string, data: string | Uint8Array, tempDir
   try {
     await handle.writeFile(data);
     await handle.sync();
-  } finally {
-    await handle.close();
+  } catch (error) {
+    // A failed write (a full disk) leaves no temp file behind.
+    await handle.close().catch(() => {});
+    await fs.rm(temp, { force: true }).catch(() => {});
+    throw error;
   }
+  await handle.close();
   return temp;
 }
 

@@ -11,11 +11,15 @@ import type { TableSpec } from './pipeline-spec.js';
 import { assertOwnedBy } from './table-owner.js';
 import { checkSchema, planTable, type Plan } from './table-plan.js';
 
-/**
- * The refusal of a `--full-refresh` that would drop rows older than the oldest partition a read from the start
- * brings back (the source's `freshReadFrom`), saying how far back that read goes; undefined when nothing is lost.
- */
-export function historyDropError(snapshot: Snapshot, p: Plan, table: string): ConfigError | undefined {
+/** Rows a `--full-refresh` would drop for good: those in partitions older than where a read from the start begins. */
+export interface HistoryBeyondReach {
+  readonly horizon: NonNullable<Plan['freshReadFrom']>;
+  readonly rows: number;
+  /** The oldest partition value held. */
+  readonly oldest: string;
+}
+
+export function historyBeyondReach(snapshot: Snapshot, p: Plan): HistoryBeyondReach | undefined {
   const horizon = p.freshReadFrom;
   if (horizon === undefined) return undefined;
   const older = snapshot.files.filter((f) => {
@@ -23,12 +27,26 @@ export function historyDropError(snapshot: Snapshot, p: Plan, table: string): Co
     return v !== undefined && v !== null && v < horizon.from;
   });
   if (older.length === 0) return undefined;
-  const rows = older.reduce((n, f) => n + (f.numRecords ?? 0), 0);
-  const oldest = older.map((f) => f.partitionValues[horizon.column]!).sort()[0]!;
+  return { horizon, rows: older.reduce((n, f) => n + (f.numRecords ?? 0), 0), oldest: older.map((f) => f.partitionValues[horizon.column]!).sort()[0]! };
+}
+
+/** How far back a read from the start goes, for messages: `event_date 2026-11-01 (start_date 2026-11-01)`. */
+export function freshReadReach(p: Plan): string {
+  const horizon = p.freshReadFrom;
+  return horizon === undefined ? 'the start (everything the source holds)' : `${horizon.column} ${horizon.from} (${horizon.reason ?? "the source's reach"})`;
+}
+
+/**
+ * The refusal of a `--full-refresh` that would drop rows older than the oldest partition a read from the start
+ * brings back (the source's `freshReadFrom`), saying how far back that read goes; undefined when nothing is lost.
+ */
+export function historyDropError(snapshot: Snapshot, p: Plan, table: string): ConfigError | undefined {
+  const lost = historyBeyondReach(snapshot, p);
+  if (lost === undefined) return undefined;
   return new ConfigError(
-    `--full-refresh ${table} re-reads from ${horizon.column} ${horizon.from} (${horizon.reason ?? "the source's reach"}), but the table holds ${rows} row(s) from ${oldest} to before ${horizon.from} that a full refresh would drop for good. ` +
+    `--full-refresh ${table} re-reads from ${freshReadReach(p)}, but the table holds ${lost.rows} row(s) from ${lost.oldest} to before ${lost.horizon.from} that a full refresh would drop for good. ` +
       `Add --drop-history to drop them, or reach further back first (for events: MIXPANEL_HISTORICAL_DAYS or start_date)`,
-    { code: 'RUNNER_FULL_REFRESH_DROPS_HISTORY', context: { table, rows } },
+    { code: 'RUNNER_FULL_REFRESH_DROPS_HISTORY', context: { table, rows: lost.rows } },
   );
 }
 

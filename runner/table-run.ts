@@ -34,7 +34,7 @@ import { diffSnapshots, snapshotGroupColumn } from './snapshot-diff.js';
 import { discardCall, readCall, type CallOutput } from './table-call.js';
 import { TableDataWriter, discardDataFile } from './table-data-writer.js';
 import { appIdOf, ownerConfiguration } from './table-owner.js';
-import { historyDropError } from './preflight.js';
+import { freshReadReach, historyBeyondReach, historyDropError } from './preflight.js';
 import { planTable, scdTypeOf, type Plan } from './table-plan.js';
 import { loadTableState, ownerOf, type TableState } from './table-state.js';
 import { DeferredError, describeRunError, errnoCode } from './run-errors.js';
@@ -287,8 +287,12 @@ class TableRun {
       const problem = historyDropError(snapshot, this.p, this.name);
       if (problem !== undefined) throw problem;
     }
+    const dropped = historyBeyondReach(snapshot, this.p);
     await this.commit({ operation: 'TRUNCATE', add: [], remove: [...snapshot.files], cursor: null, cursorBefore: this.state.cursor, call: -1, metadata: metadataFor(this.ctx, this.p), info: { fullRefresh: true } });
     this.report.filesRemoved += snapshot.files.length;
+    this.report.warnings.push(
+      `${this.name}: full refresh re-reads from ${freshReadReach(this.p)}${dropped !== undefined ? `; --drop-history dropped ${dropped.rows} row(s) dated before it` : ''}`,
+    );
     this.ctx.logger.info('full refresh: removed every live file and reset the cursor in one commit', { table: this.name, filesRemoved: snapshot.files.length });
   }
 
