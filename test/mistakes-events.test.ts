@@ -1,6 +1,7 @@
 /**
  * Issue 19 findings 4, 5, 6 and 9, through the real CLI against the emulator (tables read back by DuckDB through
  * the Delta log):
+ * 3. A where is AND-ed as one parenthesised term: an `or` in it cannot widen the processing-time bounds.
  * 4. A changed start_date is reported, naming --full-refresh and what a full refresh would re-read; following the
  *    advice loads the dates.
  * 5. --full-refresh events refuses to drop history older than what it re-reads (before any API call), says how
@@ -113,6 +114,44 @@ describe('finding 4: a changed start_date names --full-refresh and what it would
     expect(second.stdout).toContain(
       `start_date ${later} is after ${utcDate(Date.now() - 3 * DAY)}, the date this table's cursor began at: rows from ${utcDate(Date.now() - 3 * DAY)}..${utcDate(Date.now() - 2 * DAY)} stay in the table. To drop them, a full refresh (--full-refresh events) re-reads ${later}..today (start_date ${later})`,
     );
+  });
+});
+
+/** Index of the ")" that closes the "(" at the start of `text` (strings skipped). */
+function closingParen(text: string): number {
+  expect(text[0]).toBe('(');
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i;
+  }
+  throw new Error(`unbalanced: ${text}`);
+}
+
+describe('finding 3: where is one parenthesised term AND-ed with the processing-time bounds', () => {
+  it('a where with "or" selects only what it says, and every export request keeps it inside its own parentheses', async () => {
+    const now = Date.now();
+    const os = ['iOS', 'Android', 'Linux', 'Windows'];
+    emulator.data.importEvents(os.map((name, i) => ({ event: 'Opened', properties: { time: now - 600_000 - i, distinct_id: `os-${i}`, $insert_id: `os-${name}`, $os: name } })));
+    const d = await dirs('where-or');
+    const where = 'properties["$os"] == "iOS" or properties["$os"] == "Android"';
+    emulator.log.clear();
+    const result = await run(d, await spec(d, 'spec.json', { where }), [], { MIXPANEL_HISTORICAL_DAYS: '1' });
+    expect(result.code, result.stderr).toBe(0);
+    const rows = await duck.all(`SELECT os FROM ${await tableScan(d.lakehouse, 'events')} ORDER BY os`);
+    expect(rows.map((r) => r['os'])).toEqual(['Android', 'iOS']);
+    const sent = emulator.log.forRoute('export').map((e) => e.params['where'] ?? '');
+    expect(sent.length).toBeGreaterThan(0);
+    for (const w of sent) {
+      // The filter (re-printed from its parse) is the first term, closed before the bounds begin.
+      const close = closingParen(w);
+      expect(w.slice(0, close + 1)).toContain('"iOS"');
+      expect(w.slice(0, close + 1)).toContain('"Android"');
+      expect(w.slice(close + 1)).toMatch(/^ and properties\["mp_processing_time_ms"\] <= \d+$/);
+    }
   });
 });
 
