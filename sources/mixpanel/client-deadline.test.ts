@@ -108,7 +108,7 @@ describe('the client never sleeps past the deadline', () => {
     const error = await failure(s.client.exportStream(params, { table: 'events', deadline: s.now() + MINUTE }));
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error.code).toBe('MP_HOURLY_BUDGET_USED');
-    expect(error.message).toContain('raw export budget of 1 calls per hour');
+    expect(error.message).toContain('raw export budget of 1 call per hour');
     expect((error as RateLimitError).retryAfterMs).toBe(HOUR + 1);
     expect(s.sleeps).toEqual([]);
     expect(s.emu.log.forRoute('export')).toHaveLength(1);

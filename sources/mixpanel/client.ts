@@ -327,7 +327,7 @@ class UndiciMixpanelClient implements MixpanelClient {
         const budget = this.families[wait.family].settings.reservoir;
         const why =
           wait.kind === 'budget'
-            ? `this run has used the ${wait.family === 'query' ? 'Query-API' : 'raw export'} budget of ${budget} calls per hour`
+            ? `this run has used the ${wait.family === 'query' ? 'Query-API' : 'raw export'} budget of ${budget} call${budget === 1 ? '' : 's'} per hour`
             : `Mixpanel answered another call with a 429 naming the hourly ${wait.family === 'query' ? 'Query-API' : 'raw export'} budget`;
         return new RateLimitError(`${why}: the next ${wait.family} call could start ${when}, ${past}`, {
           code: `${ERROR_CODE_PREFIX}_HOURLY_BUDGET_USED`,
