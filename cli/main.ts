@@ -41,7 +41,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = EXIT_OK;
   const program = new Command()
     .name('mixpanel-lakeflow')
-    .description('Mixpanel → lakehouse: read Mixpanel tables incrementally and write Parquet exactly once.')
+    .description('Mixpanel → lakehouse: read Mixpanel tables incrementally and write Delta Lake tables exactly once.')
     .exitOverride()
     .showHelpAfterError(false);
 
