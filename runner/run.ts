@@ -117,7 +117,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunRepor
   const faults = options.faults ?? faultsFromEnv();
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   await validateSpecAgainstSource(spec, source);
-  const lakehouse = await openLakehouse(options.lakehouse, { env: options.env, logger });
+  const lakehouse = await openLakehouse(options.lakehouse, { env: options.env, logger, now });
   try {
     await lakehouse.store.checkWritable('--lakehouse');
     await checkStateDir(options.stateDir);
