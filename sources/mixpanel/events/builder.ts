@@ -17,10 +17,10 @@ import { ZoneShiftTally } from './zone-shift.js';
 export const BATCH_ROWS = 16_384;
 
 /** Properties read into core columns from their real places only: their slots in `PropertySlots.slot`. */
-const TIME = -1;
-const DISTINCT_ID = -2;
-const INSERT_ID = -3;
-const PROCESSING = -4;
+export const TIME = -1;
+export const DISTINCT_ID = -2;
+export const INSERT_ID = -3;
+export const PROCESSING = -4;
 const CORE_PROPERTIES: readonly (readonly [string, number])[] = [
   ['time', TIME],
   ['distinct_id', DISTINCT_ID],
@@ -29,14 +29,14 @@ const CORE_PROPERTIES: readonly (readonly [string, number])[] = [
 ];
 
 /** One lookup per property name: a standard column index (≥ 0) or a core slot (< 0); absent = custom. */
-interface PropertySlots {
+export interface PropertySlots {
   readonly slot: ReadonlyMap<string, number>;
   readonly kinds: readonly PropertyKind[];
 }
 
 const slotsCache = new WeakMap<PropertyTable, PropertySlots>();
 
-function slotsOf(table: PropertyTable): PropertySlots {
+export function slotsOf(table: PropertyTable): PropertySlots {
   let slots = slotsCache.get(table);
   if (slots === undefined) {
     const slot = new Map<string, number>(table.index);
@@ -91,20 +91,210 @@ function customText(texts: CustomTexts, key: string, value: unknown, index: numb
   return rawText(texts, key, value, index, plain);
 }
 
-function pushCustom(sink: CustomSink, key: string, value: unknown, texts: CustomTexts, plain: boolean): void {
-  sink.keys.push(key);
-  sink.values.push(customText(texts, key, value, -1, plain));
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export class EventBatchBuilder implements LineSink {
-  rows = 0;
+/** A mapped row's core values (one object, reused for every row of a mapper). */
+export interface EventCoreValues {
+  dedupe: string;
+  event: string | null;
+  insertId: string | null;
+  distinctId: string | null;
+  time: number | null;
+  timeRaw: number | null;
+  flag: string | null;
+  eventDate: string | null;
+  processing: number | null;
+}
+
+/** Where the mapper puts one event: the columns of the batch being built. */
+export interface EventRowSink {
+  /** The typed value of standard property `i` (table order) of the row being mapped. */
+  standardValue(i: number, value: unknown): void;
+  /** The row is complete: its core values and its `count` custom_properties entries, in map order. */
+  endRow(core: Readonly<EventCoreValues>, customKeys: readonly string[], customValues: readonly string[], count: number): void;
+}
+
+/**
+ * Today's mapping of one export line (JSON.parse per line, see `line`) or one parsed record (`add`) into a row: the
+ * rules for standard, core and custom properties, the counters and the dedupe key. Batch builders own the columns
+ * (`EventRowSink`); the byte scanner's builder (scan-builder.ts) sends here every line it does not take itself.
+ */
+export class EventRecordMapper {
   readonly counters: EventCounters = emptyEventCounters();
   /** Offsets between `time` and processing over the whole slice (UTC projects only). */
   readonly zoneShift = new ZoneShiftTally();
+  readonly dates = new UtcDateCache();
+  readonly slots: PropertySlots;
+  /** The row's custom entries (reused; valid up to `count` in `endRow`). */
+  private readonly customKeys: string[] = [];
+  private readonly customValues: string[] = [];
+  private readonly core: EventCoreValues = { dedupe: '', event: null, insertId: null, distinctId: null, time: null, timeRaw: null, flag: null, eventDate: null, processing: null };
+
+  /**
+   * @param legacy converter for legacy projects (`time` is project-local wall clock), null for UTC projects
+   * @param what the slice, for error messages
+   * @param table the standard properties typed as columns (the rest go to custom_properties)
+   */
+  constructor(
+    readonly legacy: LegacyClock | null,
+    readonly what: string,
+    table: PropertyTable,
+  ) {
+    this.slots = slotsOf(table);
+  }
+
+  /** Map one export line (without its `\n`; `byteOffset`: where it starts in the body) into `sink`; skips empty lines. */
+  line(text: string, byteOffset: number, sink: EventRowSink): void {
+    if (text.length === 0 || text === '\r') return;
+    const parsed = parseExportLine(text);
+    if (!parsed.ok) {
+      if (isTerminatedEarly(text)) throw terminatedEarly(this.what, byteOffset);
+      throw new TransientError(`Export line at byte ${byteOffset} of ${this.what} is not JSON (${parsed.error}): the slice is retried`, {
+        code: 'MP_EXPORT_BAD_LINE',
+        context: { table: 'events', window: this.what, byteOffset },
+      });
+    }
+    if (parsed.recovered) this.counters.linesRecovered++;
+    const record = parsed.value;
+    if (!isRecord(record) || !isRecord(record['properties'])) {
+      throw new TransientError(`Export line at byte ${byteOffset} of ${this.what} is not an event ({"event", "properties"}): the slice is retried`, {
+        code: 'MP_EXPORT_BAD_LINE',
+        context: { table: 'events', window: this.what, byteOffset },
+      });
+    }
+    // Lossless custom properties: when JSON.stringify gives back every value's text (isExactJsonText: the fast path),
+    // it writes them; otherwise each property's raw text is cut out of the line.
+    const source = parsed.recovered ? escapeControlCharsInStrings(text) : text;
+    const texts = parsed.plain && isExactJsonText(source) ? null : (rawMembersAt(source, 'properties') ?? undefined);
+    this.add(record, record['properties'], sink, texts, parsed.plain);
+  }
+
+  /** Map one export event into `sink` (`texts`: how custom_properties values are written, see CustomTexts). */
+  add(record: Readonly<Record<string, unknown>>, props: Readonly<Record<string, unknown>>, sink: EventRowSink, texts: CustomTexts = undefined, plain = false): void {
+    const customKeys = this.customKeys;
+    const customValues = this.customValues;
+    let count = 0;
+    const counters = this.counters;
+    const { slot, kinds } = this.slots;
+    // One pass over the properties (source order): a standard property whose value fits goes to its column, a
+    // core property is picked up, everything else (and every misfit, and a present null) goes to custom_properties.
+    let timeValue: unknown;
+    let procValue: unknown;
+    let distinctValue: unknown;
+    let insertValue: unknown;
+    let misfits = 0;
+    let index = -1;
+    for (const key in props) {
+      index++;
+      const value = props[key];
+      const i = slot.get(key);
+      if (i !== undefined) {
+        if (i >= 0) {
+          if (value !== null && value !== undefined) {
+            const converted = convertValue(kinds[i]!, value);
+            if (converted !== NO_FIT) {
+              sink.standardValue(i, converted);
+              continue;
+            }
+            misfits++;
+          }
+        } else {
+          if (i === TIME) timeValue = value;
+          else if (i === DISTINCT_ID) distinctValue = value;
+          else if (i === INSERT_ID) insertValue = value;
+          else procValue = value;
+          continue;
+        }
+      }
+      customKeys[count] = key;
+      customValues[count++] = texts === null ? (JSON.stringify(value) ?? 'null') : customText(texts, key, value, index, plain);
+    }
+    if (texts && texts.length !== index + 1) {
+      // A name repeats in the line: positions drifted; take each text by name (the last occurrence, as JSON.parse).
+      for (let k = 0; k < count; k++) {
+        const member = texts.indexOf(customKeys[k]!);
+        if (member >= 0) customValues[k] = texts.textAt(member);
+      }
+    }
+    counters.valuesKeptRaw += misfits;
+    const pushCustom = (key: string, value: unknown): void => {
+      customKeys[count] = key;
+      customValues[count++] = customText(texts, key, value, -1, plain);
+    };
+
+    const eventRaw = record['event'];
+    const event = typeof eventRaw === 'string' ? eventRaw : null;
+
+    let timeRaw: number | null = null;
+    if (typeof timeValue === 'number' && Number.isSafeInteger(timeValue)) timeRaw = timeValue;
+    else {
+      counters.timeMissing++;
+      if (timeValue !== undefined) pushCustom('time', timeValue);
+    }
+
+    let processing: number | null = null;
+    if (typeof procValue === 'number' && Number.isSafeInteger(procValue)) processing = procValue;
+    else if (procValue !== undefined && procValue !== null) {
+      counters.valuesKeptRaw++;
+      pushCustom('mp_processing_time_ms', procValue);
+    }
+
+    let distinctId: string | null = null;
+    if (typeof distinctValue === 'string') distinctId = distinctValue;
+    else if (distinctValue !== undefined && distinctValue !== null) {
+      counters.valuesKeptRaw++;
+      pushCustom('distinct_id', distinctValue);
+    }
+
+    let insertId: string | null = null;
+    if (typeof insertValue === 'string') insertId = insertValue;
+    else if (insertValue !== undefined && insertValue !== null) {
+      counters.valuesKeptRaw++;
+      pushCustom('$insert_id', insertValue);
+    }
+
+    let time: number | null = timeRaw;
+    let flag: string | null = null;
+    if (timeRaw !== null && processing !== null && this.legacy === null) this.zoneShift.add(processing - timeRaw);
+    if (timeRaw !== null && this.legacy !== null) {
+      time = this.legacy.toUtc(timeRaw, processing);
+      flag = this.legacy.flag;
+      if (flag === 'dst_gap') counters.dstGap++;
+      else if (flag === 'dst_ambiguous') counters.dstAmbiguous++;
+    }
+
+    let key: string;
+    if (insertId !== null) {
+      const distinctJson = distinctValue === undefined ? null : stringifyJson(distinctValue);
+      key = dedupeKey(event, distinctJson, timeRaw === null ? null : Math.floor(timeRaw / 1000), insertId);
+    } else {
+      counters.insertIdMissing++;
+      key = contentKey(record);
+    }
+
+    const core = this.core;
+    core.dedupe = key;
+    core.event = event;
+    core.insertId = insertId;
+    core.distinctId = distinctId;
+    core.time = time;
+    core.timeRaw = timeRaw;
+    core.flag = flag;
+    core.eventDate = time === null ? null : this.dates.dateOf(time);
+    core.processing = processing;
+    sink.endRow(core, customKeys, customValues, count);
+  }
+}
+
+/** Today's path: each line through JSON.parse (`EventRecordMapper`), columns as JS arrays. */
+export class EventBatchBuilder implements LineSink, EventRowSink {
+  rows = 0;
+  readonly counters: EventCounters;
+  /** Offsets between `time` and processing over the whole slice (UTC projects only). */
+  readonly zoneShift: ZoneShiftTally;
+  private readonly mapper: EventRecordMapper;
   private dedupe: string[] = [];
   private event: (string | null)[] = [];
   private insertId: (string | null)[] = [];
@@ -118,8 +308,6 @@ export class EventBatchBuilder implements LineSink {
   private standard: unknown[][] = [];
   private custom: CustomSink = { keys: [], values: [] };
   private customOffsets: number[] = [0];
-  private readonly dates = new UtcDateCache();
-  private readonly slots: PropertySlots;
   /** Rows the standard-property arrays are pre-sized for (the next batch's expected size, ≤ BATCH_ROWS). */
   private readonly capacity: number;
 
@@ -130,12 +318,14 @@ export class EventBatchBuilder implements LineSink {
    * @param expectedRows rows expected per batch (pre-sizes the column arrays; a batch may hold more)
    */
   constructor(
-    private readonly legacy: LegacyClock | null,
-    private readonly what: string,
+    legacy: LegacyClock | null,
+    what: string,
     private readonly columns: EventColumns = ALL_EVENT_COLUMNS,
     expectedRows: number = BATCH_ROWS,
   ) {
-    this.slots = slotsOf(columns.table);
+    this.mapper = new EventRecordMapper(legacy, what, columns.table);
+    this.counters = this.mapper.counters;
+    this.zoneShift = this.mapper.zoneShift;
     this.capacity = Math.max(1, Math.min(BATCH_ROWS, expectedRows));
     this.reset();
   }
@@ -169,143 +359,38 @@ export class EventBatchBuilder implements LineSink {
   }
 
   line(text: string, byteOffset: number): void {
-    if (text.length === 0 || text === '\r') return;
-    const parsed = parseExportLine(text);
-    if (!parsed.ok) {
-      if (isTerminatedEarly(text)) throw terminatedEarly(this.what, byteOffset);
-      throw new TransientError(`Export line at byte ${byteOffset} of ${this.what} is not JSON (${parsed.error}): the slice is retried`, {
-        code: 'MP_EXPORT_BAD_LINE',
-        context: { table: 'events', window: this.what, byteOffset },
-      });
-    }
-    if (parsed.recovered) this.counters.linesRecovered++;
-    const record = parsed.value;
-    if (!isRecord(record) || !isRecord(record['properties'])) {
-      throw new TransientError(`Export line at byte ${byteOffset} of ${this.what} is not an event ({"event", "properties"}): the slice is retried`, {
-        code: 'MP_EXPORT_BAD_LINE',
-        context: { table: 'events', window: this.what, byteOffset },
-      });
-    }
-    // Lossless custom properties: when JSON.stringify gives back every value's text (isExactJsonText: the fast path),
-    // it writes them; otherwise each property's raw text is cut out of the line.
-    const source = parsed.recovered ? escapeControlCharsInStrings(text) : text;
-    const texts = parsed.plain && isExactJsonText(source) ? null : (rawMembersAt(source, 'properties') ?? undefined);
-    this.add(record, record['properties'], texts, parsed.plain);
+    this.mapper.line(text, byteOffset, this);
   }
 
   /** Map one export event into the next row (`texts`: how custom_properties values are written, see CustomTexts). */
   add(record: Readonly<Record<string, unknown>>, props: Readonly<Record<string, unknown>>, texts: CustomTexts = undefined, plain = false): void {
+    this.mapper.add(record, props, this, texts, plain);
+  }
+
+  standardValue(i: number, value: unknown): void {
     if (this.spent) this.renew();
-    const row = this.rows;
+    this.standard[i]![this.rows] = value;
+  }
+
+  endRow(core: Readonly<EventCoreValues>, customKeys: readonly string[], customValues: readonly string[], count: number): void {
+    if (this.spent) this.renew();
     const custom = this.custom;
-    const counters = this.counters;
-    const { slot, kinds } = this.slots;
-    const standard = this.standard;
-    // One pass over the properties (source order): a standard property whose value fits goes to its column, a
-    // core property is picked up, everything else (and every misfit, and a present null) goes to custom_properties.
-    let timeValue: unknown;
-    let procValue: unknown;
-    let distinctValue: unknown;
-    let insertValue: unknown;
-    let misfits = 0;
-    let index = -1;
-    const firstCustom = custom.keys.length;
-    for (const key in props) {
-      index++;
-      const value = props[key];
-      const i = slot.get(key);
-      if (i !== undefined) {
-        if (i >= 0) {
-          if (value !== null && value !== undefined) {
-            const converted = convertValue(kinds[i]!, value);
-            if (converted !== NO_FIT) {
-              standard[i]![row] = converted;
-              continue;
-            }
-            misfits++;
-          }
-        } else {
-          if (i === TIME) timeValue = value;
-          else if (i === DISTINCT_ID) distinctValue = value;
-          else if (i === INSERT_ID) insertValue = value;
-          else procValue = value;
-          continue;
-        }
-      }
-      custom.keys.push(key);
-      custom.values.push(texts === null ? (JSON.stringify(value) ?? 'null') : customText(texts, key, value, index, plain));
+    for (let k = 0; k < count; k++) {
+      custom.keys.push(customKeys[k]!);
+      custom.values.push(customValues[k]!);
     }
-    if (texts && texts.length !== index + 1) {
-      // A name repeats in the line: positions drifted; take each text by name (the last occurrence, as JSON.parse).
-      for (let k = firstCustom; k < custom.keys.length; k++) {
-        const member = texts.indexOf(custom.keys[k]!);
-        if (member >= 0) custom.values[k] = texts.textAt(member);
-      }
-    }
-    counters.valuesKeptRaw += misfits;
-
-    const eventRaw = record['event'];
-    const event = typeof eventRaw === 'string' ? eventRaw : null;
-
-    let timeRaw: number | null = null;
-    if (typeof timeValue === 'number' && Number.isSafeInteger(timeValue)) timeRaw = timeValue;
-    else {
-      counters.timeMissing++;
-      if (timeValue !== undefined) pushCustom(custom, 'time', timeValue, texts, plain);
-    }
-
-    let processing: number | null = null;
-    if (typeof procValue === 'number' && Number.isSafeInteger(procValue)) processing = procValue;
-    else if (procValue !== undefined && procValue !== null) {
-      counters.valuesKeptRaw++;
-      pushCustom(custom, 'mp_processing_time_ms', procValue, texts, plain);
-    }
-
-    let distinctId: string | null = null;
-    if (typeof distinctValue === 'string') distinctId = distinctValue;
-    else if (distinctValue !== undefined && distinctValue !== null) {
-      counters.valuesKeptRaw++;
-      pushCustom(custom, 'distinct_id', distinctValue, texts, plain);
-    }
-
-    let insertId: string | null = null;
-    if (typeof insertValue === 'string') insertId = insertValue;
-    else if (insertValue !== undefined && insertValue !== null) {
-      counters.valuesKeptRaw++;
-      pushCustom(custom, '$insert_id', insertValue, texts, plain);
-    }
-
-    let time: number | null = timeRaw;
-    let flag: string | null = null;
-    if (timeRaw !== null && processing !== null && this.legacy === null) this.zoneShift.add(processing - timeRaw);
-    if (timeRaw !== null && this.legacy !== null) {
-      time = this.legacy.toUtc(timeRaw, processing);
-      flag = this.legacy.flag;
-      if (flag === 'dst_gap') counters.dstGap++;
-      else if (flag === 'dst_ambiguous') counters.dstAmbiguous++;
-    }
-
-    let key: string;
-    if (insertId !== null) {
-      const distinctJson = distinctValue === undefined ? null : stringifyJson(distinctValue);
-      key = dedupeKey(event, distinctJson, timeRaw === null ? null : Math.floor(timeRaw / 1000), insertId);
-    } else {
-      counters.insertIdMissing++;
-      key = contentKey(record);
-    }
-
-    this.dedupe.push(key);
-    this.event.push(event);
-    this.insertId.push(insertId);
-    this.insertIdMissing.push(insertId === null);
-    this.distinctId.push(distinctId);
-    this.time.push(time);
-    this.timeRaw.push(timeRaw);
-    this.timeFlag.push(flag);
-    this.eventDate.push(time === null ? null : this.dates.dateOf(time));
-    this.processing.push(processing);
+    this.dedupe.push(core.dedupe);
+    this.event.push(core.event);
+    this.insertId.push(core.insertId);
+    this.insertIdMissing.push(core.insertId === null);
+    this.distinctId.push(core.distinctId);
+    this.time.push(core.time);
+    this.timeRaw.push(core.timeRaw);
+    this.timeFlag.push(core.flag);
+    this.eventDate.push(core.eventDate);
+    this.processing.push(core.processing);
     this.customOffsets.push(custom.keys.length);
-    this.rows = row + 1;
+    this.rows++;
   }
 
   /** The rows so far as one RecordBatch; the builder starts over. */

@@ -19,6 +19,53 @@ export function dedupeKey(event: string | null, distinctIdJson: string | null, t
   return hash(`v1\u0000[${e},${d},${t},${JSON.stringify(insertId)}]`);
 }
 
+function copyInto(out: Uint8Array, at: number, b: Uint8Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) out[at++] = b[i]!;
+  return at;
+}
+
+/** Reused input of `dedupeKeyOfJsonTexts` (grown as needed). */
+let scratch = Buffer.allocUnsafe(512);
+
+/**
+ * `dedupeKey` for an event whose name, distinct_id and `$insert_id` are JSON string texts without a backslash in
+ * `b` (each range includes its quotes), hashed from those bytes without making strings. Such a text is exactly
+ * `JSON.stringify` of its value (a valid JSON string has no raw control character, and valid UTF-8 no lone
+ * surrogate), so the hashed bytes are the UTF-8 of the text `dedupeKey` hashes. `eventFrom` < 0: the event name is
+ * not a string (null); `distinctFrom` < 0: no distinct_id.
+ */
+export function dedupeKeyOfJsonTexts(
+  b: Uint8Array,
+  eventFrom: number,
+  eventTo: number,
+  distinctFrom: number,
+  distinctTo: number,
+  timeSeconds: number | null,
+  insertFrom: number,
+  insertTo: number,
+): string {
+  const need = 40 + (eventTo - eventFrom) + (distinctTo - distinctFrom) + (insertTo - insertFrom);
+  if (scratch.length < need) scratch = Buffer.allocUnsafe(need * 2);
+  const out = scratch;
+  let at = out.write('v1\u0000[', 0, 'latin1');
+  if (eventFrom < 0) at += out.write('null', at, 'latin1');
+  else at = copyInto(out, at, b, eventFrom, eventTo);
+  out[at++] = 0x2c;
+  if (distinctFrom < 0) at += out.write('null', at, 'latin1');
+  else {
+    // JSON.stringify of the distinct_id's JSON text: its quotes escaped.
+    at += out.write('"\\"', at, 'latin1');
+    at = copyInto(out, at, b, distinctFrom + 1, distinctTo - 1);
+    at += out.write('\\""', at, 'latin1');
+  }
+  out[at++] = 0x2c;
+  at += out.write(timeSeconds === null ? 'null' : String(timeSeconds), at, 'latin1');
+  out[at++] = 0x2c;
+  at = copyInto(out, at, b, insertFrom, insertTo);
+  out[at++] = 0x5d;
+  return oneShotHash('sha256', out.subarray(0, at), 'hex').slice(0, 32);
+}
+
 /** JSON with object keys sorted at every level (numbers written exactly). */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return stringifyJson(value);
