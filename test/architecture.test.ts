@@ -1,5 +1,5 @@
 /**
- * The import rules of ../shared/style.md ("Which way the imports run"), checked on every relative import of every
+ * The import rules of the workspace style guide (style.md, "Which way the imports run"), checked on every relative import of every
  * TypeScript/ESM file in the repository (static imports, re-exports and dynamic `import()`):
  * - connector-spec/ imports nothing of ours; lakehouse/ imports only connector-spec/;
  * - a source imports only connector-spec/ (the proxy's source also the Mixpanel source's entry);
@@ -101,7 +101,7 @@ function violations(all: readonly Edge[]): string[] {
   return found;
 }
 
-describe('imports follow ../shared/style.md', () => {
+describe('imports follow the style guide', () => {
   it('no production file breaks a rule', () => {
     expect(violations(edges())).toEqual([]);
   });
