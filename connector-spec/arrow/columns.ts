@@ -398,6 +398,16 @@ export class Utf8ColumnBuilder {
     this.end += this.data.write(s, this.end, 'utf8');
   }
 
+  /** Add a string of ASCII characters only (the caller knows: a hex digest, a date) to the value being written. */
+  writeAscii(s: string): void {
+    const n = s.length;
+    this.reserve(n);
+    const data = this.data;
+    let at = this.end;
+    for (let i = 0; i < n; i++) data[at++] = s.charCodeAt(i);
+    this.end = at;
+  }
+
   /** Close the value being written (possibly empty). */
   endValue(): void {
     const i = this.validity.length + 1;

@@ -24,8 +24,13 @@ function copyInto(out: Uint8Array, at: number, b: Uint8Array, from: number, to: 
   return at;
 }
 
-/** Reused input of `dedupeKeyOfJsonTexts` (grown as needed). */
+/** Reused input of `dedupeKeyOfJsonTexts` (grown as needed), and its views from 0 by length (no view per key). */
 let scratch = Buffer.allocUnsafe(512);
+let views: Buffer[] = [];
+
+function viewOf(length: number): Buffer {
+  return (views[length] ??= scratch.subarray(0, length));
+}
 
 /**
  * `dedupeKey` for an event whose name, distinct_id and `$insert_id` are JSON string texts without a backslash in
@@ -45,7 +50,10 @@ export function dedupeKeyOfJsonTexts(
   insertTo: number,
 ): string {
   const need = 40 + (eventTo - eventFrom) + (distinctTo - distinctFrom) + (insertTo - insertFrom);
-  if (scratch.length < need) scratch = Buffer.allocUnsafe(need * 2);
+  if (scratch.length < need) {
+    scratch = Buffer.allocUnsafe(need * 2);
+    views = [];
+  }
   const out = scratch;
   let at = out.write('v1\u0000[', 0, 'latin1');
   if (eventFrom < 0) at += out.write('null', at, 'latin1');
@@ -63,7 +71,7 @@ export function dedupeKeyOfJsonTexts(
   out[at++] = 0x2c;
   at = copyInto(out, at, b, insertFrom, insertTo);
   out[at++] = 0x5d;
-  return oneShotHash('sha256', out.subarray(0, at), 'hex').slice(0, 32);
+  return oneShotHash('sha256', viewOf(at), 'hex').slice(0, 32);
 }
 
 /** JSON with object keys sorted at every level (numbers written exactly). */

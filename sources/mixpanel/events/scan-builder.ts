@@ -303,7 +303,8 @@ export class ScanBatchBuilder implements EventRowSink {
       const distinctJson = distinctKind === 0 ? null : stringifyJson(this.scalarAt(b, distinctAt));
       key = dedupeKey(event, distinctJson, seconds, stringAt(b, insertFrom, insertTo, ESCAPED));
     }
-    this.dedupe.appendString(key);
+    this.dedupe.writeAscii(key);
+    this.dedupe.endValue();
     this.endCore(time, timeRaw, flag, processing);
     return true;
   }
