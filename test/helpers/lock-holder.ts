@@ -4,7 +4,7 @@
  * kind `runner`: the runner's state-folder lock (runner/lock.ts); kind `spool`: the proxy's spool writer.
  * Prints `HELD <lock file JSON>` once it holds the lock, `LOG <json>` for each log line, `ERROR <json>` (exit 3)
  * when it cannot take it; on a `release` line on stdin it releases, prints `RELEASED` and exits 0.
- * `hostname` plays a run on another host (the rest of the identity is this machine's).
+ * `hostname` plays a run on another host: that hostname and a boot id of its own (the rest is this machine's).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,7 +26,10 @@ const print = (line: string): void => void process.stdout.write(`${line}\n`);
 const at = (level: string) => (msg: string, fields?: Readonly<Record<string, unknown>>) => print(`LOG ${JSON.stringify({ level, msg, fields: fields ?? {} })}`);
 const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 const identity: ProcessIdentitySource =
-  options.hostname === undefined ? systemIdentity : { inspect: (pid) => systemIdentity.inspect(pid), self: async () => ({ ...(await systemIdentity.self()), hostname: options.hostname! }) };
+  options.hostname === undefined
+    ? systemIdentity
+    : // Another machine has another kernel: its own boot id (a pid namespace id of this kernel can be handed out again).
+      { inspect: (pid) => systemIdentity.inspect(pid), self: async () => ({ ...(await systemIdentity.self()), hostname: options.hostname!, bootId: `boot-of-${options.hostname!}` }) };
 
 let release: () => Promise<void>;
 let file: string;
