@@ -4,17 +4,10 @@
  * Pure: the output is a function of (seed, index, day), so two runs produce byte-identical files.
  */
 
-/** mulberry32: a tiny, fast, good-enough PRNG. Returns floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../connector-spec/testing/seeded-random.js';
+
+/** mulberry32 (connector-spec/testing/seeded-random.ts). */
+export const prng = seededRandom;
 
 const EVENTS = ['Page View', 'Sign Up', 'Add To Cart', 'Purchase', 'Search', 'Video Play', 'Share', 'Login'] as const;
 const OS = ['Mac OS X', 'Windows', 'Linux', 'iOS', 'Android', 'Chrome OS'] as const;

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { childPath, lineColumn, looksLikeYaml, scanJson } from './spec-json.js';
+import { seededRandom as prng } from '../connector-spec/testing/seeded-random.js';
 
 const SEEDS = [
   '{\n  "connection_name": "mp",\n  "objects": [\n    { "table": { "source_table": "events", "table_configuration": { "lookback_days": "5", "n": -1.5e3 } } },\n    { "table": { "source_table": "engage", "destination_table": "profiles" } }\n  ]\n}\n',
@@ -11,17 +12,6 @@ const SEEDS = [
   '{"k": "v", "nested": {"k": "v2", "list": [{"k": 1}, {"k": 2}]}}',
 ];
 const ALPHABET = ['{', '}', '[', ']', ',', ':', '"', '\\', ' ', '\n', '0', '1', '-', '.', 'e', 'a', 't', 'n', 'u', "'", '/', '#', '\t', 'é'];
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(text: string, random: () => number): string {
   let out = text;

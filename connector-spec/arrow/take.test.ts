@@ -29,18 +29,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { batchFromColumns, timestampMsData, utf8MapType } from './columns.js';
 import { filterRows, takeRows, takeVector } from './take.js';
-
-/** mulberry32: a small seeded generator, so a failure reproduces. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '../testing/seeded-random.js';
 
 const STRINGS = ['', 'a', 'é', 'naïve café', '😀 emoji', '日本語テキスト', 'x'.repeat(70), 'tab\tnew\nline', '\u0000nul'];
 

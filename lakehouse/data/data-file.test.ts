@@ -17,16 +17,7 @@ import { tempStore, type TempStore } from '../testing/tables.js';
 import type { AddFile } from '../types.js';
 import { createDataFile, readDataFile } from './index.js';
 import { STRING_PREFIX } from './stats.js';
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '../../connector-spec/testing/seeded-random.js';
 
 const SCHEMA = new Schema([
   new Field('dedupe_key', new Utf8(), false),

@@ -3,16 +3,7 @@ import { TimeUnit, Timestamp, type Data } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { timestampMsData } from '../../connector-spec/index.js';
 import { convertTimestamps, toMicrosUtc } from './timestamps.js';
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '../../connector-spec/testing/seeded-random.js';
 
 function values(data: Data<Timestamp>): (bigint | null)[] {
   return Array.from({ length: data.length }, (_, i) => {

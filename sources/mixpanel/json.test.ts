@@ -1,6 +1,7 @@
 import { LosslessNumber, parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
 import { EXACT_TEXT_MAX_CHARS, compactJsonText, holdsExactNumber, holdsRoundedNumber, isExactJsonText, parseJsonLossless, parseJsonLosslessReporting, rawMembersAt, stringifyJson } from './json.js';
+import { seededRandom } from '../../connector-spec/testing/seeded-random.js';
 
 describe('lossless JSON', () => {
   it('keeps 19-digit integers and out-of-range numbers exact', () => {
@@ -185,14 +186,7 @@ describe('stringifyJson', () => {
 
 /** A seeded generator of JSON texts in every number form, escape and spacing (mulberry32). */
 function jsonTexts(seed: number, count: number): string[] {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
   const ws = (): string => (next() < 0.1 ? pick([' ', '\t', '\r\n ']) : '');
   const digits = (n: number): string => Array.from({ length: n }, () => String(Math.floor(next() * 10))).join('');

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DateValue, evaluateWhere, parseWhere as emulatorParseWhere, type WhereContext } from '../../../emulator/where.js';
 import { MAX_WHERE_DEPTH, MAX_WHERE_LENGTH, WhereSyntaxError, parseWhere, type WhereLiteral, type WhereNode } from './parse.js';
 import { printWhere } from './print.js';
+import { seededRandom as random } from '../../../connector-spec/testing/seeded-random.js';
 
 function canonical(text: string): string {
   return printWhere(parseWhere(text));
@@ -113,18 +114,6 @@ describe('parseWhere / printWhere', () => {
     expect(parseWhere(cut).kind).toBe('binary');
   });
 });
-
-/** A tiny seeded generator (mulberry32): the same trees on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NASTY = ['") or (true', "') or ('", '\\', '\\"', '"', "'", ')', '(', ' and ', ' or true', '\n', '\t', '日本', '🙂', ']', '[', 'properties["x"]', '#', '//', '/*', '%', ''];
 

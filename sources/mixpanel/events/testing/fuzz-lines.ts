@@ -4,17 +4,10 @@
  * `0.1e1`, 30-digit integers, `-0`, `1.50`, …) at the top level and inside nested objects and arrays, string
  * escapes, integer-like keys and insignificant whitespace, each with the custom_properties texts it must give.
  */
-/** mulberry32: the same lines on every run. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../../../connector-spec/testing/seeded-random.js';
+
+/** mulberry32 (connector-spec/testing/seeded-random.ts). */
+export const random = seededRandom;
 
 /** The forms the issue names, and their neighbours. */
 const NUMBER_FORMS = [
