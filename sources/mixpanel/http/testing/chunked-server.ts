@@ -21,10 +21,17 @@ export interface ChunkedServer {
   readonly url: string;
   /** Requests answered so far. */
   readonly requests: number;
-  /** Connections the client closed while the server had not ended them (an aborted read, for example). */
+  /** Connections that carried a request and that the client closed before the server ended them (an aborted read). */
   readonly closedByClient: number;
   close(): Promise<void>;
 }
+
+/**
+ * Sockets this server ended or reset on purpose. A socket that closes without being in here was closed by the
+ * client. (Node's own 'finish' cannot tell: when the client sends FIN, a non-half-open socket ends its side
+ * automatically, so 'finish' fires for a client's close too, whenever the client had read all it was sent.)
+ */
+const endedByServer = new WeakSet<Socket>();
 
 async function respond(socket: Socket, options: ChunkedServerOptions): Promise<void> {
   const head =
@@ -54,12 +61,16 @@ async function respond(socket: Socket, options: ChunkedServerOptions): Promise<v
   }
   if (options.breakAfter !== undefined) {
     await flush();
+    if (options.breakAfter.how !== 'stall') endedByServer.add(socket);
     if (options.breakAfter.how === 'cut') socket.end();
     else if (options.breakAfter.how === 'reset') socket.resetAndDestroy();
     return; // stall: keep the socket open, write nothing more
   }
   pending.push(Buffer.from('0\r\n\r\n', 'latin1'));
-  if (await flush()) socket.end();
+  if (await flush()) {
+    endedByServer.add(socket);
+    socket.end();
+  }
 }
 
 export async function startChunkedServer(options: ChunkedServerOptions): Promise<ChunkedServer> {
@@ -69,11 +80,10 @@ export async function startChunkedServer(options: ChunkedServerOptions): Promise
   let closing = false;
   const server: Server = createServer((socket) => {
     sockets.add(socket);
-    let serverDone = false;
-    socket.once('finish', () => (serverDone = true)); // the server ended its side
+    let requested = false;
     socket.on('close', () => {
       sockets.delete(socket);
-      if (!serverDone && !closing) closedByClient++;
+      if (requested && !endedByServer.has(socket) && !closing) closedByClient++;
     });
     socket.on('error', () => {});
     let seen = '';
@@ -81,6 +91,7 @@ export async function startChunkedServer(options: ChunkedServerOptions): Promise
       seen += data.toString('latin1');
       if (!seen.includes('\r\n\r\n')) return;
       socket.off('data', onData);
+      requested = true;
       requests++;
       void respond(socket, options);
     };
