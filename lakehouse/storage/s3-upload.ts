@@ -1,9 +1,8 @@
 /**
- * A streaming S3 upload with bounded memory: bytes gather into one part; a full part is sent while the next one
- * gathers, and a write waits for the previous part before it lets a new one start. So at most two parts are held
- * (one in flight, one gathering), whatever the object's size. An object smaller than one part is one PutObject.
- * Nothing is visible under the key before `close()` (CompleteMultipartUpload); `abort()` waits for the part in
- * flight, then aborts the multipart upload, so no object appears and no parts are left behind.
+ * A streaming S3 upload (block-upload.ts does the gathering, the two-part bound and the checks): parts of a
+ * multipart upload, or one PutObject for an object smaller than a part. Nothing is visible under the key before
+ * CompleteMultipartUpload; `abort()` waits for the part in flight, then aborts the multipart upload, so no object
+ * appears and no parts are left behind.
  */
 import {
   AbortMultipartUploadCommand,
@@ -14,10 +13,11 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { DataError, InternalError, isConnectorError, type ConnectorError } from '../../connector-spec/index.js';
-import { objectExists, sameBytes } from './store-support.js';
+import { InternalError, type ConnectorError } from '../../connector-spec/index.js';
+import { BlockUpload, type BlockStore } from './block-upload.js';
+import { sameBytes } from './store-support.js';
 import { isS3PreconditionFailure, s3ErrorFacts } from './s3-errors.js';
-import type { StoredObject, Upload } from './types.js';
+import type { StoredObject } from './types.js';
 
 /** S3's smallest part (every part but the last). */
 export const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -41,188 +41,86 @@ export interface S3UploadOptions {
   readonly read: (path: string) => Promise<Uint8Array | undefined>;
 }
 
-type State = 'open' | 'closing' | 'closed' | 'aborted' | 'failed';
+export class S3Upload extends BlockUpload {
+  constructor(options: S3UploadOptions) {
+    super({ path: options.path, displayUrl: options.displayUrl, blockSize: options.partSize, fail: options.fail, head: options.head }, new S3Parts(options));
+  }
+}
 
-export class S3Upload implements Upload {
-  readonly #options: S3UploadOptions;
-  #state: State = 'open';
-  #gathering: Buffer[] = [];
-  #gatheredBytes = 0;
-  #written = 0;
+class S3Parts implements BlockStore {
+  readonly #o: S3UploadOptions;
+  readonly maxBlocks = S3_MAX_PARTS;
+  readonly blockWord = 'part';
+  readonly tooManyBlocksCode = 'LAKEHOUSE_S3_TOO_MANY_PARTS';
   #uploadId: string | undefined;
-  #nextPart = 1;
   #parts: CompletedPart[] = [];
-  #inFlight: Promise<void> | undefined;
-  #failure: ConnectorError | undefined;
 
   constructor(options: S3UploadOptions) {
-    this.#options = options;
+    this.#o = options;
   }
 
-  async write(chunk: Uint8Array): Promise<void> {
-    this.#assertOpen('write');
-    if (chunk.byteLength === 0) return;
-    // Copy: the caller may reuse its buffer as soon as write() resolves.
-    this.#gathering.push(Buffer.from(chunk));
-    this.#gatheredBytes += chunk.byteLength;
-    this.#written += chunk.byteLength;
-    while (this.#gatheredBytes >= this.#options.partSize) {
-      const part = this.#take(this.#options.partSize);
-      try {
-        await this.#sendPart(part);
-      } catch (error) {
-        await this.#failWith(error);
-      }
-      this.#assertOpen('write');
-    }
+  async putSingle(body: Buffer): Promise<void> {
+    const o = this.#o;
+    await this.#call('write', () => o.client.send(new PutObjectCommand({ Bucket: o.bucket, Key: o.key, Body: body, ...this.#condition() })));
   }
 
-  async close(): Promise<StoredObject> {
-    this.#assertOpen('close');
-    this.#state = 'closing';
-    let single: Buffer | undefined;
-    try {
-      if (this.#uploadId === undefined && this.#inFlight === undefined) {
-        const body = this.#take(this.#gatheredBytes);
-        single = body;
-        await this.#call('write', () =>
-          this.#options.client.send(new PutObjectCommand({ Bucket: this.#options.bucket, Key: this.#options.key, Body: body, ...this.#condition() })),
-        );
-      } else {
-        if (this.#gatheredBytes > 0) await this.#sendPart(this.#take(this.#gatheredBytes));
-        await this.#settle();
-        if (this.#failure !== undefined) throw this.#failure;
-        const parts = [...this.#parts].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
-        const uploadId = this.#uploadId;
-        await this.#call('complete the multipart upload of', () =>
-          this.#options.client.send(
-            new CompleteMultipartUploadCommand({
-              Bucket: this.#options.bucket,
-              Key: this.#options.key,
-              UploadId: uploadId,
-              MultipartUpload: { Parts: parts },
-              ...this.#condition(),
-            }),
-          ),
-        );
-        this.#uploadId = undefined;
-      }
-    } catch (error) {
-      if (!isConnectorError(error) && isS3PreconditionFailure(s3ErrorFacts(error))) {
-        // The key exists. If it is this upload (our bytes; for a multipart upload, our size: data file names are
-        // unique), an earlier attempt of a retried request finished it. Anything else is never overwritten.
-        const existing = await this.#options.head(this.#options.path).catch(() => undefined);
-        const ours =
-          existing !== undefined &&
-          existing.size === this.#written &&
-          (single === undefined || sameBytes((await this.#options.read(this.#options.path).catch(() => undefined)) ?? new Uint8Array(), single));
-        if (existing !== undefined && ours) {
-          await this.#abortMultipart();
-          this.#state = 'closed';
-          return existing;
-        }
-        await this.#failWith(objectExists(this.#options.displayUrl, this.#options.path));
-      }
-      await this.#failWith(error);
-    }
-    this.#state = 'closed';
-    const stored = await this.#options.head(this.#options.path);
-    if (stored === undefined || stored.size !== this.#written) {
-      throw new DataError(
-        `${this.#options.displayUrl}: after the upload ${this.#options.path} holds ${stored === undefined ? 'no object' : `${stored.size} bytes`} where ${this.#written} were written. ` +
-          'Fix: check that nothing else writes under this location, then run again.',
-        { code: 'LAKEHOUSE_UPLOAD_SIZE', context: { path: this.#options.path } },
-      );
-    }
-    return stored;
-  }
-
-  async abort(): Promise<void> {
-    if (this.#state === 'closed' || this.#state === 'aborted') return;
-    this.#state = 'aborted';
-    await this.#settle();
-    this.#gathering = [];
-    this.#gatheredBytes = 0;
-    await this.#abortMultipart();
-  }
-
-  /** Wait for the part in flight (if any), then start this one without waiting for it. */
-  async #sendPart(part: Buffer): Promise<void> {
-    await this.#settle();
-    if (this.#failure !== undefined) throw this.#failure;
-    if (this.#nextPart > S3_MAX_PARTS) {
-      throw new InternalError(`${this.#options.path}: more than ${S3_MAX_PARTS} parts; the part size is too small for this object.`, {
-        code: 'LAKEHOUSE_S3_TOO_MANY_PARTS',
-        context: { path: this.#options.path },
-      });
-    }
+  async beginBlock(block: Buffer, index: number): Promise<{ readonly done: Promise<void> }> {
+    const o = this.#o;
     const uploadId = await this.#ensureMultipart();
-    const partNumber = this.#nextPart++;
-    this.#inFlight = this.#options.client
-      .send(new UploadPartCommand({ Bucket: this.#options.bucket, Key: this.#options.key, UploadId: uploadId, PartNumber: partNumber, Body: part }))
-      .then(
-        (result) => {
-          this.#parts.push({
-            PartNumber: partNumber,
-            ETag: result.ETag,
-            ...(result.ChecksumCRC32 === undefined ? {} : { ChecksumCRC32: result.ChecksumCRC32 }),
-          });
-        },
-        (error: unknown) => {
-          this.#failure ??= this.#options.fail(error, `upload part ${partNumber} of ${this.#options.path}`);
-        },
-      );
+    const partNumber = index + 1;
+    const done = o.client.send(new UploadPartCommand({ Bucket: o.bucket, Key: o.key, UploadId: uploadId, PartNumber: partNumber, Body: block })).then((result) => {
+      this.#parts.push({ PartNumber: partNumber, ETag: result.ETag, ...(result.ChecksumCRC32 === undefined ? {} : { ChecksumCRC32: result.ChecksumCRC32 }) });
+    });
+    return { done };
   }
 
-  async #ensureMultipart(): Promise<string> {
-    if (this.#uploadId !== undefined) return this.#uploadId;
-    const created = await this.#call('start a multipart upload of', () =>
-      this.#options.client.send(
-        new CreateMultipartUploadCommand({
-          Bucket: this.#options.bucket,
-          Key: this.#options.key,
-          ...(this.#options.checksums ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
-        }),
-      ),
+  async commitBlocks(): Promise<void> {
+    const o = this.#o;
+    const parts = [...this.#parts].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+    const uploadId = this.#uploadId;
+    await this.#call('complete the multipart upload of', () =>
+      o.client.send(new CompleteMultipartUploadCommand({ Bucket: o.bucket, Key: o.key, UploadId: uploadId, MultipartUpload: { Parts: parts }, ...this.#condition() })),
     );
-    if (created.UploadId === undefined) {
-      throw new InternalError(`${this.#options.path}: the store started a multipart upload without an upload id.`, { code: 'LAKEHOUSE_S3_NO_UPLOAD_ID' });
-    }
-    this.#uploadId = created.UploadId;
-    return created.UploadId;
+    this.#uploadId = undefined;
   }
 
-  async #settle(): Promise<void> {
-    const inFlight = this.#inFlight;
-    this.#inFlight = undefined;
-    if (inFlight !== undefined) await inFlight;
+  alreadyExists(error: unknown): boolean {
+    return isS3PreconditionFailure(s3ErrorFacts(error));
   }
 
-  async #abortMultipart(): Promise<void> {
+  /** A multipart upload of our size is ours (data file names are unique); a single put must hold our bytes. */
+  async isOurs(single: Buffer | undefined): Promise<boolean> {
+    if (single === undefined) return true;
+    return sameBytes((await this.#o.read(this.#o.path).catch(() => undefined)) ?? new Uint8Array(), single);
+  }
+
+  async discardBlocks(): Promise<void> {
+    const o = this.#o;
     const uploadId = this.#uploadId;
     this.#uploadId = undefined;
     if (uploadId === undefined) return;
     try {
-      await this.#options.client.send(new AbortMultipartUploadCommand({ Bucket: this.#options.bucket, Key: this.#options.key, UploadId: uploadId }));
+      await o.client.send(new AbortMultipartUploadCommand({ Bucket: o.bucket, Key: o.key, UploadId: uploadId }));
     } catch {
       // Best effort: a bucket lifecycle rule (AbortIncompleteMultipartUpload) collects what is left.
     }
   }
 
-  /** Fail the upload: abort the multipart upload and throw the typed error. */
-  async #failWith(error: unknown): Promise<never> {
-    const typed = this.#failure ?? (isConnectorError(error) ? error : this.#options.fail(error, `upload ${this.#options.path}`));
-    this.#failure = typed;
-    this.#state = 'failed';
-    await this.#settle();
-    this.#gathering = [];
-    this.#gatheredBytes = 0;
-    await this.#abortMultipart();
-    throw typed;
+  async #ensureMultipart(): Promise<string> {
+    if (this.#uploadId !== undefined) return this.#uploadId;
+    const o = this.#o;
+    const created = await this.#call('start a multipart upload of', () =>
+      o.client.send(new CreateMultipartUploadCommand({ Bucket: o.bucket, Key: o.key, ...(o.checksums ? { ChecksumAlgorithm: 'CRC32' as const } : {}) })),
+    );
+    if (created.UploadId === undefined) {
+      throw new InternalError(`${o.path}: the store started a multipart upload without an upload id.`, { code: 'LAKEHOUSE_S3_NO_UPLOAD_ID' });
+    }
+    this.#uploadId = created.UploadId;
+    return created.UploadId;
   }
 
   #condition(): { IfNoneMatch?: string } {
-    return this.#options.ifNoneMatch ? { IfNoneMatch: '*' } : {};
+    return this.#o.ifNoneMatch ? { IfNoneMatch: '*' } : {};
   }
 
   async #call<T>(operation: string, send: () => Promise<T>): Promise<T> {
@@ -231,23 +129,7 @@ export class S3Upload implements Upload {
     } catch (error) {
       // A refused If-None-Match is for close() to judge.
       if (isS3PreconditionFailure(s3ErrorFacts(error))) throw error;
-      throw this.#options.fail(error, `${operation} ${this.#options.path}`);
+      throw this.#o.fail(error, `${operation} ${this.#o.path}`);
     }
   }
-
-  #take(bytes: number): Buffer {
-    const all = this.#gathering.length === 1 ? (this.#gathering[0] as Buffer) : Buffer.concat(this.#gathering, this.#gatheredBytes);
-    const part = all.subarray(0, bytes);
-    const rest = all.subarray(bytes);
-    this.#gathering = rest.byteLength > 0 ? [Buffer.from(rest)] : [];
-    this.#gatheredBytes = rest.byteLength;
-    return part;
-  }
-
-  #assertOpen(what: string): void {
-    if (this.#state === 'open') return;
-    if (this.#state === 'failed' && this.#failure !== undefined) throw this.#failure;
-    throw new InternalError(`${this.#options.path}: ${what}() on an upload that is ${this.#state}.`, { code: 'LAKEHOUSE_UPLOAD_STATE', context: { path: this.#options.path } });
-  }
 }
-
