@@ -81,7 +81,8 @@ export class BlockUpload implements Upload {
   async close(): Promise<StoredObject> {
     this.#assertOpen('close');
     this.#state = 'closing';
-    const { store, target } = { store: this.#store, target: this.#target };
+    const store = this.#store;
+    const target = this.#target;
     let single: Buffer | undefined;
     try {
       if (this.#blocks === 0) {
@@ -130,7 +131,8 @@ export class BlockUpload implements Upload {
   async #send(block: Buffer): Promise<void> {
     await this.#settle();
     if (this.#failure !== undefined) throw this.#failure;
-    const { store, target } = { store: this.#store, target: this.#target };
+    const store = this.#store;
+    const target = this.#target;
     if (this.#blocks >= store.maxBlocks) {
       throw new InternalError(`${target.path}: more than ${store.maxBlocks} ${store.blockWord}s; the ${store.blockWord} size is too small for this object.`, {
         code: store.tooManyBlocksCode,
