@@ -128,12 +128,15 @@ async function runReports(stateDir: string): Promise<RunReport[]> {
 describe('two CLI processes at once (emulator)', () => {
   let emulator: Emulator;
   let proxy: BarrierProxy;
+  let dataClock = Date.now();
   let dirs: Dirs;
   let specPath: string;
 
   beforeAll(async () => {
     // Mixpanel's per-second export limit is not what this test is about (two processes call at once on purpose).
-    emulator = await startEmulator({ profiles: 120, seed: 5, limits: NO_RATE_LIMITS });
+    // The data clock moves only when the test says (a profile's `$last_seen` ticks with it; the clean run at the
+    // end must read the profiles the last round read).
+    emulator = await startEmulator({ profiles: 120, seed: 5, limits: NO_RATE_LIMITS, now: () => dataClock });
     proxy = await startBarrierProxy(emulator.url, { pathPrefix: '/api/2.0/export' });
     dirs = await tempDirs('lakeflow-two-cli-');
     cleanups.push(async () => {
@@ -158,8 +161,13 @@ describe('two CLI processes at once (emulator)', () => {
     const states = [path.join(dirs.root, 'state-a'), path.join(dirs.root, 'state-b')];
     const now = Date.now();
     importBatch(emulator, 0, 400, now - 30 * 60_000);
+    dataClock = now;
     for (const round of [0, 1]) {
-      if (round === 1) importBatch(emulator, 400, 150, Date.now());
+      if (round === 1) {
+        const at = Date.now();
+        importBatch(emulator, 400, 150, at);
+        dataClock = at;
+      }
       proxy.arm(2);
       const results = await Promise.all(states.map((state) => runCli(args(dirs.lakehouse, state), env)));
       for (const r of results) expect([0, EXIT_DEFERRED], r.stderr.slice(-2000)).toContain(r.code);
