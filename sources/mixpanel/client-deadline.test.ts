@@ -99,7 +99,7 @@ describe('the client never sleeps past the deadline', () => {
     expect(s.emu.log.forRoute('cohorts').map((e) => e.status)).toEqual([200, 200, 200]);
   });
 
-  it('hourly-budget pacing of an export call (no bottleneck reservoir holds it in a queue past the deadline)', async () => {
+  it('hourly-budget pacing of an export call (no limiter reservoir holds it in a queue past the deadline)', async () => {
     expect.hasAssertions();
     const s = await setup(1);
     const params = { fromDate: '2024-06-10', toDate: '2024-06-10' };

@@ -1,5 +1,5 @@
 /**
- * The seam between tables and HTTP. `client.ts` implements it with undici, one shared bottleneck limiter per
+ * The seam between tables and HTTP. `client.ts` implements it with undici, one shared call gate per
  * API family (export: 60/h, 3/s, 100 concurrent; query: 60/h, 5 concurrent), Retry-After, backoff for
  * 5xx/timeouts, the one HTTP-status → error table from connector-spec, and no wait past the call's deadline.
  */

@@ -1,6 +1,6 @@
 /**
  * The Mixpanel HTTP client: undici (one pooled Agent, explicit timeouts), regional hosts or one base URL,
- * Basic auth, one bottleneck limiter per API family shared by every table of a source, 429 → Retry-After or the
+ * Basic auth, one call gate (concurrency, least gap between starts) per API family shared by every table of a source, 429 → Retry-After or the
  * hourly window, 5xx/connection errors → bounded exponential backoff with jitter, everything else → the typed
  * error of `errorForHttpStatus` with a message naming the fix.
  *
@@ -17,7 +17,6 @@
  * TransientError for a retry backoff). The host then ends the table with its committed work kept.
  */
 import type { Readable } from 'node:stream';
-import Bottleneck from 'bottleneck';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ConfigError, RateLimitError, TransientError, isConnectorError, type ConnectorError, type Logger, type ReadStats } from '../../connector-spec/index.js';
 import { resolveUserAgent } from './user-agent.js';
@@ -25,6 +24,7 @@ import type { CallContext, ExportParams, ExportResponse, MixpanelClient, QueryCa
 import type { MixpanelConfig } from './config-types.js';
 import { decodedBody } from './http/decode.js';
 import { ERROR_CODE_PREFIX, errorForResponse, unreachableError } from './http/errors.js';
+import { CallGate } from './http/call-gate.js';
 import { requestExportBody } from './http/export-body.js';
 import { EXPORT_PATH, apiBase, type ApiFamily } from './http/hosts.js';
 import {
@@ -136,7 +136,7 @@ function addStats(stats: ReadStats | undefined, update: (s: ReadStats) => void):
 
 /** Per-family bookkeeping: the limiter, the calls of the last window, and a block after an hourly 429. */
 interface FamilyState {
-  readonly limiter: Bottleneck;
+  readonly limiter: CallGate;
   readonly settings: LimiterSettings;
   /** Start stamps of the calls the hourly budget counts (of the last window). */
   calls: number[];
@@ -175,17 +175,17 @@ class UndiciMixpanelClient implements MixpanelClient {
       bodyTimeout: this.limits.bodyTimeoutMs,
       connections: 16,
     });
-    // The hourly budgets are kept by the rolling-window gate alone (bottleneck keeps the gap and the concurrency):
-    // a bottleneck reservoir would count the pages of a query too (it cannot tell a continued query from a new
-    // one), it refills in fixed windows (the gate is the stricter rule anyway), and it would hold a call in its
-    // queue without a look at the call's deadline.
+    // The hourly budgets are kept by the rolling-window gate alone (the CallGate keeps the gap and the
+    // concurrency): a limiter's reservoir would count the pages of a query too (it cannot tell a continued query
+    // from a new one), it refills in fixed windows (the gate is the stricter rule anyway), and it would hold a call
+    // in its queue without a look at the call's deadline.
     const family = (settings: LimiterSettings): FamilyState => ({
       settings,
       calls: [],
       continued: [],
       countsContinued: false,
       blockedUntil: 0,
-      limiter: new Bottleneck({ minTime: settings.minTime, maxConcurrent: settings.maxConcurrent }),
+      limiter: new CallGate({ minTime: settings.minTime, maxConcurrent: settings.maxConcurrent }),
     });
     this.families = { export: family(this.limits.export), query: family(this.limits.query) };
   }
@@ -248,7 +248,6 @@ class UndiciMixpanelClient implements MixpanelClient {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.families.export.limiter.disconnect(), this.families.query.limiter.disconnect()]);
     await this.agent.close();
   }
 
@@ -291,21 +290,22 @@ class UndiciMixpanelClient implements MixpanelClient {
   }
 
   /**
-   * Bottleneck's reservoir refills in fixed windows, so up to twice the budget could start within one rolling
+   * A limiter's reservoir refills in fixed windows, so up to twice the budget could start within one rolling
    * hour across a refill. Mixpanel counts a rolling hour: before each call, wait until our calls of the last
-   * window are under the budget. (Check and record happen without an await in between: no race.)
+   * window are under the budget. Undefined when the call may start now, else the wait (after which the caller asks
+   * again): the caller records its call in the same synchronous step as the answer that let it through, so two
+   * calls cannot both take the last unit of the budget, and a call with budget left starts without a turn of the
+   * event loop.
    */
-  private async rollingWindowGate(state: FamilyState, family: ApiFamily, ctx: CallContext): Promise<void> {
-    if (!Number.isFinite(state.settings.reservoir)) return;
-    for (;;) {
-      this.prune(state);
-      if (state.calls.length < state.settings.reservoir) return;
-      const wait = Math.max(1, state.calls[0]! + state.settings.reservoirRefreshIntervalMs - this.now() + 1);
-      const late = this.waitPastDeadline(wait, ctx, { kind: 'budget', family });
-      if (late) throw late;
-      this.logger.info('mixpanel hourly budget used up: waiting for the window to open', { table: ctx.table, family, waitMs: wait });
-      await this.sleep(wait, ctx.signal);
-    }
+  private rollingWindowGate(state: FamilyState, family: ApiFamily, ctx: CallContext): Promise<void> | undefined {
+    if (!Number.isFinite(state.settings.reservoir)) return undefined;
+    this.prune(state);
+    if (state.calls.length < state.settings.reservoir) return undefined;
+    const wait = Math.max(1, state.calls[0]! + state.settings.reservoirRefreshIntervalMs - this.now() + 1);
+    const late = this.waitPastDeadline(wait, ctx, { kind: 'budget', family });
+    if (late) return Promise.reject(late);
+    this.logger.info('mixpanel hourly budget used up: waiting for the window to open', { table: ctx.table, family, waitMs: wait });
+    return this.sleep(wait, ctx.signal);
   }
 
   /**
@@ -383,11 +383,12 @@ class UndiciMixpanelClient implements MixpanelClient {
       justWaited = false;
       let response: HttpResponse;
       try {
-        response = await state.limiter.schedule(async () => {
+        response = await state.limiter.run(async () => {
           // Decided when the call leaves the queue (another call may have learned that pages count meanwhile).
           countedCall = this.counted(state, ctx);
-          if (countedCall) await this.rollingWindowGate(state, family, ctx);
-          else this.prune(state); // keeps the uncounted stamps to the last window
+          if (countedCall) {
+            for (let wait = this.rollingWindowGate(state, family, ctx); wait !== undefined; wait = this.rollingWindowGate(state, family, ctx)) await wait;
+          } else this.prune(state); // keeps the uncounted stamps to the last window
           const started = this.now();
           (countedCall ? state.calls : state.continued).push(started);
           addStats(ctx.stats, (s) => {

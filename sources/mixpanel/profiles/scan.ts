@@ -13,6 +13,7 @@
  * out, so the caller's work overlaps the next round trip (the requests and their order are the same as one at a
  * time).
  */
+import { setImmediate as checkPhase } from 'node:timers/promises';
 import { DataError, TransientError, isConnectorError, type ReadStats } from '../../../connector-spec/index.js';
 import type { MixpanelClient } from '../client-types.js';
 import { DeliveredIds } from './delivered-ids.js';
@@ -110,6 +111,9 @@ export async function* scanEngage(options: EngageScanOptions): AsyncGenerator<re
         // is marked handled so an abandoned scan leaves no unhandled rejection.
         prefetched = fetchPage(page + 1, sessionId);
         prefetched.catch(() => {});
+        // undici writes a request on a reused keep-alive socket only after one check phase (its idle-socket
+        // validation): let it pass now, or the request waits for the caller's mapping of this page to end.
+        await checkPhase();
       }
     }
     if (fresh.length > 0) yield fresh;
