@@ -12,7 +12,7 @@ import { RecordBatch, Table, tableFromIPC, tableToIPC, type Data, type Schema } 
 import { partitionIds, type PartitionValue } from './partition-split.js';
 
 /** Default in-memory budget before spilling to disk. */
-export const STAGING_MEMORY_BYTES = 48 * 1024 * 1024;
+export const STAGING_MEMORY_BYTES = 16 * 1024 * 1024;
 
 interface Spilled {
   readonly offset: number;
