@@ -1,0 +1,67 @@
+/**
+ * CallStaging: batches within the memory budget stay in memory (the same objects come back); past it every further
+ * batch is spilled to the call's local file as an Arrow IPC stream and read back equal, under the staging schema;
+ * the partition values seen are kept; dispose() removes the folder.
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Field, Int32, RecordBatch, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CallStaging, dataBytes } from './call-staging.js';
+
+const schema = new Schema([new Field('id', new Int32(), true), new Field('day', new Utf8(), true)]);
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+/** A batch of the staging schema: ids, and `day` cycling over `days`. */
+function batch(ids: readonly number[], days: readonly string[]): RecordBatch {
+  const table = new Table({ id: vectorFromArray(ids, new Int32()), day: vectorFromArray(ids.map((_, i) => days[i % days.length]!), new Utf8()) });
+  return new RecordBatch(schema, table.batches[0]!.data);
+}
+
+function rows(b: RecordBatch): unknown[] {
+  return new Table([b]).toArray().map((r) => r.toJSON());
+}
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'call-staging-'));
+  dirs.push(dir);
+  return dir;
+}
+
+describe('CallStaging', () => {
+  it('keeps batches within the budget in memory and spills the rest; every batch reads back equal, in order', async () => {
+    const dir = await tempDir();
+    const batches = [batch([1, 2, 3], ['2024-06-01']), batch([4, 5], ['2024-06-02']), batch([6, 7, 8, 9], ['2024-06-01', '2024-06-03'])];
+    const budget = dataBytes(batches[0]!.data);
+    const staging = new CallStaging({ dir: path.join(dir, 'call'), schema, memoryBytes: budget, partitionBy: 'day' });
+    for (const b of batches) await staging.add(b);
+    expect(staging.batchCount).toBe(3);
+    expect([0, 1, 2].map((i) => staging.rowsOf(i))).toEqual([3, 2, 4]);
+    expect(staging.spilledBytes).toBeGreaterThan(0);
+    expect(await staging.get(0)).toBe(batches[0]);
+    const back: RecordBatch[] = [];
+    for await (const { batch: b } of staging.batches()) back.push(b);
+    expect(back.map((b) => b.schema)).toEqual([schema, schema, schema]);
+    expect(back.map(rows)).toEqual(batches.map(rows));
+    expect([...staging.partitions].sort()).toEqual(['2024-06-01', '2024-06-02', '2024-06-03']);
+    expect(await readdir(dir)).toEqual(['call']);
+    await staging.dispose();
+    expect(await readdir(dir)).toEqual([]);
+    await expect(staging.add(batches[0]!)).rejects.toThrow(/disposed/);
+  });
+
+  it('spills nothing while the budget holds', async () => {
+    const dir = await tempDir();
+    const staging = new CallStaging({ dir: path.join(dir, 'call'), schema });
+    const b = batch([1, 2], ['2024-06-01']);
+    await staging.add(b);
+    expect(staging.spilledBytes).toBe(0);
+    expect(await staging.get(0)).toBe(b);
+    expect(await readdir(dir)).toEqual([]);
+    await staging.dispose();
+  });
+});
