@@ -8,7 +8,7 @@ import { isExactJsonText, rawMembersAt, stringifyJson, type RawMembers } from '.
 import { NO_FIT, convertValue, type CustomSink, type PropertyKind, type PropertyTable } from '../properties.js';
 import { UtcDateCache } from './dates.js';
 import { contentKey, dedupeKey } from './dedupe.js';
-import type { LegacyClock } from './legacy-time.js';
+import type { LegacyClock, TimeFlag } from './legacy-time.js';
 import { escapeControlCharsInStrings, isTerminatedEarly, parseExportLine, terminatedEarly, type LineSink } from './lines.js';
 import { ALL_EVENT_COLUMNS, type EventColumns } from './schema.js';
 import { ZoneShiftTally } from './zone-shift.js';
@@ -145,6 +145,28 @@ export class EventRecordMapper {
     this.slots = slotsOf(table);
   }
 
+  /** The DST flag of the last `utcTime` (null, `dst_gap`, `dst_ambiguous`). */
+  timeFlag: TimeFlag = null;
+
+  /**
+   * An event's UTC time from its `time` (ms): a legacy project's wall clock is converted (a DST gap or overlap is
+   * flagged in `timeFlag` and counted); a UTC project's offset to the processing time is tallied for the legacy-time
+   * check. Shared by both row builders (this mapper's and the byte scanner's).
+   */
+  utcTime(timeRaw: number | null, processing: number | null): number | null {
+    this.timeFlag = null;
+    if (timeRaw === null) return null;
+    if (this.legacy === null) {
+      if (processing !== null) this.zoneShift.add(processing - timeRaw);
+      return timeRaw;
+    }
+    const time = this.legacy.toUtc(timeRaw, processing);
+    this.timeFlag = this.legacy.flag;
+    if (this.timeFlag === 'dst_gap') this.counters.dstGap++;
+    else if (this.timeFlag === 'dst_ambiguous') this.counters.dstAmbiguous++;
+    return time;
+  }
+
   /** Map one export line (without its `\n`; `byteOffset`: where it starts in the body) into `sink`; skips empty lines. */
   line(text: string, byteOffset: number, sink: EventRowSink): void {
     if (text.length === 0 || text === '\r') return;
@@ -255,15 +277,8 @@ export class EventRecordMapper {
       pushCustom('$insert_id', insertValue);
     }
 
-    let time: number | null = timeRaw;
-    let flag: string | null = null;
-    if (timeRaw !== null && processing !== null && this.legacy === null) this.zoneShift.add(processing - timeRaw);
-    if (timeRaw !== null && this.legacy !== null) {
-      time = this.legacy.toUtc(timeRaw, processing);
-      flag = this.legacy.flag;
-      if (flag === 'dst_gap') counters.dstGap++;
-      else if (flag === 'dst_ambiguous') counters.dstAmbiguous++;
-    }
+    const time = this.utcTime(timeRaw, processing);
+    const flag = this.timeFlag;
 
     let key: string;
     if (insertId !== null) {

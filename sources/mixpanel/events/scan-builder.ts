@@ -82,7 +82,6 @@ export class ScanBatchBuilder implements EventRowSink {
   fallbacks = 0;
   lastReason: FallbackReason = 'taken';
   private mapper: EventRecordMapper;
-  private legacy: LegacyClock | null = null;
   private readonly scanner: LineScanner;
   private readonly kinds: Uint8Array;
   private readonly utf8: (Utf8ColumnBuilder | null)[] = [];
@@ -151,7 +150,6 @@ export class ScanBatchBuilder implements EventRowSink {
    * @param what the slice, for error messages
    */
   start(legacy: LegacyClock | null, what: string): void {
-    this.legacy = legacy;
     this.mapper = new EventRecordMapper(legacy, what, this.columns.table);
     this.fallbacks = 0;
     this.lastReason = 'taken';
@@ -275,15 +273,8 @@ export class ScanBatchBuilder implements EventRowSink {
     else if (eventEscaped) this.event.appendString(stringAt(b, s.eventFrom, s.eventTo, ESCAPED));
     else this.event.appendBytes(b, s.eventFrom + 1, s.eventTo - 1);
 
-    let time: number | null = timeRaw;
-    let flag: string | null = null;
-    if (timeRaw !== null && processing !== null && this.legacy === null) this.zoneShift.add(processing - timeRaw);
-    if (timeRaw !== null && this.legacy !== null) {
-      time = this.legacy.toUtc(timeRaw, processing);
-      flag = this.legacy.flag;
-      if (flag === 'dst_gap') counters.dstGap++;
-      else if (flag === 'dst_ambiguous') counters.dstAmbiguous++;
-    }
+    const time = this.mapper.utcTime(timeRaw, processing);
+    const flag = this.mapper.timeFlag;
 
     const seconds = timeRaw === null ? null : Math.floor(timeRaw / 1000);
     let key: string;
