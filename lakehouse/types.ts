@@ -159,6 +159,13 @@ export interface DataFileOptions {
   readonly keyValueMetadata?: ReadonlyMap<string, string>;
   /** Columns that get min/max stats besides every timestamp, numeric and partition column (e.g. the primary key). */
   readonly statsColumns?: readonly string[];
+  /**
+   * Where the Parquet is encoded. `'worker'` (default): the process's encoder thread, for rows that arrive while
+   * the caller is still reading (the encoding overlaps the read). `'calling-thread'`: here, for rows written after
+   * their read (a merge, a rewrite), when this thread is the only busy one: one heap instead of two (50–150 MiB
+   * less at the peak, measured), at the cost of the little overlap a second thread would give.
+   */
+  readonly encodeOn?: 'worker' | 'calling-thread';
 }
 
 /** Streams Arrow batches into one new Parquet data file on the store (unique name; never overwrites). */

@@ -113,6 +113,7 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
     }
     if (hit) hitFiles.push(file);
   }
+  index.release(); // every live file was looked up: the call's hashes are not needed while the rows are written
 
   // 2. Exact keys of the suspects decide the winners; every other version of a suspect key loses.
   const losers = new Map<number, Set<number>>();

@@ -45,4 +45,16 @@ describe('KeyHashIndex', () => {
     expect([...small.duplicates()]).toEqual([5]);
     expect([small.has(3), small.has(9), small.has(4)]).toEqual([true, true, false]);
   });
+
+  it('release() drops the hashes but keeps the duplicates; a later has() is refused, never answered wrong', () => {
+    const index = new KeyHashIndex();
+    const all = fill(index, 150_000, 11);
+    expect(() => index.release()).toThrow(/not sealed/);
+    index.seal();
+    const before = new Set(index.duplicates());
+    expect(index.has(all[0]!)).toBe(true); // merged once for binary search, released below as well
+    index.release();
+    expect(index.duplicates()).toEqual(before);
+    expect(() => index.has(all[0]!)).toThrow(/released/);
+  });
 });

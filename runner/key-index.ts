@@ -98,6 +98,7 @@ export class KeyHashIndex {
   private fill = CHUNK;
   private count = 0;
   private sealed = false;
+  private released = false;
   private merged: Float64Array | undefined;
   private dups: Set<number> | undefined;
 
@@ -135,6 +136,7 @@ export class KeyHashIndex {
 
   has(hash: number): boolean {
     if (!this.sealed) throw new Error('KeyHashIndex is not sealed');
+    if (this.released) throw new Error('KeyHashIndex was released');
     let a = this.merged;
     if (!a) {
       const all = new Float64Array(this.size);
@@ -154,6 +156,17 @@ export class KeyHashIndex {
       else hi = mid - 1;
     }
     return false;
+  }
+
+  /**
+   * Drop the hashes once nothing will ask `has` again (the merge has looked up every live file): 8 bytes per
+   * staged row, held otherwise through the call's whole write. `duplicates()` stays available.
+   */
+  release(): void {
+    if (!this.sealed) throw new Error('KeyHashIndex is not sealed');
+    this.released = true;
+    this.chunks = [];
+    this.merged = undefined;
   }
 
   /** Hashes seen more than once in the call (possible in-call duplicates; exact keys decide). */

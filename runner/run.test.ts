@@ -2,6 +2,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exitCodeForReport } from './index.js';
+import { filesEncodedOnWorkers } from '../lakehouse/parquet/parquet-encoder.js';
 import { readParquetFile } from '../lakehouse/parquet/parquet-reader.js';
 import { committedCursor, deltaScan, liveFiles, query, tableRows } from './testing/duckdb.js';
 import { captureLogger, runFixture, strayFiles, tempDirs, type Dirs } from './testing/harness.js';
@@ -116,6 +117,19 @@ describe('runPipeline semantics (fixture source, DuckDB as the reader)', () => {
       });
     }
     expect(await strayFiles(dirs.lakehouse)).toEqual([]);
+  });
+
+  it('encodes a merged call on the calling thread and streamed rows (append, snapshot) on the encoder worker', async () => {
+    const before = filesEncodedOnWorkers();
+    const merged = await runFixture(dirs, { tables: ['items'] });
+    expect(merged.tables.find((t) => t.table === 'items')?.status).toBe('ok');
+    expect((await liveFiles(dirs.lakehouse, 'items')).length).toBeGreaterThan(0);
+    expect(filesEncodedOnWorkers()).toBe(before); // cdc rows are written after the read: one heap
+    const streamed = await runFixture(dirs, { tables: ['logs', 'members'] });
+    expect(streamed.tables.filter((t) => t.table === 'logs' || t.table === 'members').map((t) => t.status)).toEqual(['ok', 'ok']);
+    const files = (await liveFiles(dirs.lakehouse, 'logs')).length + (await liveFiles(dirs.lakehouse, 'members')).length;
+    expect(files).toBeGreaterThan(0);
+    expect(filesEncodedOnWorkers() - before).toBe(files);
   });
 
   it('is incremental: a second run with nothing new commits nothing; new data merges into the same result as one clean run', async () => {

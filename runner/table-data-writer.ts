@@ -26,6 +26,8 @@ export interface TableDataWriterOptions {
   readonly statsColumns: readonly string[];
   readonly keyValueMetadata?: ReadonlyMap<string, string>;
   readonly maxOpen?: number;
+  /** Where the files are encoded (`DataFileOptions.encodeOn`); default the encoder worker. */
+  readonly encodeOn?: 'worker' | 'calling-thread';
   /** Deletes a finished file that will not be committed (`abort`). */
   readonly discard: (file: AddFile) => Promise<void>;
 }
@@ -65,6 +67,7 @@ export class TableDataWriter {
       schema: this.#options.schema,
       statsColumns: this.#options.statsColumns,
       ...(this.#options.keyValueMetadata ? { keyValueMetadata: this.#options.keyValueMetadata } : {}),
+      ...(this.#options.encodeOn ? { encodeOn: this.#options.encodeOn } : {}),
     });
     this.#open.set(value, writer);
     return writer;

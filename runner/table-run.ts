@@ -125,8 +125,13 @@ class TableRun {
     return this.ctx.spec.destinationTable;
   }
 
-  writer(schema = this.p.outputSchema): TableDataWriter {
+  /**
+   * A writer of new data files. `encodeOn`: `'worker'` while the call is still reading (the encoding overlaps the
+   * read); `'calling-thread'` for rows written after the read (the merge), when a second heap buys little.
+   */
+  writer(schema = this.p.outputSchema, encodeOn: 'worker' | 'calling-thread' = 'worker'): TableDataWriter {
     return new TableDataWriter({
+      encodeOn,
       table: this.table,
       schema,
       statsColumns: statsColumnsOf(this.p),
@@ -238,7 +243,7 @@ class TableRun {
           this.report.snapshotDiff = await diffSnapshots(this.table, remove, add, p.keys, group, p.tableSchema);
         } else operation = snapshot ? 'WRITE' : 'CREATE TABLE';
       } else {
-        writer = this.writer();
+        writer = this.writer(undefined, 'calling-thread');
         const common = { table: this.table, live, staging: output.staging, keys: p.keys, sequenceBy: p.sequenceBy, writer, ...(p.partitionBy !== undefined ? { partitionBy: p.partitionBy } : {}), ...(this.ctx.stop ? { signal: this.ctx.stop } : {}) };
         const merged = p.scd2 ? await mergeHistory({ ...common, sourceSchema: p.tableSchema, outputSchema: p.outputSchema }) : await mergeCdc({ ...common, index: output.index!, schema: p.tableSchema });
         await output.staging.dispose();

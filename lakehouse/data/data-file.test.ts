@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Bool, DateDay, Field, Float64, Int32, Int64, RecordBatch, Schema, TimeUnit, Timestamp, Type, Utf8, makeData, type Table } from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { batchFromColumns, isConnectorError, timestampMsData, timestampMsUtc, utf8MapType } from '../../connector-spec/index.js';
+import { filesEncodedOnWorkers } from '../parquet/parquet-encoder.js';
 import { LocalStore } from '../storage/local.js';
 import { duckQuery, type DuckRow } from '../testing/duckdb-delta.js';
 import { copyGolden } from '../testing/golden.js';
@@ -104,12 +105,18 @@ afterEach(async () => {
 const fileOf = (add: AddFile): string => path.join(temp.dir, 'events', decodeURIComponent(add.path));
 const sql = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
-async function writeFile(parts: readonly RecordBatch[], encoder?: 'in-thread'): Promise<AddFile> {
+async function writeFile(parts: readonly RecordBatch[], mode: 'worker' | 'in-thread' | 'calling-thread' = 'worker'): Promise<AddFile> {
   const writer = await createDataFile(
     temp.store,
     'events',
-    { schema: SCHEMA, partitionValues: { event_date: DAY }, statsColumns: STATS_COLUMNS, keyValueMetadata: new Map([['lakeflow.test', 'yes']]) },
-    encoder ? { encoder } : {},
+    {
+      schema: SCHEMA,
+      partitionValues: { event_date: DAY },
+      statsColumns: STATS_COLUMNS,
+      keyValueMetadata: new Map([['lakeflow.test', 'yes']]),
+      ...(mode === 'calling-thread' ? { encodeOn: mode } : {}),
+    },
+    mode === 'in-thread' ? { encoder: mode } : {},
   );
   for (const part of parts) await writer.write(part);
   expect(writer.rows).toBe(parts.reduce((sum, p) => sum + p.numRows, 0));
@@ -117,11 +124,13 @@ async function writeFile(parts: readonly RecordBatch[], encoder?: 'in-thread'): 
 }
 
 describe('createDataFile', () => {
-  for (const encoder of ['worker', 'in-thread'] as const) {
+  for (const encoder of ['worker', 'in-thread', 'calling-thread'] as const) {
     it(`${encoder}: names the file Spark's way, stores µs UTC timestamps and no partition column, and returns its add`, async () => {
       expect.hasAssertions();
       const { batch, columns } = generate(3_000, 1);
-      const add = await writeFile([batch.slice(0, 1_000), batch.slice(1_000)], encoder === 'in-thread' ? 'in-thread' : undefined);
+      const onWorkersBefore = filesEncodedOnWorkers();
+      const add = await writeFile([batch.slice(0, 1_000), batch.slice(1_000)], encoder);
+      expect(filesEncodedOnWorkers() - onWorkersBefore).toBe(encoder === 'worker' ? 1 : 0);
       const read = await duckQuery(
         `SELECT dedupe_key, epoch_ms(time) AS time, epoch_us(tu)::VARCHAR AS tu, n::VARCHAR AS n, i, b, (d - DATE '1970-01-01')::INTEGER AS d, s, u,
                 CASE WHEN m IS NULL THEN NULL ELSE cardinality(m)::INTEGER END AS m

@@ -20,8 +20,9 @@ import { planStoredLayout, storedBatch, type StoredLayout } from './stored-batch
 
 export interface DataFileDeps {
   /**
-   * Where Parquet is encoded: a given worker, `'in-thread'` (the calling thread), or by default the process's
-   * shared encoder worker (acquired at the first row, released by close/abort).
+   * Where Parquet is encoded, overriding `DataFileOptions.encodeOn` (tests): a given worker, `'in-thread'` (the
+   * calling thread). Default: as `encodeOn` says; `'worker'` is the process's shared encoder worker (acquired at
+   * the first row, released by close/abort).
    */
   readonly encoder?: EncoderWorker | 'in-thread';
   /** Test hook at `parquet-write` (bytes handed to the upload) and `staged` (upload closed). */
@@ -43,6 +44,7 @@ class StoreDataFileWriter implements DataFileWriter {
   readonly #stats: DataFileStats;
   readonly #keyValueMetadata: ReadonlyMap<string, string>;
   readonly #deps: DataFileDeps;
+  readonly #encodeOn: 'worker' | 'calling-thread';
   #writer: ParquetFileWriter | undefined;
   #opening: Promise<ParquetFileWriter> | undefined;
   #sharedEncoder: EncoderWorker | undefined;
@@ -66,6 +68,7 @@ class StoreDataFileWriter implements DataFileWriter {
       options.schema.fields.map((f) => f.name).concat(this.#layout.partitions.filter((p) => !options.schema.fields.some((f) => f.name === p.name)).map((p) => p.name)),
     );
     this.#keyValueMetadata = options.keyValueMetadata ?? new Map();
+    this.#encodeOn = options.encodeOn ?? 'worker';
   }
 
   get rows(): number {
@@ -76,7 +79,7 @@ class StoreDataFileWriter implements DataFileWriter {
     if (this.#writer) return this.#writer;
     this.#opening ??= (async () => {
       let encoder: EncoderWorker | undefined;
-      const choice = this.#deps.encoder;
+      const choice = this.#deps.encoder ?? (this.#encodeOn === 'calling-thread' ? 'in-thread' : undefined);
       if (choice === undefined) encoder = this.#sharedEncoder = acquireEncoder();
       else if (choice !== 'in-thread') encoder = choice;
       try {

@@ -21,6 +21,13 @@ type Message =
   | { type: 'done'; id: number }
   | { type: 'error'; id: number; message: string };
 
+let filesOnWorkers = 0;
+
+/** Files this process has encoded on an encoder worker so far (where the Parquet was encoded is observable). */
+export function filesEncodedOnWorkers(): number {
+  return filesOnWorkers;
+}
+
 export class EncoderWorker {
   private readonly worker: Worker;
   private readonly files = new Map<number, EncodedFileHandlers>();
@@ -65,6 +72,7 @@ export class EncoderWorker {
   open(keyValueMetadata: ReadonlyMap<string, string>, rowGroupRows: number, createdBy: string, handlers: EncodedFileHandlers): number {
     if (this.dead) throw this.dead;
     const id = this.nextId++;
+    filesOnWorkers++;
     this.files.set(id, handlers);
     if (this.files.size === 1) this.worker.ref();
     this.worker.postMessage({ type: 'open', id, kv: [...keyValueMetadata], rowGroupRows, createdBy });

@@ -105,6 +105,26 @@ describe('events parse workers', () => {
   });
 });
 
+describe('an idle parse worker', () => {
+  it('is retired after idleMs (its heap is returned while the call is merged and encoded) and a new one parses the next body', async () => {
+    const pool = new ParsePool(1, undefined, 100);
+    pools.push(pool);
+    const settings = { what: '2024-06-09', legacyZone: null, selected: null };
+    const chunk = (from: number): ArrayBuffer => new Uint8Array(Buffer.from(event(from) + event(from + 1))).buffer;
+    for (let i = 0; i < 5; i++) {
+      expect((await pool.parse(chunk(i * 2), 0, settings)).rows).toBe(2);
+      expect(pool.workers).toBe(1); // back-to-back chunks keep their worker
+    }
+    const retiredBy = Date.now() + 5_000;
+    while (pool.workers > 0 && Date.now() < retiredBy) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(pool.workers).toBe(0);
+    const again = await pool.parse(chunk(100), 0, settings);
+    expect(again.rows).toBe(2);
+    expect(pool.workers).toBe(1);
+    expect(pool.pending).toBe(0);
+  });
+});
+
 describe('a parse worker that dies', () => {
   it('fails its chunk as retryable, and the next chunk gets a fresh worker', async () => {
     expect.hasAssertions();

@@ -29,7 +29,16 @@ interface Job {
 interface Slot {
   readonly worker: Worker;
   job: Job | undefined;
+  /** Terminates the worker once it has been idle for the pool's `idleMs` (its heap is returned). */
+  idleTimer: NodeJS.Timeout | undefined;
 }
+
+/**
+ * How long an idle parse worker lives. Once an export body is read, its call's rows are merged and encoded on
+ * the other threads for seconds (a cdc call is written after its read): a worker kept for the next call would
+ * hold its whole V8 heap through that peak.
+ */
+export const PARSE_WORKER_IDLE_MS = 500;
 
 /** The worker module: compiled parse-thread.js from dist/, or parse-thread.ts through tsx from the sources. */
 const WORKER_ENTRY = runtimeEntry(import.meta.url, './parse-thread');
@@ -54,8 +63,14 @@ export class ParsePool {
   constructor(
     readonly size: number,
     private readonly entry: { readonly file: string; readonly execArgv: readonly string[] } = WORKER_ENTRY,
+    private readonly idleMs: number = PARSE_WORKER_IDLE_MS,
   ) {
     if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`ParsePool size must be ≥ 1, got ${size}`);
+  }
+
+  /** Worker threads alive now (started on use, retired when idle). */
+  get workers(): number {
+    return this.slots.length;
   }
 
   /** Chunks given and not yet answered (running or queued). */
@@ -83,7 +98,10 @@ export class ParsePool {
     const gone = new InternalError('the events parse pool was closed', { code: 'MP_PARSE_POOL_CLOSED' });
     for (const job of this.queue.splice(0)) job.reject(gone);
     const slots = this.slots.splice(0);
-    for (const slot of slots) slot.job?.reject(gone);
+    for (const slot of slots) {
+      clearTimeout(slot.idleTimer);
+      slot.job?.reject(gone);
+    }
     await Promise.all(slots.map((slot) => slot.worker.terminate()));
   }
 
@@ -95,6 +113,8 @@ export class ParsePool {
         slot = this.spawn();
       }
       const job = this.queue.shift()!;
+      clearTimeout(slot.idleTimer);
+      slot.idleTimer = undefined;
       slot.job = job;
       slot.worker.ref();
       slot.worker.postMessage(job.request, [job.request.bytes]);
@@ -103,9 +123,10 @@ export class ParsePool {
 
   private spawn(): Slot {
     const worker = new Worker(this.entry.file, { execArgv: [...this.entry.execArgv, ...workerFlags()] });
-    const slot: Slot = { worker, job: undefined };
+    const slot: Slot = { worker, job: undefined, idleTimer: undefined };
     worker.unref();
     const retire = (error: ConnectorError): void => {
+      clearTimeout(slot.idleTimer);
       const index = this.slots.indexOf(slot);
       if (index >= 0) this.slots.splice(index, 1);
       const job = slot.job;
@@ -130,6 +151,7 @@ export class ParsePool {
         }
       }
       this.dispatch();
+      if (slot.job === undefined) this.retireWhenIdle(slot);
     });
     worker.on('error', (error) => {
       retire(new TransientError(`An events parse worker failed (${error.message}): the slice is retried`, { code: 'MP_PARSE_WORKER_FAILED' }));
@@ -139,5 +161,17 @@ export class ParsePool {
     });
     this.slots.push(slot);
     return slot;
+  }
+
+  private retireWhenIdle(slot: Slot): void {
+    clearTimeout(slot.idleTimer);
+    slot.idleTimer = setTimeout(() => {
+      slot.idleTimer = undefined;
+      const index = this.slots.indexOf(slot);
+      if (slot.job !== undefined || index < 0) return;
+      this.slots.splice(index, 1);
+      void slot.worker.terminate();
+    }, this.idleMs);
+    slot.idleTimer.unref();
   }
 }
