@@ -151,6 +151,9 @@ export interface VacuumResult {
   readonly retained: number;
 }
 
+/** Where a data file's Parquet is encoded (`DataFileOptions.encodeOn`). */
+export type EncodeOn = 'worker' | 'calling-thread';
+
 export interface DataFileOptions {
   readonly partitionValues: Readonly<Record<string, string | null>>;
   /** Arrow schema of the batches to come (partition columns may be present; they are not stored in the file). */
@@ -165,7 +168,7 @@ export interface DataFileOptions {
    * their read (a merge, a rewrite), when this thread is the only busy one: one heap instead of two (50–150 MiB
    * less at the peak, measured), at the cost of the little overlap a second thread would give.
    */
-  readonly encodeOn?: 'worker' | 'calling-thread';
+  readonly encodeOn?: EncodeOn;
 }
 
 /** Streams Arrow batches into one new Parquet data file on the store (unique name; never overwrites). */

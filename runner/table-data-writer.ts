@@ -6,7 +6,7 @@
  * finished but never committed are deleted by `abort()` (and would be invisible orphans anyway).
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
-import { decodeAddPath, type AddFile, type DataFileWriter, type DeltaTable, type ObjectStore } from '../lakehouse/index.js';
+import { decodeAddPath, type AddFile, type DataFileWriter, type DeltaTable, type EncodeOn, type ObjectStore } from '../lakehouse/index.js';
 import { splitByPartition, type PartitionValue } from './partition-split.js';
 
 /** Delete a data file this run wrote but never committed (invisible to readers either way; this only saves space). */
@@ -27,7 +27,7 @@ export interface TableDataWriterOptions {
   readonly keyValueMetadata?: ReadonlyMap<string, string>;
   readonly maxOpen?: number;
   /** Where the files are encoded (`DataFileOptions.encodeOn`); default the encoder worker. */
-  readonly encodeOn?: 'worker' | 'calling-thread';
+  readonly encodeOn?: EncodeOn;
   /** Deletes a finished file that will not be committed (`abort`). */
   readonly discard: (file: AddFile) => Promise<void>;
 }

@@ -20,7 +20,7 @@ import {
   type Logger,
   type ReadStats,
 } from '../connector-spec/index.js';
-import { CommitConflictError, type AddFile, type CommitRequest, type DeltaTable, type Lakehouse, type NewMetadata, type ObjectStore } from '../lakehouse/index.js';
+import { CommitConflictError, type AddFile, type CommitRequest, type DeltaTable, type EncodeOn, type Lakehouse, type NewMetadata, type ObjectStore } from '../lakehouse/index.js';
 import { mergeCdc } from './cdc-merge.js';
 import { mergeHistory } from './cdc-history.js';
 import type { FaultInjector } from './faults.js';
@@ -129,7 +129,7 @@ class TableRun {
    * A writer of new data files. `encodeOn`: `'worker'` while the call is still reading (the encoding overlaps the
    * read); `'calling-thread'` for rows written after the read (the merge), when a second heap buys little.
    */
-  writer(schema = this.p.outputSchema, encodeOn: 'worker' | 'calling-thread' = 'worker'): TableDataWriter {
+  writer(schema = this.p.outputSchema, encodeOn: EncodeOn = 'worker'): TableDataWriter {
     return new TableDataWriter({
       encodeOn,
       table: this.table,

@@ -13,7 +13,7 @@ import { joinPath } from '../delta/paths.js';
 import { acquireEncoder, releaseEncoder, type EncoderWorker } from '../parquet/parquet-encoder.js';
 import { ParquetFileWriter, type FaultHook } from '../parquet/parquet-writer.js';
 import type { ObjectStore } from '../storage/types.js';
-import type { AddFile, DataFileOptions, DataFileWriter } from '../types.js';
+import type { AddFile, DataFileOptions, DataFileWriter, EncodeOn } from '../types.js';
 import { dataFilePath, normalisePartitionValue } from './partition-path.js';
 import { DataFileStats } from './stats.js';
 import { planStoredLayout, storedBatch, type StoredLayout } from './stored-batch.js';
@@ -44,7 +44,7 @@ class StoreDataFileWriter implements DataFileWriter {
   readonly #stats: DataFileStats;
   readonly #keyValueMetadata: ReadonlyMap<string, string>;
   readonly #deps: DataFileDeps;
-  readonly #encodeOn: 'worker' | 'calling-thread';
+  readonly #encodeOn: EncodeOn;
   #writer: ParquetFileWriter | undefined;
   #opening: Promise<ParquetFileWriter> | undefined;
   #sharedEncoder: EncoderWorker | undefined;
