@@ -101,6 +101,12 @@ describe('parseLenientDatetime: the YYYY-MM-DDTHH:MM:SS fast path', () => {
     };
     const pad = (n: number, w: number): string => String(n).padStart(w, '0');
     const texts = ['2024-02-29T12:00:00', '2023-02-29T12:00:00', '2024-04-31 00:00:00', '0050-01-01T00:00:00', '2024-01-15t10:20:30', '2024-13-01T00:00:00', '2024-01-00T00:00:00', '2024-01-01T24:00:00', '2024-01-01T23:60:00', '2024-01-01T23:59:60', '2024-0a-01T00:00:00', '2024-01-01X00:00:00', '+024-01-01T00:00:00'];
+    // Month ends in leap and common years, centuries included, and years 0–99 (which Date.UTC reads as 1900–1999).
+    for (const year of [0, 4, 96, 99, 100, 400, 1900, 1996, 2000, 2023, 2024, 2100, 2400, 9999]) {
+      for (let month = 1; month <= 12; month++) {
+        for (const day of [28, 29, 30, 31]) texts.push(`${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T23:59:59`);
+      }
+    }
     for (let i = 0; i < 3000; i++) {
       const sep = [' ', 'T', 't'][rand(3)]!;
       texts.push(`${pad(rand(10000), 4)}-${pad(rand(14), 2)}-${pad(rand(33), 2)}${sep}${pad(rand(25), 2)}:${pad(rand(61), 2)}:${pad(rand(61), 2)}`);

@@ -96,10 +96,21 @@ function plainDatetime(text: string): number | null | undefined {
   const minute = twoDigitsAt(text, 14);
   const second = twoDigitsAt(text, 17);
   if (month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return undefined;
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return null;
-  const check = new Date(Date.UTC(year, month - 1, day));
-  if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return null;
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
+  if (day > daysInMonth(year, month)) return null;
   return Date.UTC(year, month - 1, day, hour, minute, second, 0);
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Days of `month` (1–12) in `year` as `Date.UTC` counts them (it reads years 0–99 as 1900–1999), without a Date
+ * per value: the same answer as building the date and checking it did not roll over.
+ */
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return DAYS_IN_MONTH[month - 1]!;
+  const y = year < 100 ? 1900 + year : year;
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
 }
 
 /**
