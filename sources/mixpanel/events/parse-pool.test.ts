@@ -125,6 +125,19 @@ describe('an idle parse worker', () => {
   });
 });
 
+describe('a busy parse worker', () => {
+  it('already holds its next chunk when it finishes one (it never waits for this thread to hand it work)', async () => {
+    const pairing = new ParsePool(1, { file: fileURLToPath(new URL('./testing/pairing-parse-worker.mjs', import.meta.url)), execArgv: [] });
+    pools.push(pairing);
+    const settings = { what: '2024-06-09', legacyZone: null, selected: null };
+    const answered = Promise.all([pairing.parse(new ArrayBuffer(3), 0, settings), pairing.parse(new ArrayBuffer(5), 0, settings)]).then((results) => results.map((r) => r.rows));
+    const late = new Promise<string>((resolve) => setTimeout(() => resolve('the second chunk was never posted'), 3_000).unref());
+    expect(await Promise.race([answered, late])).toEqual([3, 5]);
+    expect(pairing.pending).toBe(0);
+    expect(pairing.workers).toBe(1);
+  });
+});
+
 describe('a parse worker that dies', () => {
   it('fails its chunk as retryable, and the next chunk gets a fresh worker', async () => {
     expect.hasAssertions();

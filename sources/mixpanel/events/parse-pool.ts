@@ -28,7 +28,8 @@ interface Job {
 
 interface Slot {
   readonly worker: Worker;
-  job: Job | undefined;
+  /** Chunks posted to this worker and not yet answered, oldest first (a worker answers in order). */
+  readonly jobs: Job[];
   /** Terminates the worker once it has been idle for the pool's `idleMs` (its heap is returned). */
   idleTimer: NodeJS.Timeout | undefined;
 }
@@ -39,6 +40,13 @@ interface Slot {
  * hold its whole V8 heap through that peak.
  */
 export const PARSE_WORKER_IDLE_MS = 500;
+
+/**
+ * Chunks posted to one worker at a time: the one it parses and the next. With one, a worker that finished its
+ * chunk waited for this thread's event loop to hand it another, and this thread is busy for tens of
+ * milliseconds at a time (its own chunk, the runner's writes): the worker sat idle a quarter of a 1M-event read.
+ */
+export const POSTED_PER_WORKER = 2;
 
 /** The worker module: compiled parse-thread.js from dist/, or parse-thread.ts through tsx from the sources. */
 const WORKER_ENTRY = runtimeEntry(import.meta.url, './parse-thread');
@@ -75,7 +83,9 @@ export class ParsePool {
 
   /** Chunks given and not yet answered (running or queued). */
   get pending(): number {
-    return this.queue.length + this.slots.filter((s) => s.job !== undefined).length;
+    let posted = 0;
+    for (const slot of this.slots) posted += slot.jobs.length;
+    return this.queue.length + posted;
   }
 
   /** Room for a chunk: fewer than two per worker pending (one running, one ready to start the moment it ends). */
@@ -100,22 +110,28 @@ export class ParsePool {
     const slots = this.slots.splice(0);
     for (const slot of slots) {
       clearTimeout(slot.idleTimer);
-      slot.job?.reject(gone);
+      for (const job of slot.jobs.splice(0)) job.reject(gone);
     }
     await Promise.all(slots.map((slot) => slot.worker.terminate()));
   }
 
+  /**
+   * Post queued chunks to workers, up to POSTED_PER_WORKER each: the next chunk already waits in a worker's own
+   * message queue when it finishes one, so it never idles while this thread is busy (parsing a chunk itself,
+   * writing rows) and cannot hand it work.
+   */
   private dispatch(): void {
     while (this.queue.length > 0) {
-      let slot = this.slots.find((s) => s.job === undefined);
-      if (slot === undefined) {
+      let slot: Slot | undefined;
+      for (const s of this.slots) if (s.jobs.length < POSTED_PER_WORKER && (slot === undefined || s.jobs.length < slot.jobs.length)) slot = s;
+      if (slot === undefined || (slot.jobs.length > 0 && this.slots.length < this.size)) {
         if (this.slots.length >= this.size) return;
         slot = this.spawn();
       }
       const job = this.queue.shift()!;
       clearTimeout(slot.idleTimer);
       slot.idleTimer = undefined;
-      slot.job = job;
+      slot.jobs.push(job);
       slot.worker.ref();
       slot.worker.postMessage(job.request, [job.request.bytes]);
     }
@@ -123,21 +139,18 @@ export class ParsePool {
 
   private spawn(): Slot {
     const worker = new Worker(this.entry.file, { execArgv: [...this.entry.execArgv, ...workerFlags()] });
-    const slot: Slot = { worker, job: undefined, idleTimer: undefined };
+    const slot: Slot = { worker, jobs: [], idleTimer: undefined };
     worker.unref();
     const retire = (error: ConnectorError): void => {
       clearTimeout(slot.idleTimer);
       const index = this.slots.indexOf(slot);
       if (index >= 0) this.slots.splice(index, 1);
-      const job = slot.job;
-      slot.job = undefined;
-      job?.reject(error);
+      for (const job of slot.jobs.splice(0)) job.reject(error);
       this.dispatch();
     };
     worker.on('message', (message: unknown) => {
-      const job = slot.job;
-      slot.job = undefined;
-      worker.unref();
+      const job = slot.jobs.shift();
+      if (slot.jobs.length === 0) worker.unref();
       if (job !== undefined) {
         try {
           const reply = parseWorkerReply(message);
@@ -151,7 +164,7 @@ export class ParsePool {
         }
       }
       this.dispatch();
-      if (slot.job === undefined) this.retireWhenIdle(slot);
+      if (slot.jobs.length === 0) this.retireWhenIdle(slot);
     });
     worker.on('error', (error) => {
       retire(new TransientError(`An events parse worker failed (${error.message}): the slice is retried`, { code: 'MP_PARSE_WORKER_FAILED' }));
@@ -168,7 +181,7 @@ export class ParsePool {
     slot.idleTimer = setTimeout(() => {
       slot.idleTimer = undefined;
       const index = this.slots.indexOf(slot);
-      if (slot.job !== undefined || index < 0) return;
+      if (slot.jobs.length > 0 || index < 0) return;
       this.slots.splice(index, 1);
       void slot.worker.terminate();
     }, this.idleMs);
