@@ -4,6 +4,7 @@ export * from './errors.js';
 export * from './arrow/columns.js';
 export * from './arrow/schema-metadata.js';
 export * from './arrow/take.js';
+export * from './arrow/ipc-origin.js';
 export * from './runtime-entry.js';
 export * from './reserved-tables.js';
 export * from './lease/index.js';

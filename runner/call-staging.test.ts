@@ -6,8 +6,9 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Field, Int32, RecordBatch, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { Field, Int32, RecordBatch, Schema, Table, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ipcStreamOf, rememberIpcStream, takeRows } from '../connector-spec/index.js';
 import { CallStaging, dataBytes } from './call-staging.js';
 
 const schema = new Schema([new Field('id', new Int32(), true), new Field('day', new Utf8(), true)]);
@@ -52,6 +53,33 @@ describe('CallStaging', () => {
     await staging.dispose();
     expect(await readdir(dir)).toEqual([]);
     await expect(staging.add(batches[0]!)).rejects.toThrow(/disposed/);
+  });
+
+  it('spills a batch decoded from a one-batch IPC stream as those very bytes (no second encoding), and reads it back equal', async () => {
+    const dir = await tempDir();
+    // The source's stream: the same columns under a schema with metadata of its own, so its bytes differ from what
+    // staging would encode (the spilled size tells which bytes were written).
+    const sourceSchema = new Schema(schema.fields, new Map([['written.by', 'a parse worker '.repeat(8)]]));
+    const stream = tableToIPC(new Table([new RecordBatch(sourceSchema, batch([1, 2, 3], ['2024-06-01']).data)]), 'stream');
+    const decoded = tableFromIPC(stream).batches[0]!;
+    rememberIpcStream(decoded, stream);
+    const typed = new RecordBatch(schema, decoded.data); // the runner re-wraps it with the table's schema
+    expect(ipcStreamOf(typed)).toBe(stream);
+    // Rows of it are other data: a slice or a take has no stream of its own.
+    expect(ipcStreamOf(typed.slice(1))).toBeUndefined();
+    expect(ipcStreamOf(takeRows(typed, Int32Array.of(0, 2)))).toBeUndefined();
+    const plain = batch([4, 5, 6], ['2024-06-01']);
+    expect(ipcStreamOf(plain)).toBeUndefined();
+    const staging = new CallStaging({ dir: path.join(dir, 'call'), schema, memoryBytes: 0 });
+    await staging.add(typed);
+    expect(staging.spilledBytes).toBe(stream.byteLength);
+    await staging.add(plain);
+    expect(staging.spilledBytes).toBe(stream.byteLength + tableToIPC(new Table([plain]), 'stream').byteLength);
+    const back: RecordBatch[] = [];
+    for await (const { batch: b } of staging.batches()) back.push(b);
+    expect(back.map((b) => b.schema)).toEqual([schema, schema]);
+    expect(back.map(rows)).toEqual([rows(typed), rows(plain)]);
+    await staging.dispose();
   });
 
   it('spills nothing while the budget holds', async () => {

@@ -3,12 +3,14 @@
  * collapses re-sent copies and drops rows that lose to newer ones before anything is written to the table).
  *
  * Batches stay in memory up to a byte budget; past it, every further batch is spilled to one local file as an
- * Arrow IPC stream message (a copy of its buffers, no re-encoding), and read back one batch at a time. The
+ * Arrow IPC stream message (a copy of its buffers, no re-encoding; the very stream it was decoded from when the
+ * source recorded one, see `ipcStreamOf`), and read back one batch at a time. The
  * folder is private to the call and removed by `dispose()`; nothing in it is ever part of the table.
  */
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import { RecordBatch, Table, tableFromIPC, tableToIPC, type Data, type Schema } from 'apache-arrow';
+import { ipcStreamOf } from '../connector-spec/index.js';
 import { partitionIds, type PartitionValue } from './partition-split.js';
 
 /** Default in-memory budget before spilling to disk. */
@@ -89,7 +91,8 @@ export class CallStaging {
       await fs.mkdir(this.#dir, { recursive: true });
       this.#file = await fs.open(path.join(this.#dir, 'call.arrows'), 'w+');
     }
-    const message = tableToIPC(new Table([batch]), 'stream');
+    // The bytes the batch was decoded from when the source kept them (a parse worker's answer): no second encoding.
+    const message = ipcStreamOf(batch) ?? tableToIPC(new Table([batch]), 'stream');
     await this.#file.write(message, 0, message.byteLength, this.#fileBytes);
     this.#memory.push(undefined);
     this.#spilled.push({ offset: this.#fileBytes, length: message.byteLength });

@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { tableFromIPC } from 'apache-arrow';
-import { DataError, InternalError, TransientError, runtimeEntry, workerFlags, type ConnectorError } from '../../../connector-spec/index.js';
+import { DataError, InternalError, TransientError, rememberIpcStream, runtimeEntry, workerFlags, type ConnectorError } from '../../../connector-spec/index.js';
 import type { ChunkResult, ChunkSettings } from './parse-chunk.js';
 import { parseWorkerReply, type ParseWorkerRequest, type WorkerError } from './parse-protocol.js';
 
@@ -156,7 +156,10 @@ export class ParsePool {
           const reply = parseWorkerReply(message);
           if (reply.type === 'failed') job.reject(errorFromWorker(reply.error));
           else {
-            const batches = reply.ipc === null ? [] : tableFromIPC(new Uint8Array(reply.ipc)).batches;
+            const stream = reply.ipc === null ? null : new Uint8Array(reply.ipc);
+            const batches = stream === null ? [] : tableFromIPC(stream).batches;
+            // A chunk is usually one batch: its stream is then what the runner's staging would write again.
+            if (stream !== null && batches.length === 1) rememberIpcStream(batches[0]!, stream);
             job.resolve({ batches, rows: reply.rows, counters: reply.counters, zoneShift: reply.zoneShift });
           }
         } catch (error) {
