@@ -88,9 +88,9 @@ export class ParsePool {
     return this.queue.length + posted;
   }
 
-  /** Room for a chunk: fewer than two per worker pending (one running, one ready to start the moment it ends). */
+  /** Room for a chunk: fewer than POSTED_PER_WORKER per worker pending (one running, the next already posted). */
   get hasRoom(): boolean {
-    return !this.closed && this.pending < 2 * this.size;
+    return !this.closed && this.pending < POSTED_PER_WORKER * this.size;
   }
 
   /** Parse one chunk on a worker. `bytes` is transferred (unusable here afterwards). */
