@@ -34,6 +34,8 @@ export interface BenchOptions {
   readonly noDuckdb?: boolean;
   /** Events with `scd_type: APPEND_ONLY` (no cdc merge), to isolate the merge's cost. */
   readonly appendOnly?: boolean;
+  /** The events option `max_events_per_call` (default: the connector's, 5M; 0 = no limit). */
+  readonly maxEventsPerCall?: number;
   /** Run sizes even when their projected peak RSS exceeds half of the machine's RAM. */
   readonly force?: boolean;
   /** Keep the written lakehouses under `.bench/runs/`. */

@@ -12,6 +12,8 @@ export interface PipelineJob {
   readonly stateDir: string;
   /** `scd_type: APPEND_ONLY` in the spec: no merge by key (isolates the runner's cdc merge cost). */
   readonly appendOnly?: boolean;
+  /** The events option `max_events_per_call`, when the run sets it (`--max-events-per-call`). */
+  readonly maxEventsPerCall?: number;
 }
 
 export interface DuckdbJob {

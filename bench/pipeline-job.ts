@@ -40,7 +40,11 @@ export async function runPipelineJob(job: PipelineJob): Promise<{ seconds: numbe
     logger,
     limits: { query: { minTime: 0, maxConcurrent: 5, reservoir: Number.POSITIVE_INFINITY, reservoirRefreshIntervalMs: 3_600_000 } },
   });
-  const table = job.appendOnly ? { source_table: job.table, table_configuration: { scd_type: 'APPEND_ONLY' } } : { source_table: job.table };
+  const options: Record<string, string> = {
+    ...(job.appendOnly ? { scd_type: 'APPEND_ONLY' } : {}),
+    ...(job.table === 'events' && job.maxEventsPerCall !== undefined ? { max_events_per_call: String(job.maxEventsPerCall) } : {}),
+  };
+  const table = Object.keys(options).length > 0 ? { source_table: job.table, table_configuration: options } : { source_table: job.table };
   const specText = JSON.stringify({ connection_name: 'bench', objects: [{ table }] });
   const spec = parsePipelineSpec(specText, 'bench-pipeline-spec.json');
   try {

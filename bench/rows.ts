@@ -21,6 +21,7 @@ export interface RowOptions {
   readonly keep?: boolean;
   readonly repeat?: number;
   readonly appendOnly?: boolean;
+  readonly maxEventsPerCall?: number;
 }
 
 export interface Context {
@@ -155,6 +156,7 @@ export async function eventsRows(ctx: Context, events: number, window: BenchWind
     lakehouseDir: join(runDir, 'lakehouse'),
     stateDir: join(runDir, 'state'),
     appendOnly: ctx.options.appendOnly ?? false,
+    ...(ctx.options.maxEventsPerCall !== undefined ? { maxEventsPerCall: ctx.options.maxEventsPerCall } : {}),
   } as const;
   const m = await measureFresh(ctx, label, { ...base, nowMs: BENCH_NOW_MS }, () => rm(runDir, { recursive: true, force: true }));
   const bytes = await tableBytes(base.lakehouseDir, 'events');

@@ -69,6 +69,16 @@ export class TransientError extends ConnectorError {
   readonly retryable = true;
 }
 
+/**
+ * A call gave up because it read more rows than its source allows in one call (a memory and disk bound), before
+ * the host kept any of them. The source has planned the same cursor smaller: retry it at once, and do not count
+ * it as a failed attempt (each one shrinks the plan; a host bounds how many it accepts in a row).
+ */
+export class CallTooLargeError extends TransientError {}
+
+/** `CallTooLargeError`s a host accepts in a row for one cursor before the call fails. */
+export const MAX_RESIZES_PER_CALL = 16;
+
 /** The data itself is unusable (unparseable beyond recovery, contract violated). Not retryable. */
 export class DataError extends ConnectorError {
   readonly kind = 'data' as const;

@@ -8,8 +8,10 @@
  */
 import path from 'node:path';
 import {
+  CallTooLargeError,
   ConfigError,
   DataError,
+  MAX_RESIZES_PER_CALL,
   NotEntitledError,
   RateLimitError,
   cursorsEqual,
@@ -182,6 +184,7 @@ class TableRun {
   /** One readTable call, retried on retryable errors with the same cursor; never waits past the deadline. */
   async readWithRetry(from: Cursor) {
     const signal = this.ctx.stop ?? new AbortController().signal;
+    let resized = 0;
     for (let attempt = 1; ; attempt++) {
       this.report.calls++;
       try {
@@ -200,6 +203,18 @@ class TableRun {
         });
       } catch (error) {
         if (this.ctx.stop?.aborted) throw error;
+        if (error instanceof CallTooLargeError && resized < MAX_RESIZES_PER_CALL) {
+          // The source re-planned the same cursor smaller: read again now, not counted as a failed attempt.
+          resized++;
+          attempt--;
+          this.report.retries++;
+          this.ctx.logger.warn('call read more rows than its source allows in one call; discarded its rows and reading again with a smaller plan', {
+            table: this.name,
+            code: error.code,
+            error: error.message,
+          });
+          continue;
+        }
         if (!isRetryable(error) || attempt >= this.ctx.retry.attempts) throw error;
         const delay = retryDelayMs(error, attempt, this.ctx.retry);
         const retryAt = this.ctx.now() + delay;

@@ -68,6 +68,7 @@ export async function realRows(ctx: Context, events: number, window: BenchWindow
         lakehouseDir: join(runDir, 'lakehouse'),
         stateDir: join(runDir, 'state'),
         appendOnly: ctx.options.appendOnly ?? false,
+        ...(ctx.options.maxEventsPerCall !== undefined ? { maxEventsPerCall: ctx.options.maxEventsPerCall } : {}),
       } as const;
       const served = servedFiles(dataset, run);
       const records = served.reduce((n, f) => n + f.lines, 0);

@@ -12,6 +12,8 @@ export interface EventsOptions {
   readonly lookbackDays: number;
   readonly safetyLagMs: number;
   readonly windowDays: number;
+  /** Most export lines one call reads before it is re-planned smaller (`max_events_per_call`); null = no limit. */
+  readonly maxEventsPerCall: number | null;
   readonly exportEvents: readonly string[] | undefined;
   /**
    * The user's `where`, parsed and re-serialised from its tree (`printWhere`): one well-formed expression that the
@@ -31,6 +33,12 @@ export const EVENTS_OPTION_SPECS: readonly TableOptionSpec[] = Object.freeze([
   { name: 'lookback_days', description: 'Event dates re-scanned behind the processing watermark, to catch late events (days).', default: '5' },
   { name: 'safety_lag', description: 'Minutes behind "now" the watermark stops, so events still being processed are read next run.', default: '10' },
   { name: 'window_days', description: 'Maximum event days per export call (one slice per readTable call).', default: '30' },
+  {
+    name: 'max_events_per_call',
+    description:
+      'Most export lines one call reads (a bound on its memory and staging disk): a call that reads more is discarded and its slice re-planned into parts sized from the events it saw (days, then hours). 0 = no limit.',
+    default: '5000000',
+  },
   { name: 'export_events', description: 'Only these event names: a comma-separated list or a JSON array.' },
   {
     name: 'where',
@@ -54,6 +62,9 @@ export const EVENTS_OPTION_SPECS: readonly TableOptionSpec[] = Object.freeze([
   { name: 'properties', description: 'With select_properties_by_default=false: the standard properties typed as columns, e.g. $browser,$os,mp_country_code or a JSON array.' },
   { name: 'end_date', description: 'Last event date read (YYYY-MM-DD, inclusive); the table stops changing once the re-scan window has passed it.' },
 ]);
+
+/** `max_events_per_call` by default: a call of this many events peaks at ~300–350 MiB (README "Memory limit"). */
+export const DEFAULT_MAX_EVENTS_PER_CALL = 5_000_000;
 
 /** A `where` expression as `printWhere` wrote it from a parsed tree (only `userWhere` makes one). */
 export type CanonicalWhere = string & { readonly __canonicalWhere: true };
@@ -191,6 +202,7 @@ export function parseEventsOptions(options: TableOptions): EventsOptions {
     lookbackDays: wholeNumber(options, 'lookback_days', 5, 0, 3650),
     safetyLagMs: wholeNumber(options, 'safety_lag', 10, 0, 7 * 24 * 60) * 60_000,
     windowDays: wholeNumber(options, 'window_days', 30, 1, 366),
+    maxEventsPerCall: wholeNumber(options, 'max_events_per_call', DEFAULT_MAX_EVENTS_PER_CALL, 0, Number.MAX_SAFE_INTEGER) || null,
     exportEvents: eventNames(options['export_events']),
     where,
     mode: modeText,

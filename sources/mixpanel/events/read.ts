@@ -4,11 +4,12 @@
  * cursor); after two transient failures of the same slice it is replaced by its halves (days, then hours).
  */
 import type { RecordBatch } from 'apache-arrow';
-import { type Cursor, type ReadStats, type TableOptions, type TableRead } from '../../../connector-spec/index.js';
+import { CallTooLargeError, type Cursor, type ReadStats, type TableOptions, type TableRead } from '../../../connector-spec/index.js';
 import type { MixpanelClient } from '../client-types.js';
 import { splitMayHelp } from '../http/errors.js';
 import type { TableContext } from '../table.js';
 import type { EventCounters } from './builder.js';
+import { EventHourTally, describePartSize, isOneHour, replanned, resliced, shrunkPartSize } from './call-size.js';
 import { ChunkFramer, type BodyChunk } from './chunk-framer.js';
 import { cursorJson, eventsCursor, parseEventsCursor, type Pending, type Slice } from './cursor.js';
 import { maxDate } from './dates.js';
@@ -21,16 +22,40 @@ import { ZoneShiftTally, legacyTimeMessage } from './zone-shift.js';
 /** Failures per slice, per source instance (one client per source instance). */
 const failureMemory = new WeakMap<MixpanelClient, Map<string, number>>();
 
+/**
+ * Plans re-cut after a call read more than `max_events_per_call`, per source instance: the pending plan as the
+ * cursor holds it → the slices that replace it when the host retries the same cursor. Lost with the process, which
+ * costs one more overflowing read (bounded like the first), never a row.
+ */
+const resizeMemory = new WeakMap<MixpanelClient, Map<string, readonly Slice[]>>();
+
 /** Transient failures of one slice before it is split. */
 export const FAILURES_BEFORE_SPLIT = 2;
 
-function failuresOf(client: MixpanelClient): Map<string, number> {
-  let map = failureMemory.get(client);
+function memoryOf<V>(memory: WeakMap<MixpanelClient, Map<string, V>>, client: MixpanelClient): Map<string, V> {
+  let map = memory.get(client);
   if (!map) {
     map = new Map();
-    failureMemory.set(client, map);
+    memory.set(client, map);
   }
   return map;
+}
+
+function pendingKey(pending: Pending): string {
+  return JSON.stringify([pending.upper_ms, pending.slices.map((s) => sliceKey(s, pending.upper_ms))]);
+}
+
+/** Thrown inside `readSlice` when the slice read more lines than its limit (`run` turns it into a re-plan). */
+class SliceOverflow extends Error {
+  constructor(readonly rowsRead: number) {
+    super('slice overflow');
+  }
+}
+
+/** The call's limit on lines read and the tally of their event hours; `limit` null: read the slice whole. */
+interface CallLimit {
+  readonly limit: number | null;
+  readonly tally: EventHourTally;
 }
 
 function describeSlice(s: Slice): string {
@@ -59,7 +84,7 @@ function parseHere(chunk: BodyChunk, settings: ChunkSettings): Promise<ChunkResu
   }
 }
 
-async function* readSlice(ctx: TableContext, s: Slice, upperMs: number, options: EventsOptions): AsyncGenerator<RecordBatch, void, undefined> {
+async function* readSlice(ctx: TableContext, s: Slice, upperMs: number, options: EventsOptions, bound: CallLimit): AsyncGenerator<RecordBatch, void, undefined> {
   const what = describeSlice(s);
   const settings: ChunkSettings = {
     what,
@@ -96,6 +121,9 @@ async function* readSlice(ctx: TableContext, s: Slice, upperMs: number, options:
     zoneShift.merge(result.zoneShift);
     for (const batch of result.batches) {
       rowsRead += batch.numRows;
+      bound.tally.add(batch);
+      // Checked before the batch is handed on: the host never holds more than the limit plus one batch.
+      if (bound.limit !== null && rowsRead > bound.limit) throw new SliceOverflow(rowsRead);
       ctx.onProgress?.({ table: ctx.table, rowsRead, bytesRead: framer.bytes, apiBudgetLeft: ctx.client.budgetLeft('export') });
       yield batch;
     }
@@ -154,8 +182,10 @@ export function readEvents(ctx: TableContext, cursorIn: Cursor, tableOptions: Ta
     }
     const watermark = cursor?.watermark_ms ?? null;
     const maxRead = cursor?.max_date_read ?? null;
-    const failures = failuresOf(ctx.client);
-    const slices = [...pending.slices];
+    const failures = memoryOf(failureMemory, ctx.client);
+    const resizes = memoryOf(resizeMemory, ctx.client);
+    const planKey = pendingKey(pending);
+    const slices = [...(resizes.get(planKey) ?? pending.slices)];
     for (;;) {
       const count = failures.get(sliceKey(slices[0]!, pending.upper_ms)) ?? 0;
       if (count < FAILURES_BEFORE_SPLIT) break;
@@ -167,15 +197,41 @@ export function readEvents(ctx: TableContext, cursorIn: Cursor, tableOptions: Ta
     }
     const current = slices[0]!;
     const key = sliceKey(current, pending.upper_ms);
+    const tally = new EventHourTally();
+    // A one-hour slice cannot be cut further: it is read whole whatever its size.
+    const limit = isOneHour(current) ? null : options.maxEventsPerCall;
+    let rowsRead = 0;
     try {
-      yield* readSlice(ctx, current, pending.upper_ms, options);
+      for await (const batch of readSlice(ctx, current, pending.upper_ms, options, { limit, tally })) {
+        rowsRead += batch.numRows;
+        yield batch;
+      }
     } catch (error) {
+      if (error instanceof SliceOverflow && limit !== null) {
+        const size = shrunkPartSize(current, limit, tally.busiestDay(), tally.busiestHour())!;
+        const replan = replanned(slices, size);
+        resizes.set(planKey, replan);
+        ctx.stats.counters['events.calls_resized'] = (ctx.stats.counters['events.calls_resized'] ?? 0) + 1;
+        const parts = resliced([current], size).length;
+        throw new CallTooLargeError(
+          `events ${describeSlice(current)}: more than ${limit} events in one call (max_events_per_call); the call was discarded and the slice is read again in ${parts} parts of at most ${describePartSize(size)}`,
+          { code: 'MP_EVENTS_CALL_TOO_LARGE', context: { table: ctx.table, window: describeSlice(current), rowsRead: error.rowsRead, limit } },
+        );
+      }
       // Only failures a smaller slice can help with count towards a split (a cut or timed-out body, a 5xx), never a
       // connection that could not be made.
       if (splitMayHelp(error)) failures.set(key, (failures.get(key) ?? 0) + 1);
       throw error;
     }
     failures.delete(key);
+    if (options.maxEventsPerCall !== null && rowsRead > options.maxEventsPerCall) {
+      ctx.logger.warn('events: one hour of events is more than max_events_per_call; it was read whole (an hour is the smallest slice)', {
+        table: ctx.table,
+        window: describeSlice(current),
+        rows: rowsRead,
+        limit: options.maxEventsPerCall,
+      });
+    }
     const rest = slices.slice(1);
     if (rest.length > 0) return cursorJson(eventsCursor(startDate, watermark, maxRead, { upper_ms: pending.upper_ms, slices: rest }));
     const lastTo = maxDate(current.to, lastDate ?? current.to);

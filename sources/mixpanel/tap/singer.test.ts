@@ -4,7 +4,7 @@
  * and a run interrupted mid-stream that resumes where it stopped (currently_syncing + the stream's bookmark).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { TransientError, type LakeflowSource } from '../../../connector-spec/index.js';
+import { CallTooLargeError, TransientError, type LakeflowSource } from '../../../connector-spec/index.js';
 import { startEmulator, NO_RATE_LIMITS, type Emulator } from '../../../emulator/index.js';
 import { lastState, recordsOf, runSinger, singerProblems, tempDir, writeJson } from './testing.js';
 
@@ -195,6 +195,39 @@ describe('singer mode', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(cut).toBe(1);
     expect(run.stderr).toContain('retrying with the same bookmark');
+    expect(recordsOf(run, 'revenue').map((r) => r.date)).toEqual(['2026-11-11', '2026-11-12', '2026-11-13', '2026-11-14', '2026-11-15', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20']);
+    expect(singerProblems(run)).toEqual([]);
+  });
+
+  it('a call over its source\'s size limit is read again at once with the same bookmark, beyond the failed-attempt budget', async () => {
+    expect.hasAssertions();
+    const clock = { ms: T0 };
+    const em = await emulatorAt(clock);
+    const dir = await tempDir();
+    const config = await writeJson(dir, 'config.json', { api_secret: 'YOUR_API_SECRET', start_date: '2026-11-11T00:00:00Z', date_window_size: '5' });
+    const catalog = await writeJson(dir, 'catalog.json', { streams: [{ tap_stream_id: 'revenue', metadata: [{ breadcrumb: [], metadata: { selected: true } }] }] });
+    let resized = 0;
+    // The second call of revenue overflows 6 times (more than the 5 failed attempts a call may have), yielding first.
+    const overflowSecondCall = (source: LakeflowSource): LakeflowSource => {
+      let calls = 0;
+      return {
+        ...source,
+        readTable(table, cursor, options) {
+          const read = source.readTable(table, cursor, options);
+          if (table !== 'revenue' || ++calls < 2 || resized >= 6) return read;
+          return (async function* () {
+            const first = await read.next();
+            if (!first.done) yield first.value;
+            resized++;
+            throw new CallTooLargeError('more rows than one call may hold', { code: 'TEST_TOO_LARGE' });
+          })();
+        },
+      };
+    };
+    const run = await runSinger(em, () => clock.ms, { config, catalog }, overflowSecondCall);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resized).toBe(6);
+    expect(run.stderr).toContain('more rows than one call may hold');
     expect(recordsOf(run, 'revenue').map((r) => r.date)).toEqual(['2026-11-11', '2026-11-12', '2026-11-13', '2026-11-14', '2026-11-15', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20']);
     expect(singerProblems(run)).toEqual([]);
   });

@@ -10,7 +10,9 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import {
+  CallTooLargeError,
   InternalError,
+  MAX_RESIZES_PER_CALL,
   NotEntitledError,
   RateLimitError,
   cursorsEqual,
@@ -103,10 +105,18 @@ async function syncStream(o: SyncOptions, stream: TapStream): Promise<void> {
   const file = join(o.tmpDir, `${stream.stream}.jsonl`);
   for (let call = 1; ; call++) {
     let outcome: CallOutcome | undefined;
+    let resized = 0;
     for (let attempt = 1; outcome === undefined; attempt++) {
       try {
         outcome = await stageCall(o, stream, serializer, cursor, tableOptions, file);
       } catch (error) {
+        if (error instanceof CallTooLargeError && resized < MAX_RESIZES_PER_CALL) {
+          // The source re-planned the same bookmark smaller: read again now, not counted as a failed attempt.
+          resized++;
+          attempt--;
+          o.logger.warn(`${stream.stream}: ${error.message}`, { code: error.code });
+          continue;
+        }
         if (!isConnectorError(error) || !error.retryable || attempt >= (o.maxAttempts ?? 5)) throw error;
         const wait = error instanceof RateLimitError ? error.retryAfterMs : Math.min(30_000, 500 * 2 ** (attempt - 1));
         o.logger.warn(`${stream.stream}: call failed (${error.message}); retrying with the same bookmark`, { attempt, waitMs: wait });

@@ -5,7 +5,7 @@
  * yields batches must move the cursor.
  */
 import type { RecordBatch } from 'apache-arrow';
-import { RateLimitError, cursorsEqual, isConnectorError, type Cursor, type LakeflowSource, type ReadStats, type TableOptions } from '../../../connector-spec/index.js';
+import { CallTooLargeError, MAX_RESIZES_PER_CALL, RateLimitError, cursorsEqual, isConnectorError, type Cursor, type LakeflowSource, type ReadStats, type TableOptions } from '../../../connector-spec/index.js';
 
 export type Row = Record<string, unknown>;
 
@@ -61,6 +61,7 @@ export async function driveTable(source: LakeflowSource, table: string, start: C
   let cursor = start;
   let calls = 0;
   let attempts = 0;
+  let resized = 0;
   let discardedRows = 0;
   const maxAttempts = options.maxAttempts ?? 8;
   for (;;) {
@@ -82,11 +83,14 @@ export async function driveTable(source: LakeflowSource, table: string, start: C
     } catch (error) {
       discardedRows += staged.length;
       errors.push(error);
+      // A re-planned call is read again at once and not counted, like the runner does (bounded the same way).
+      if (error instanceof CallTooLargeError && ++resized <= MAX_RESIZES_PER_CALL) continue;
       if (!isConnectorError(error) || !error.retryable || ++attempts >= maxAttempts) throw error;
       if (error instanceof RateLimitError) await (options.sleep ?? realSleep)(error.retryAfterMs);
       continue;
     }
     attempts = 0;
+    resized = 0;
     calls++;
     const unchanged = cursorsEqual(next, cursor);
     if (unchanged && batches > 0) throw new Error('contract violation: a call yielded batches and returned its input cursor');

@@ -1,0 +1,201 @@
+/**
+ * max_events_per_call: the pure re-plan (part sizes from the events seen, parts that tile the slice exactly), and,
+ * against the emulator, calls that stay within the limit while the table ends up equal to an unlimited read,
+ * whether the export body comes in time order or shuffled.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Table, TimestampMillisecond, vectorFromArray } from 'apache-arrow';
+import { CallTooLargeError, ConfigError, emptyReadStats } from '../../../connector-spec/index.js';
+import { NO_RATE_LIMITS, startEmulator, type Emulator, type IngestEvent } from '../../../emulator/index.js';
+import { driveTable, type Row } from '../testing/driver.js';
+import { emulatorSource } from '../testing/emulator-source.js';
+import { EventHourTally, FILL, isOneHour, replanned, resliced, shrunkPartSize, type PartSize } from './call-size.js';
+import { slice, type Slice } from './cursor.js';
+import { addDays, daysInRange } from './dates.js';
+import { parseEventsOptions } from './options.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** Every (date, hour) a list of slices covers, in order; throws on an overlap. */
+function hoursCovered(slices: readonly Slice[]): string[] {
+  const out: string[] = [];
+  for (const s of slices) {
+    for (let d = s.from; d <= s.to; d = addDays(d, 1)) {
+      const [h0, h1] = s.hours ?? [0, 24];
+      for (let h = h0; h < h1; h++) out.push(`${d}T${String(h).padStart(2, '0')}`);
+    }
+  }
+  if (new Set(out).size !== out.length) throw new Error(`overlapping slices: ${JSON.stringify(slices)}`);
+  return out;
+}
+
+describe('the re-plan of a call over max_events_per_call (pure)', () => {
+  it('the tally counts events per hour and per UTC day from the time column, nulls left out', () => {
+    const tally = new EventHourTally();
+    const t = Date.UTC(2024, 5, 1);
+    const time = vectorFromArray([t + 5 * HOUR, null, t + 5 * HOUR + 59 * 60_000, t + 23 * HOUR, t + DAY + HOUR, null, null, null], new TimestampMillisecond('UTC'));
+    tally.add(new Table({ time }).batches[0]!);
+    tally.add(new Table({ time: vectorFromArray([t + 6 * HOUR], new TimestampMillisecond('UTC')) }).batches[0]!);
+    expect(tally.busiestHour()).toBe(2);
+    expect(tally.busiestDay()).toBe(4);
+  });
+
+  it('parts hold the busiest day seen in 80% of the limit, and are at most half the slice', () => {
+    const month = slice('2024-06-01', '2024-06-30', null);
+    // A body in time order: 5 full days of 1M read before the limit → 4-day parts (4M ≤ 0.8 × 5M).
+    expect(shrunkPartSize(month, 5_000_000, 1_000_000, 50_000)).toEqual({ unit: 'day', size: 4 });
+    // A shuffled body: the 5M rows read are spread over 30 days → the estimate says 24 days; half the slice wins.
+    expect(shrunkPartSize(month, 5_000_000, 5_000_000 / 30, 7_000)).toEqual({ unit: 'day', size: 15 });
+    // A day seen with more than 80% of the limit: one-day parts (a day is cut into hours once it overflows alone).
+    expect(shrunkPartSize(month, 5_000_000, 4_500_000, 300_000)).toEqual({ unit: 'day', size: 1 });
+    // A day: hours for the busiest hour seen (130 → 6 hours; 300k → 13, capped at half the day).
+    expect(shrunkPartSize(slice('2024-06-01', '2024-06-01', null), 5_000_000, 4_500_000, 300_000)).toEqual({ unit: 'hour', size: 12 });
+    expect(shrunkPartSize(slice('2024-06-01', '2024-06-01', null), 1000, 1001, 130)).toEqual({ unit: 'hour', size: 6 });
+    expect(shrunkPartSize(slice('2024-06-01', '2024-06-01', null, [6, 9]), 1000, 1001, 10)).toEqual({ unit: 'hour', size: 2 });
+    expect(shrunkPartSize(slice('2024-06-01', '2024-06-01', null, [6, 7]), 1000, 1001, 1001)).toBeNull();
+    expect(isOneHour(slice('2024-06-01', '2024-06-01', null, [6, 7]))).toBe(true);
+    expect(isOneHour(slice('2024-06-01', '2024-06-01', null))).toBe(false);
+    expect(FILL).toBe(0.8);
+  });
+
+  it('every re-plan tiles the same hours in the same order, keeps lower_ms, and cuts every slice larger than the part', () => {
+    const plans: Slice[][] = [
+      [slice('2024-01-01', '2024-01-30', null), slice('2024-01-31', '2024-02-04', 99)],
+      [slice('2024-03-05', '2024-03-05', 7, [3, 24]), slice('2024-03-06', '2024-03-08', 7)],
+      [slice('2023-12-30', '2024-01-02', null)],
+    ];
+    const sizes: PartSize[] = [1, 2, 3, 7, 31].map((size) => ({ unit: 'day', size }) as PartSize).concat([1, 2, 5, 12].map((size) => ({ unit: 'hour', size }) as PartSize));
+    for (const plan of plans) {
+      for (const size of sizes) {
+        const parts = resliced(plan, size);
+        expect(hoursCovered(parts)).toEqual(hoursCovered(plan));
+        for (const part of parts) {
+          const from = plan.find((s) => s.from <= part.from && part.to <= s.to)!;
+          expect(part.lower_ms).toBe(from.lower_ms);
+          if (size.unit === 'day') expect(daysInRange(part.from, part.to)).toBeLessThanOrEqual(size.size);
+          else {
+            expect(part.from).toBe(part.to);
+            const [h0, h1] = part.hours ?? [0, 24];
+            expect(h1 - h0 <= size.size || (part.hours === undefined && 24 <= size.size)).toBe(true);
+          }
+        }
+      }
+    }
+    expect(resliced([slice('2024-01-01', '2024-01-10', null)], { unit: 'day', size: 4 })).toEqual([
+      slice('2024-01-01', '2024-01-04', null),
+      slice('2024-01-05', '2024-01-08', null),
+      slice('2024-01-09', '2024-01-10', null),
+    ]);
+    expect(resliced([slice('2024-01-01', '2024-01-01', 5, [3, 24])], { unit: 'hour', size: 8 })).toEqual([
+      slice('2024-01-01', '2024-01-01', 5, [3, 11]),
+      slice('2024-01-01', '2024-01-01', 5, [11, 19]),
+      slice('2024-01-01', '2024-01-01', 5, [19, 24]),
+    ]);
+  });
+
+  it('a day size re-plans every slice of the plan; an hour size only the day that overflowed', () => {
+    const plan = [slice('2024-01-01', '2024-01-06', null), slice('2024-01-07', '2024-01-09', 3), slice('2024-01-10', '2024-01-10', 3)];
+    expect(replanned(plan, { unit: 'day', size: 2 })).toEqual([
+      slice('2024-01-01', '2024-01-02', null),
+      slice('2024-01-03', '2024-01-04', null),
+      slice('2024-01-05', '2024-01-06', null),
+      slice('2024-01-07', '2024-01-08', 3),
+      slice('2024-01-09', '2024-01-09', 3),
+      slice('2024-01-10', '2024-01-10', 3),
+    ]);
+    const day = [slice('2024-01-10', '2024-01-10', 3), slice('2024-01-11', '2024-01-11', 3)];
+    expect(replanned(day, { unit: 'hour', size: 12 })).toEqual([slice('2024-01-10', '2024-01-10', 3, [0, 12]), slice('2024-01-10', '2024-01-10', 3, [12, 24]), day[1]]);
+  });
+
+  it('max_events_per_call: default 5,000,000, 0 = no limit, anything else that is not a whole number is refused by name', () => {
+    expect(parseEventsOptions({}).maxEventsPerCall).toBe(5_000_000);
+    expect(parseEventsOptions({ max_events_per_call: '0' }).maxEventsPerCall).toBeNull();
+    expect(parseEventsOptions({ max_events_per_call: ' 250000 ' }).maxEventsPerCall).toBe(250_000);
+    for (const bad of ['-1', '1e6', 'lots', '2.5']) {
+      expect(() => parseEventsOptions({ max_events_per_call: bad })).toThrow(ConfigError);
+      expect(() => parseEventsOptions({ max_events_per_call: bad })).toThrow(/max_events_per_call/);
+    }
+  });
+});
+
+const T0 = Date.parse('2024-06-10T12:00:00Z');
+
+let emulator: Emulator | undefined;
+afterEach(async () => {
+  await emulator?.close();
+  emulator = undefined;
+});
+
+function keys(rows: readonly Row[]): string[] {
+  return rows.map((r) => String(r['dedupe_key'])).sort();
+}
+
+function tooLarge(errors: readonly unknown[]): CallTooLargeError[] {
+  for (const e of errors) expect(e).toBeInstanceOf(CallTooLargeError);
+  return errors as CallTooLargeError[];
+}
+
+describe('max_events_per_call against the emulator', () => {
+  it('a body in time order: one discarded call, then parts sized from it; every kept call within the limit, the same rows', async () => {
+    expect.hasAssertions();
+    emulator = await startEmulator({ now: () => T0, limits: NO_RATE_LIMITS, eventsPerDay: 400, days: 6, seed: 4 });
+    const source = () => emulatorSource(emulator!, { now: () => T0, config: { historicalDays: 7 } });
+    const unlimited = await driveTable(source(), 'events', null, { tableOptions: { safety_lag: '0', max_events_per_call: '0' } });
+    expect(unlimited.errors).toEqual([]);
+    expect(unlimited.rows.length).toBeGreaterThan(2000);
+    const stats = emptyReadStats();
+    const limited = await driveTable(source(), 'events', null, { tableOptions: { safety_lag: '0', max_events_per_call: '1000' }, stats });
+    expect(keys(limited.rows)).toEqual(keys(unlimited.rows));
+    for (const call of limited.committed) expect(call.rows.length).toBeLessThanOrEqual(1000);
+    const errors = tooLarge(limited.errors);
+    expect(errors.map((e) => e.code)).toEqual(['MP_EVENTS_CALL_TOO_LARGE']);
+    expect(errors[0]!.message).toMatch(/more than 1000 events in one call \(max_events_per_call\); the call was discarded and the slice is read again in \d+ parts of at most 2 days/);
+    expect(limited.discardedRows).toBeLessThanOrEqual(1000 + 1000);
+    expect(stats.counters['events.calls_resized']).toBe(1);
+  });
+
+  it('a day over the limit is read in hours; a body in no order (ingested shuffled) still converges within the limit', async () => {
+    expect.hasAssertions();
+    emulator = await startEmulator({ now: () => T0, limits: NO_RATE_LIMITS, seed: 9 });
+    const day = Date.parse('2024-06-08T00:00:00Z');
+    const events: IngestEvent[] = [];
+    for (let i = 0; i < 2600; i++) {
+      // 2,000 events on 2024-06-08, 600 spread over the two days around it; a scrambled order.
+      const k = (i * 7919) % 2600;
+      const time = k < 2000 ? day + Math.floor((k / 2000) * DAY) : day - DAY + Math.floor(((k - 2000) / 600) * 3 * DAY);
+      events.push({ event: 'Viewed', properties: { time, distinct_id: `u${i % 13}`, $insert_id: `cs-${i}` } });
+    }
+    emulator.data.importEvents(events, { processingTimeMs: T0 - DAY });
+    const source = () => emulatorSource(emulator!, { now: () => T0, config: { historicalDays: 4 } });
+    const unlimited = await driveTable(source(), 'events', null, { tableOptions: { safety_lag: '0', max_events_per_call: '0' } });
+    expect(unlimited.rows.length).toBe(2600);
+    const limited = await driveTable(source(), 'events', null, { tableOptions: { safety_lag: '0', max_events_per_call: '500' } });
+    expect(keys(limited.rows)).toEqual(keys(unlimited.rows));
+    for (const call of limited.committed) expect(call.rows.length).toBeLessThanOrEqual(500);
+    const errors = tooLarge(limited.errors);
+    // The spread-out rows read first put no day over 80% of the limit: one-day parts; then the dense day alone.
+    expect(errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/^events 2024-06-06\.\.2024-06-10: more than 500 events .* in 5 parts of at most 1 day$/),
+      expect.stringMatching(/^events 2024-06-08: more than 500 events .* in \d+ parts of at most \d+ hours?$/),
+    ]);
+    const hourCalls = emulator.log.forRoute('export').filter((e) => e.status === 200 && (e.params['where'] ?? '').includes('$time'));
+    expect(hourCalls.length).toBeGreaterThan(4);
+    expect(hourCalls.every((e) => e.params['from_date'] === '2024-06-08')).toBe(true);
+  });
+
+  it('a one-hour slice is read whole even over the limit (nothing smaller exists)', async () => {
+    expect.hasAssertions();
+    emulator = await startEmulator({ now: () => T0, limits: NO_RATE_LIMITS, seed: 2 });
+    const hour = Date.parse('2024-06-08T10:00:00Z');
+    const events: IngestEvent[] = Array.from({ length: 300 }, (_, i) => ({ event: 'Burst', properties: { time: hour + i * 1000, distinct_id: 'u', $insert_id: `burst-${i}` } }));
+    emulator.data.importEvents(events, { processingTimeMs: T0 - DAY });
+    const source = emulatorSource(emulator, { now: () => T0, config: { historicalDays: 3 } });
+    const run = await driveTable(source, 'events', null, { tableOptions: { safety_lag: '0', max_events_per_call: '100' } });
+    expect(run.rows.length).toBe(300);
+    expect(new Set(keys(run.rows)).size).toBe(300);
+    const whole = run.committed.find((c) => c.rows.length === 300);
+    expect(whole).toBeDefined();
+    expect(tooLarge(run.errors).length).toBeGreaterThanOrEqual(2);
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * Keeping one events call within `max_events_per_call` (a bound on a call's memory and staging disk): a tally of
+ * the event hours a slice has read so far, and, when a slice reads past the limit, the smaller plan that replaces
+ * it. Pure apart from the tally's counters.
+ *
+ * The export's line order is not documented, so the estimate does not rely on it. The busiest day (or hour) among
+ * the rows read so far is a lower bound of that day's events whatever the order; parts are sized so that such a
+ * day fits in `FILL` of the limit, and a part is at most half the slice that overflowed, so a plan shrinks on every
+ * overflow, even when the rows read were spread thinly over the slice (a shuffled body). Hours are counted in UTC;
+ * for a project on legacy local time a day's count is then off by the zone offset's hours, which only shifts the
+ * estimate (the next overflow corrects it).
+ */
+import type { RecordBatch } from 'apache-arrow';
+import { slice, type Slice } from './cursor.js';
+import { addDays, dateOfDayNumber, dayNumber, daysInRange } from './dates.js';
+
+/** Share of the limit a part is sized to hold, for the busiest day or hour seen. */
+export const FILL = 0.8;
+
+const HOUR_MS = 3_600_000;
+
+/** Events read per UTC hour of event time (`time`; rows without one are not counted). */
+export class EventHourTally {
+  readonly #hours = new Map<number, number>();
+
+  add(batch: RecordBatch): void {
+    const time = batch.getChild('time');
+    if (!time) return;
+    for (const data of time.data) {
+      const values = data.values as BigInt64Array;
+      const bitmap = data.nullCount > 0 ? data.nullBitmap : undefined;
+      for (let r = 0; r < data.length; r++) {
+        const i = data.offset + r;
+        if (bitmap && ((bitmap[i >> 3]! >> (i & 7)) & 1) === 0) continue;
+        const hour = Math.floor(Number(values[r]) / HOUR_MS);
+        this.#hours.set(hour, (this.#hours.get(hour) ?? 0) + 1);
+      }
+    }
+  }
+
+  /** Most events counted in one hour. */
+  busiestHour(): number {
+    let most = 0;
+    for (const n of this.#hours.values()) most = Math.max(most, n);
+    return most;
+  }
+
+  /** Most events counted in one UTC day. */
+  busiestDay(): number {
+    const days = new Map<number, number>();
+    for (const [hour, n] of this.#hours) {
+      const day = Math.floor(hour / 24);
+      days.set(day, (days.get(day) ?? 0) + n);
+    }
+    let most = 0;
+    for (const n of days.values()) most = Math.max(most, n);
+    return most;
+  }
+}
+
+/** The largest part a re-plan cuts slices into: `size` days, or `size` hours of one day. */
+export interface PartSize {
+  readonly unit: 'day' | 'hour';
+  readonly size: number;
+}
+
+/** Units (days or hours) expected to fit, between 1 and half of `span`. */
+function fitting(limit: number, busiest: number, span: number): number {
+  const fit = Math.floor((FILL * limit) / Math.max(1, busiest));
+  return Math.max(1, Math.min(fit, Math.ceil(span / 2)));
+}
+
+/** A slice of one hour: the smallest there is. */
+export function isOneHour(s: Slice): boolean {
+  return s.hours !== undefined && s.hours[1] - s.hours[0] <= 1;
+}
+
+/**
+ * The part size for a slice that read more than `limit` events (`busiestDay`/`busiestHour` from its tally), or
+ * null when the slice is one hour and cannot be cut further.
+ */
+export function shrunkPartSize(s: Slice, limit: number, busiestDay: number, busiestHour: number): PartSize | null {
+  const days = daysInRange(s.from, s.to);
+  // Days first, down to one: a day is cut into hours only once it overflows alone, so the sparse days around a
+  // dense one keep one export call each (the export API allows 60 an hour).
+  if (days > 1) return { unit: 'day', size: fitting(limit, busiestDay, days) };
+  if (isOneHour(s)) return null;
+  const [h0, h1] = s.hours ?? [0, 24];
+  return { unit: 'hour', size: fitting(limit, busiestHour, h1 - h0) };
+}
+
+/** One slice cut into parts of at most `size` (their union equals it, in order, with its `lower_ms`). */
+function cut(s: Slice, size: PartSize): Slice[] {
+  const out: Slice[] = [];
+  if (size.unit === 'day') {
+    if (daysInRange(s.from, s.to) <= size.size) return [s];
+    for (let d = s.from; d <= s.to; d = addDays(d, size.size)) {
+      const end = addDays(d, size.size - 1);
+      out.push(slice(d, end < s.to ? end : s.to, s.lower_ms));
+    }
+    return out;
+  }
+  for (let n = dayNumber(s.from); n <= dayNumber(s.to); n++) {
+    const day = dateOfDayNumber(n);
+    const [h0, h1] = s.hours ?? [0, 24];
+    if (h1 - h0 <= size.size) {
+      out.push(s.hours === undefined ? slice(day, day, s.lower_ms) : slice(day, day, s.lower_ms, [h0, h1]));
+      continue;
+    }
+    for (let h = h0; h < h1; h += size.size) out.push(slice(day, day, s.lower_ms, [h, Math.min(h1, h + size.size)]));
+  }
+  return out;
+}
+
+/** Slices with every one larger than `size` cut to it (the same events, in the same order). */
+export function resliced(slices: readonly Slice[], size: PartSize): Slice[] {
+  return slices.flatMap((s) => cut(s, size));
+}
+
+/**
+ * The plan that replaces `slices` after its first one overflowed with part size `size`: a day size applies to
+ * every slice of the plan (a backfill's density is learned once), an hour size only to the day that overflowed.
+ */
+export function replanned(slices: readonly Slice[], size: PartSize): Slice[] {
+  if (size.unit === 'day') return resliced(slices, size);
+  return [...resliced(slices.slice(0, 1), size), ...slices.slice(1)];
+}
+
+export function describePartSize(size: PartSize): string {
+  return `${size.size} ${size.unit}${size.size === 1 ? '' : 's'}`;
+}
