@@ -96,7 +96,7 @@ describe('the re-plan of a call over max_events_per_call (pure)', () => {
 
   it('a day size re-plans every slice of the plan; an hour size only the day that overflowed', () => {
     const plan = [slice('2024-01-01', '2024-01-06', null), slice('2024-01-07', '2024-01-09', 3), slice('2024-01-10', '2024-01-10', 3)];
-    expect(replanned(plan, { unit: 'day', size: 2 })).toEqual([
+    expect(replanned(plan, { unit: 'day', size: 2 }, 1000)).toEqual([
       slice('2024-01-01', '2024-01-02', null),
       slice('2024-01-03', '2024-01-04', null),
       slice('2024-01-05', '2024-01-06', null),
@@ -105,7 +105,33 @@ describe('the re-plan of a call over max_events_per_call (pure)', () => {
       slice('2024-01-10', '2024-01-10', 3),
     ]);
     const day = [slice('2024-01-10', '2024-01-10', 3), slice('2024-01-11', '2024-01-11', 3)];
-    expect(replanned(day, { unit: 'hour', size: 12 })).toEqual([slice('2024-01-10', '2024-01-10', 3, [0, 12]), slice('2024-01-10', '2024-01-10', 3, [12, 24]), day[1]]);
+    expect(replanned(day, { unit: 'hour', size: 12 }, 1000, new Map([['2024-01-11', 900]]))).toEqual([slice('2024-01-10', '2024-01-10', 3, [0, 12]), slice('2024-01-10', '2024-01-10', 3, [12, 24]), day[1]]);
+  });
+
+  it('days already seen over 80% of the limit are cut into hours at once, sized from their busiest hour', () => {
+    const tally = new EventHourTally();
+    const d1 = Date.UTC(2024, 0, 2);
+    const times: number[] = [];
+    for (let i = 0; i < 900; i++) times.push(d1 + Math.floor(i / 100) * HOUR + i); // 2024-01-02: 9 hours of 100
+    for (let i = 0; i < 101; i++) times.push(d1 + DAY + i * 60_000); // 2024-01-03: 101 events
+    tally.add(new Table({ time: vectorFromArray(times, new TimestampMillisecond('UTC')) }).batches[0]!);
+    const crowded = tally.crowdedDays(FILL * 1000);
+    expect([...crowded]).toEqual([['2024-01-02', 100]]);
+    const plan = [slice('2024-01-01', '2024-01-04', null), slice('2024-01-05', '2024-01-06', null)];
+    const size = shrunkPartSize(plan[0]!, 1000, tally.busiestDay(), tally.busiestHour())!;
+    expect(size).toEqual({ unit: 'day', size: 1 });
+    const hours = (h0: number, h1: number): Slice => slice('2024-01-02', '2024-01-02', null, [h0, h1]);
+    expect(replanned(plan, size, 1000, crowded)).toEqual([
+      slice('2024-01-01', '2024-01-01', null),
+      hours(0, 8),
+      hours(8, 16),
+      hours(16, 24),
+      slice('2024-01-03', '2024-01-03', null),
+      slice('2024-01-04', '2024-01-04', null),
+      slice('2024-01-05', '2024-01-05', null),
+      slice('2024-01-06', '2024-01-06', null),
+    ]);
+    expect(hoursCovered(replanned(plan, size, 1000, crowded))).toEqual(hoursCovered(plan));
   });
 
   it('max_events_per_call: default 5,000,000, 0 = no limit, anything else that is not a whole number is refused by name', () => {
@@ -174,11 +200,8 @@ describe('max_events_per_call against the emulator', () => {
     expect(keys(limited.rows)).toEqual(keys(unlimited.rows));
     for (const call of limited.committed) expect(call.rows.length).toBeLessThanOrEqual(500);
     const errors = tooLarge(limited.errors);
-    // The spread-out rows read first put no day over 80% of the limit: one-day parts; then the dense day alone.
-    expect(errors.map((e) => e.message)).toEqual([
-      expect.stringMatching(/^events 2024-06-06\.\.2024-06-10: more than 500 events .* in 5 parts of at most 1 day$/),
-      expect.stringMatching(/^events 2024-06-08: more than 500 events .* in \d+ parts of at most \d+ hours?$/),
-    ]);
+    // The dense day is seen over 80% of the limit in the rows read: it goes to hours in the same re-plan.
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/^events 2024-06-06\.\.2024-06-10: more than 500 events .* in \d+ parts of at most 1 day, 2024-06-08 in hours$/)]);
     const hourCalls = emulator.log.forRoute('export').filter((e) => e.status === 200 && (e.params['where'] ?? '').includes('$time'));
     expect(hourCalls.length).toBeGreaterThan(4);
     expect(hourCalls.every((e) => e.params['from_date'] === '2024-06-08')).toBe(true);
@@ -191,11 +214,12 @@ describe('max_events_per_call against the emulator', () => {
     const events: IngestEvent[] = Array.from({ length: 300 }, (_, i) => ({ event: 'Burst', properties: { time: hour + i * 1000, distinct_id: 'u', $insert_id: `burst-${i}` } }));
     emulator.data.importEvents(events, { processingTimeMs: T0 - DAY });
     const source = emulatorSource(emulator, { now: () => T0, config: { historicalDays: 3 } });
-    const run = await driveTable(source, 'events', null, { tableOptions: { safety_lag: '0', max_events_per_call: '100' } });
+    // One-day slices: the day overflows alone, and is cut into hours (its busiest hour seen is over 80 → 1 hour).
+    const run = await driveTable(source, 'events', null, { tableOptions: { safety_lag: '0', window_days: '1', max_events_per_call: '100' } });
     expect(run.rows.length).toBe(300);
     expect(new Set(keys(run.rows)).size).toBe(300);
     const whole = run.committed.find((c) => c.rows.length === 300);
     expect(whole).toBeDefined();
-    expect(tooLarge(run.errors).length).toBeGreaterThanOrEqual(2);
+    expect(tooLarge(run.errors).map((e) => e.message)).toEqual([expect.stringMatching(/^events 2024-06-08: more than 100 events .* in 24 parts of at most 1 hour$/)]);
   });
 });

@@ -45,6 +45,24 @@ export class EventHourTally {
     return most;
   }
 
+  /**
+   * The UTC days counted with more than `threshold` events (each alone is more than a part may hold), with the most
+   * events counted in one of their hours.
+   */
+  crowdedDays(threshold: number): Map<string, number> {
+    const days = new Map<number, { total: number; busiest: number }>();
+    for (const [hour, n] of this.#hours) {
+      const day = Math.floor(hour / 24);
+      const d = days.get(day) ?? { total: 0, busiest: 0 };
+      d.total += n;
+      d.busiest = Math.max(d.busiest, n);
+      days.set(day, d);
+    }
+    const out = new Map<string, number>();
+    for (const [day, d] of days) if (d.total > threshold) out.set(dateOfDayNumber(day), d.busiest);
+    return out;
+  }
+
   /** Most events counted in one UTC day. */
   busiestDay(): number {
     const days = new Map<number, number>();
@@ -120,10 +138,16 @@ export function resliced(slices: readonly Slice[], size: PartSize): Slice[] {
 /**
  * The plan that replaces `slices` after its first one overflowed with part size `size`: a day size applies to
  * every slice of the plan (a backfill's density is learned once), an hour size only to the day that overflowed.
+ * `crowded` (date → busiest hour seen, `EventHourTally.crowdedDays(FILL × limit)`) are days already seen to hold
+ * more than a part may: they are cut into hours now rather than after overflowing alone.
  */
-export function replanned(slices: readonly Slice[], size: PartSize): Slice[] {
-  if (size.unit === 'day') return resliced(slices, size);
-  return [...resliced(slices.slice(0, 1), size), ...slices.slice(1)];
+export function replanned(slices: readonly Slice[], size: PartSize, limit: number, crowded: ReadonlyMap<string, number> = new Map()): Slice[] {
+  if (size.unit === 'hour') return [...resliced(slices.slice(0, 1), size), ...slices.slice(1)];
+  return resliced(slices, size).flatMap((s) => {
+    const busiest = crowded.get(s.from);
+    if (busiest === undefined || s.from !== s.to || s.hours !== undefined) return [s];
+    return cut(s, { unit: 'hour', size: fitting(limit, busiest, 24) });
+  });
 }
 
 export function describePartSize(size: PartSize): string {

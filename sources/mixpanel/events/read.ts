@@ -9,7 +9,7 @@ import type { MixpanelClient } from '../client-types.js';
 import { splitMayHelp } from '../http/errors.js';
 import type { TableContext } from '../table.js';
 import type { EventCounters } from './builder.js';
-import { EventHourTally, describePartSize, isOneHour, replanned, resliced, shrunkPartSize } from './call-size.js';
+import { EventHourTally, FILL, describePartSize, isOneHour, replanned, shrunkPartSize } from './call-size.js';
 import { ChunkFramer, type BodyChunk } from './chunk-framer.js';
 import { cursorJson, eventsCursor, parseEventsCursor, type Pending, type Slice } from './cursor.js';
 import { maxDate } from './dates.js';
@@ -209,12 +209,15 @@ export function readEvents(ctx: TableContext, cursorIn: Cursor, tableOptions: Ta
     } catch (error) {
       if (error instanceof SliceOverflow && limit !== null) {
         const size = shrunkPartSize(current, limit, tally.busiestDay(), tally.busiestHour())!;
-        const replan = replanned(slices, size);
+        const crowded = tally.crowdedDays(FILL * limit);
+        const replan = replanned(slices, size, limit, crowded);
         resizes.set(planKey, replan);
         ctx.stats.counters['events.calls_resized'] = (ctx.stats.counters['events.calls_resized'] ?? 0) + 1;
-        const parts = resliced([current], size).length;
+        const parts = replanned([current], size, limit, crowded);
+        const inHours = size.unit === 'day' ? parts.filter((p) => p.hours !== undefined).map((p) => p.from) : [];
+        const hoursNote = inHours.length > 0 ? `, ${[...new Set(inHours)].join(', ')} in hours` : '';
         throw new CallTooLargeError(
-          `events ${describeSlice(current)}: more than ${limit} events in one call (max_events_per_call); the call was discarded and the slice is read again in ${parts} parts of at most ${describePartSize(size)}`,
+          `events ${describeSlice(current)}: more than ${limit} events in one call (max_events_per_call); the call was discarded and the slice is read again in ${parts.length} parts of at most ${describePartSize(size)}${hoursNote}`,
           { code: 'MP_EVENTS_CALL_TOO_LARGE', context: { table: ctx.table, window: describeSlice(current), rowsRead: error.rowsRead, limit } },
         );
       }
