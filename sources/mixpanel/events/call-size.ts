@@ -28,14 +28,31 @@ export class EventHourTally {
     if (!time) return;
     for (const data of time.data) {
       const values = data.values as BigInt64Array;
+      // The 64-bit milliseconds as two 32-bit words (little-endian), read without a BigInt per row.
+      const words = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
       const bitmap = data.nullCount > 0 ? data.nullBitmap : undefined;
+      // Rows of one hour usually come together: count runs, one map update per run.
+      let hour = Number.NaN;
+      let run = 0;
       for (let r = 0; r < data.length; r++) {
         const i = data.offset + r;
         if (bitmap && ((bitmap[i >> 3]! >> (i & 7)) & 1) === 0) continue;
-        const hour = Math.floor(Number(values[r]) / HOUR_MS);
-        this.#hours.set(hour, (this.#hours.get(hour) ?? 0) + 1);
+        const ms = words[2 * r + 1]! * 4_294_967_296 + (words[2 * r]! >>> 0);
+        const h = Math.floor(ms / HOUR_MS);
+        if (h === hour) {
+          run++;
+          continue;
+        }
+        if (run > 0) this.#count(hour, run);
+        hour = h;
+        run = 1;
       }
+      if (run > 0) this.#count(hour, run);
     }
+  }
+
+  #count(hour: number, n: number): void {
+    this.#hours.set(hour, (this.#hours.get(hour) ?? 0) + n);
   }
 
   /** Most events counted in one hour. */
