@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_RATE_LIMITS, startEmulator, type Emulator, type IngestEvent } from '../emulator/index.js';
 import { exitCodeForReport, parsePipelineSpec, runPipeline, type RunReport } from '../runner/index.js';
-import { deltaScan, query } from '../runner/testing/duckdb.js';
 import { logCommits } from '../runner/testing/delta-log.js';
 import { captureLogger, tempDirs, type CapturedLogger, type Dirs } from '../runner/testing/harness.js';
 import { createMixpanelSource, mixpanelConfigFromEnv } from '../sources/mixpanel/index.js';
+import { readEventsTable } from './helpers/unattended.js';
 
 const DAY = 86_400_000;
 const LIMIT = 500;
@@ -46,13 +46,6 @@ describe('max_events_per_call in a runner run', () => {
     }
   }
 
-  async function table(): Promise<{ rows: number; keys: number; ids: string[] }> {
-    const scan = await deltaScan(dirs.lakehouse, 'events');
-    const [counts] = await query(`SELECT count(*)::INT AS rows, count(DISTINCT dedupe_key)::INT AS keys FROM ${scan}`);
-    const ids = (await query(`SELECT insert_id FROM ${scan}`)).map((r) => String(r['insert_id'])).sort();
-    return { rows: Number(counts!['rows']), keys: Number(counts!['keys']), ids };
-  }
-
   it('a first load over the limit, with copies, is exactly the distinct events; the next run adds a late copy once', async () => {
     const now = Date.now();
     const events = seed(1800, now);
@@ -71,7 +64,7 @@ describe('max_events_per_call in a runner run', () => {
     expect(discarded).toHaveLength(report.counters['events.calls_resized']!);
     expect(discarded[0]!.fields?.['code']).toBe('MP_EVENTS_CALL_TOO_LARGE');
     const expected = events.map((e) => String(e.properties['$insert_id'])).sort();
-    expect(await table()).toEqual({ rows: 1800, keys: 1800, ids: expected });
+    expect(await readEventsTable(dirs.lakehouse)).toEqual({ rows: 1800, distinctKeys: 1800, insertIds: expected });
     // Every commit of the first load holds at most the limit of new rows (1,840 lines read, none over it).
     const commits = await logCommits(dirs.lakehouse, 'events');
     expect(commits.length).toBeGreaterThanOrEqual(Math.ceil(1840 / LIMIT));
@@ -80,6 +73,6 @@ describe('max_events_per_call in a runner run', () => {
     emulator.data.importEvents([{ event: events[7]!.event, properties: { ...events[7]!.properties } }], { processingTimeMs: Date.now() - 1000 });
     const second = await run(captureLogger());
     expect(second.status).toBe('ok');
-    expect(await table()).toEqual({ rows: 1800, keys: 1800, ids: expected });
+    expect(await readEventsTable(dirs.lakehouse)).toEqual({ rows: 1800, distinctKeys: 1800, insertIds: expected });
   });
 });

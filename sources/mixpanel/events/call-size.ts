@@ -62,11 +62,8 @@ export class EventHourTally {
     return most;
   }
 
-  /**
-   * The UTC days counted with more than `threshold` events (each alone is more than a part may hold), with the most
-   * events counted in one of their hours.
-   */
-  crowdedDays(threshold: number): Map<string, number> {
+  /** Per UTC day number: the events counted, and the most counted in one of its hours. */
+  #days(): Map<number, { total: number; busiest: number }> {
     const days = new Map<number, { total: number; busiest: number }>();
     for (const [hour, n] of this.#hours) {
       const day = Math.floor(hour / 24);
@@ -75,20 +72,23 @@ export class EventHourTally {
       d.busiest = Math.max(d.busiest, n);
       days.set(day, d);
     }
+    return days;
+  }
+
+  /**
+   * The UTC days counted with more than `threshold` events (each alone is more than a part may hold), with the most
+   * events counted in one of their hours.
+   */
+  crowdedDays(threshold: number): Map<string, number> {
     const out = new Map<string, number>();
-    for (const [day, d] of days) if (d.total > threshold) out.set(dateOfDayNumber(day), d.busiest);
+    for (const [day, d] of this.#days()) if (d.total > threshold) out.set(dateOfDayNumber(day), d.busiest);
     return out;
   }
 
   /** Most events counted in one UTC day. */
   busiestDay(): number {
-    const days = new Map<number, number>();
-    for (const [hour, n] of this.#hours) {
-      const day = Math.floor(hour / 24);
-      days.set(day, (days.get(day) ?? 0) + n);
-    }
     let most = 0;
-    for (const n of days.values()) most = Math.max(most, n);
+    for (const d of this.#days().values()) most = Math.max(most, d.total);
     return most;
   }
 }
@@ -116,8 +116,8 @@ export function isOneHour(s: Slice): boolean {
  */
 export function shrunkPartSize(s: Slice, limit: number, busiestDay: number, busiestHour: number): PartSize | null {
   const days = daysInRange(s.from, s.to);
-  // Days first, down to one: a day is cut into hours only once it overflows alone, so the sparse days around a
-  // dense one keep one export call each (the export API allows 60 an hour).
+  // A slice of several days is cut into days (down to one), so the sparse days around a dense one keep one export
+  // call each (the export API allows 60 an hour); the dense days themselves go to hours in `replanned`.
   if (days > 1) return { unit: 'day', size: fitting(limit, busiestDay, days) };
   if (isOneHour(s)) return null;
   const [h0, h1] = s.hours ?? [0, 24];

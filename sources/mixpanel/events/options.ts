@@ -63,7 +63,7 @@ export const EVENTS_OPTION_SPECS: readonly TableOptionSpec[] = Object.freeze([
   { name: 'end_date', description: 'Last event date read (YYYY-MM-DD, inclusive); the table stops changing once the re-scan window has passed it.' },
 ]);
 
-/** `max_events_per_call` by default: a call of this many events peaks at ~300–350 MiB (README "Memory limit"). */
+/** `max_events_per_call` by default: bench runs of this many rows a call peaked at 313–407 MiB (README "Measured", I and J). */
 export const DEFAULT_MAX_EVENTS_PER_CALL = 5_000_000;
 
 /** A `where` expression as `printWhere` wrote it from a parsed tree (only `userWhere` makes one). */

@@ -84,7 +84,8 @@ function parseHere(chunk: BodyChunk, settings: ChunkSettings): Promise<ChunkResu
   }
 }
 
-async function* readSlice(ctx: TableContext, s: Slice, upperMs: number, options: EventsOptions, bound: CallLimit): AsyncGenerator<RecordBatch, void, undefined> {
+/** Streams one slice's batches; returns the rows read. */
+async function* readSlice(ctx: TableContext, s: Slice, upperMs: number, options: EventsOptions, bound: CallLimit): AsyncGenerator<RecordBatch, number, undefined> {
   const what = describeSlice(s);
   const settings: ChunkSettings = {
     what,
@@ -149,6 +150,7 @@ async function* readSlice(ctx: TableContext, s: Slice, upperMs: number, options:
     ctx.stats.counters['events.legacy_time_suspected'] = (ctx.stats.counters['events.legacy_time_suspected'] ?? 0) + 1;
   }
   ctx.logger.debug('events slice done', { table: ctx.table, window: what, rows: rowsRead, bytes: framer.bytes, budgetLeft: ctx.client.budgetLeft('export') });
+  return rowsRead;
 }
 
 /** Validate synchronously, then return the generator of one call. */
@@ -200,12 +202,9 @@ export function readEvents(ctx: TableContext, cursorIn: Cursor, tableOptions: Ta
     const tally = new EventHourTally();
     // A one-hour slice cannot be cut further: it is read whole whatever its size.
     const limit = isOneHour(current) ? null : options.maxEventsPerCall;
-    let rowsRead = 0;
+    let rowsRead: number;
     try {
-      for await (const batch of readSlice(ctx, current, pending.upper_ms, options, { limit, tally })) {
-        rowsRead += batch.numRows;
-        yield batch;
-      }
+      rowsRead = yield* readSlice(ctx, current, pending.upper_ms, options, { limit, tally });
     } catch (error) {
       if (error instanceof SliceOverflow && limit !== null) {
         const size = shrunkPartSize(current, limit, tally.busiestDay(), tally.busiestHour())!;
@@ -227,7 +226,7 @@ export function readEvents(ctx: TableContext, cursorIn: Cursor, tableOptions: Ta
       throw error;
     }
     failures.delete(key);
-    if (options.maxEventsPerCall !== null && rowsRead > options.maxEventsPerCall) {
+    if (limit === null && options.maxEventsPerCall !== null && rowsRead > options.maxEventsPerCall) {
       ctx.logger.warn('events: one hour of events is more than max_events_per_call; it was read whole (an hour is the smallest slice)', {
         table: ctx.table,
         window: describeSlice(current),

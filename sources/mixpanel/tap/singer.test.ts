@@ -36,6 +36,31 @@ async function emulatorAt(clock: { ms: number }, options: { eventsPerDay?: numbe
   return emu;
 }
 
+/**
+ * Wraps a source so that revenue's calls from the second on yield their first batch and then throw `error()`, `times`
+ * times in all (the retries that follow read normally).
+ */
+function breakRevenueCalls(times: number, error: () => Error): { wrap: (source: LakeflowSource) => LakeflowSource; count: () => number } {
+  let broken = 0;
+  const wrap = (source: LakeflowSource): LakeflowSource => {
+    let calls = 0;
+    return {
+      ...source,
+      readTable(table, cursor, options) {
+        const read = source.readTable(table, cursor, options);
+        if (table !== 'revenue' || ++calls < 2 || broken >= times) return read;
+        return (async function* () {
+          const first = await read.next();
+          if (!first.done) yield first.value;
+          broken++;
+          throw error();
+        })();
+      },
+    };
+  };
+  return { wrap, count: () => broken };
+}
+
 describe('singer mode', () => {
   it('runs the tap README config.json unchanged, prints valid Singer messages, and a second run from its STATE fetches only new data', async () => {
     expect.hasAssertions();
@@ -173,27 +198,11 @@ describe('singer mode', () => {
     const dir = await tempDir();
     const config = await writeJson(dir, 'config.json', { api_secret: 'YOUR_API_SECRET', start_date: '2026-11-11T00:00:00Z', date_window_size: '5' });
     const catalog = await writeJson(dir, 'catalog.json', { streams: [{ tap_stream_id: 'revenue', metadata: [{ breadcrumb: [], metadata: { selected: true } }] }] });
-    let cut = 0;
     // The second call of revenue yields its batch, then breaks (as a reset after the first rows would).
-    const breakSecondCall = (source: LakeflowSource): LakeflowSource => {
-      let calls = 0;
-      return {
-        ...source,
-        readTable(table, cursor, options) {
-          const read = source.readTable(table, cursor, options);
-          if (table !== 'revenue' || ++calls !== 2) return read;
-          return (async function* () {
-            const first = await read.next();
-            if (!first.done) yield first.value;
-            cut++;
-            throw new TransientError('connection reset mid-slice', { code: 'TEST_RESET' });
-          })();
-        },
-      };
-    };
-    const run = await runSinger(em, () => clock.ms, { config, catalog }, breakSecondCall);
+    const cut = breakRevenueCalls(1, () => new TransientError('connection reset mid-slice', { code: 'TEST_RESET' }));
+    const run = await runSinger(em, () => clock.ms, { config, catalog }, cut.wrap);
     expect(run.code, run.stderr).toBe(0);
-    expect(cut).toBe(1);
+    expect(cut.count()).toBe(1);
     expect(run.stderr).toContain('retrying with the same bookmark');
     expect(recordsOf(run, 'revenue').map((r) => r.date)).toEqual(['2026-11-11', '2026-11-12', '2026-11-13', '2026-11-14', '2026-11-15', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20']);
     expect(singerProblems(run)).toEqual([]);
@@ -206,27 +215,11 @@ describe('singer mode', () => {
     const dir = await tempDir();
     const config = await writeJson(dir, 'config.json', { api_secret: 'YOUR_API_SECRET', start_date: '2026-11-11T00:00:00Z', date_window_size: '5' });
     const catalog = await writeJson(dir, 'catalog.json', { streams: [{ tap_stream_id: 'revenue', metadata: [{ breadcrumb: [], metadata: { selected: true } }] }] });
-    let resized = 0;
     // The second call of revenue overflows 6 times (more than the 5 failed attempts a call may have), yielding first.
-    const overflowSecondCall = (source: LakeflowSource): LakeflowSource => {
-      let calls = 0;
-      return {
-        ...source,
-        readTable(table, cursor, options) {
-          const read = source.readTable(table, cursor, options);
-          if (table !== 'revenue' || ++calls < 2 || resized >= 6) return read;
-          return (async function* () {
-            const first = await read.next();
-            if (!first.done) yield first.value;
-            resized++;
-            throw new CallTooLargeError('more rows than one call may hold', { code: 'TEST_TOO_LARGE' });
-          })();
-        },
-      };
-    };
-    const run = await runSinger(em, () => clock.ms, { config, catalog }, overflowSecondCall);
+    const resized = breakRevenueCalls(6, () => new CallTooLargeError('more rows than one call may hold', { code: 'TEST_TOO_LARGE' }));
+    const run = await runSinger(em, () => clock.ms, { config, catalog }, resized.wrap);
     expect(run.code, run.stderr).toBe(0);
-    expect(resized).toBe(6);
+    expect(resized.count()).toBe(6);
     expect(run.stderr).toContain('more rows than one call may hold');
     expect(recordsOf(run, 'revenue').map((r) => r.date)).toEqual(['2026-11-11', '2026-11-12', '2026-11-13', '2026-11-14', '2026-11-15', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20']);
     expect(singerProblems(run)).toEqual([]);
