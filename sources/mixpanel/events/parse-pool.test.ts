@@ -125,6 +125,42 @@ describe('an idle parse worker', () => {
   });
 });
 
+describe('retireIdle', () => {
+  it('terminates a worker that holds no chunk at once, and never one that still parses', async () => {
+    const pairing = new ParsePool(1, { file: fileURLToPath(new URL('./testing/pairing-parse-worker.mjs', import.meta.url)), execArgv: [] }, 60_000);
+    pools.push(pairing);
+    const settings = { what: '2024-06-09', legacyZone: null, selected: null };
+    const first = pairing.parse(new ArrayBuffer(3), 0, settings); // the pairing worker answers once it holds two
+    pairing.retireIdle();
+    expect(pairing.workers).toBe(1);
+    const second = pairing.parse(new ArrayBuffer(5), 0, settings);
+    expect((await Promise.all([first, second])).map((r) => r.rows)).toEqual([3, 5]);
+    pairing.retireIdle();
+    expect(pairing.workers).toBe(0); // not after idleMs (a minute here): now
+  });
+
+  it('is called when an export body has been read: no parse worker outlives the read into the merge', async () => {
+    emulator = await startEmulator({ now: () => T0, limits: NO_LIMITS, eventsPerDay: 1500, days: 3, seed: 5 });
+    const source = emulatorSource(emulator, { now: () => T0, config: { historicalDays: 4, parseWorkers: 1 }, parseChunkBytes: 16 * 1024 });
+    const used = new Set<ParsePool>();
+    const parse = ParsePool.prototype.parse;
+    vi.spyOn(ParsePool.prototype, 'parse').mockImplementation(function (this: ParsePool, ...args) {
+      used.add(this);
+      return parse.apply(this, args);
+    });
+    try {
+      const run = await driveTable(source, 'events', null, { tableOptions: { safety_lag: '0' } });
+      expect(run.errors).toEqual([]);
+      expect(run.rows.length).toBeGreaterThan(3000);
+      expect(used.size).toBe(1); // the workers parsed the body
+      // The pool's idle timer is 500 ms; the worker is gone as soon as the read has ended.
+      expect([...used][0]!.workers).toBe(0);
+    } finally {
+      await source.close?.();
+    }
+  });
+});
+
 describe('a busy parse worker', () => {
   it('already holds its next chunk when it finishes one (it never waits for this thread to hand it work)', async () => {
     const pairing = new ParsePool(1, { file: fileURLToPath(new URL('./testing/pairing-parse-worker.mjs', import.meta.url)), execArgv: [] });

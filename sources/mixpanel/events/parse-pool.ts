@@ -37,7 +37,8 @@ interface Slot {
 /**
  * How long an idle parse worker lives. Once an export body is read, its call's rows are merged and encoded on
  * the other threads for seconds (a cdc call is written after its read): a worker kept for the next call would
- * hold its whole V8 heap through that peak.
+ * hold its whole V8 heap through that peak. The read retires its idle workers itself when the body ends
+ * (`retireIdle`); this timer covers a read that ended otherwise (an error, an abandoned call).
  */
 export const PARSE_WORKER_IDLE_MS = 500;
 
@@ -177,6 +178,20 @@ export class ParsePool {
     });
     this.slots.push(slot);
     return slot;
+  }
+
+  /**
+   * Terminate the workers that hold no chunk now, without waiting for `idleMs`: called when an export body has
+   * been read, because the call's merge and encoding start at once and would otherwise overlap the worker's heap.
+   */
+  retireIdle(): void {
+    for (const slot of [...this.slots]) {
+      if (slot.jobs.length > 0) continue;
+      clearTimeout(slot.idleTimer);
+      slot.idleTimer = undefined;
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      void slot.worker.terminate();
+    }
   }
 
   private retireWhenIdle(slot: Slot): void {

@@ -140,6 +140,7 @@ async function* readSlice(ctx: TableContext, s: Slice, upperMs: number, options:
     if (rest.tail !== null) throw unterminatedTail(rest.tail.toString('utf8'), what, rest.tailOffset, framer.bytes);
     if (rest.lines !== null) submit(rest.lines, true);
     while (inFlight.length > 0) yield* take();
+    pool?.retireIdle();
   } finally {
     response.body.destroy();
   }
