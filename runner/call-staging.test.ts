@@ -49,6 +49,7 @@ describe('CallStaging', () => {
     expect(back.map((b) => b.schema)).toEqual([schema, schema, schema]);
     expect(back.map(rows)).toEqual(batches.map(rows));
     expect([...staging.partitions].sort()).toEqual(['2024-06-01', '2024-06-02', '2024-06-03']);
+    expect([0, 1, 2].map((i) => staging.partitionsOf(i))).toEqual([['2024-06-01'], ['2024-06-02'], ['2024-06-01', '2024-06-03']]);
     expect(await readdir(dir)).toEqual(['call']);
     await staging.dispose();
     expect(await readdir(dir)).toEqual([]);

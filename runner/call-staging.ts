@@ -46,6 +46,8 @@ export class CallStaging {
 
   readonly #partitionBy: string | undefined;
   readonly #partitions = new Set<PartitionValue>();
+  /** The partition values of each staged batch, in order of first row (empty when the table is not partitioned). */
+  readonly #batchPartitions: (readonly PartitionValue[])[] = [];
 
   constructor(options: { readonly dir: string; readonly schema: Schema; readonly memoryBytes?: number; readonly partitionBy?: string }) {
     this.#dir = options.dir;
@@ -61,6 +63,11 @@ export class CallStaging {
   /** Rows of batch `index`. */
   rowsOf(index: number): number {
     return this.#rows[index]!;
+  }
+
+  /** Values of the partition column in batch `index`, in order of first row (empty when the table is not partitioned). */
+  partitionsOf(index: number): readonly PartitionValue[] {
+    return this.#batchPartitions[index] ?? [];
   }
 
   /** Values of the partition column seen in the staged rows (empty when the table is not partitioned). */
@@ -79,7 +86,9 @@ export class CallStaging {
     if (this.#partitionBy !== undefined) {
       const column = batch.getChild(this.#partitionBy);
       if (!column) throw new TypeError(`staged batch lacks the partition column ${this.#partitionBy}`);
-      for (const value of partitionIds(column).values) this.#partitions.add(value);
+      const { values } = partitionIds(column);
+      for (const value of values) this.#partitions.add(value);
+      this.#batchPartitions.push(values);
     }
     if (this.#file === undefined && this.#memoryBytes + bytes <= this.#budget) {
       this.#memory.push(batch);

@@ -10,6 +10,8 @@
  *  3. staged batches are written with their losing rows dropped (`takeRows` over the Arrow buffers), hit files
  *     holding a losing row are rewritten from column slices of the rows they keep, and every other file is left
  *     alone. A touched partition with more than COMPACT_ABOVE_FILES live files is compacted into the new files.
+ *     A partitioned table is written one partition at a time: each touched partition gets one new file and only
+ *     one file is open (one row group in the encoder), however the call's batches interleave partitions.
  * Copies re-sent within the call therefore collapse before anything is written.
  */
 import type { RecordBatch, Schema, Vector } from 'apache-arrow';
@@ -18,7 +20,7 @@ import type { AddFile, DeltaTable } from '../lakehouse/index.js';
 import { cellOf, compareSequence, keyString, type Cell } from './arrow-rows.js';
 import type { CallStaging } from './call-staging.js';
 import { hashKeys, type KeyHashIndex } from './key-index.js';
-import type { PartitionValue } from './partition-split.js';
+import { rowsOfPartition, type PartitionValue } from './partition-split.js';
 import type { TableDataWriter } from './table-data-writer.js';
 
 /** A touched partition holding more live files than this is compacted by the merge. */
@@ -171,18 +173,13 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
   }
 
   // 3. Staged batches without their losers; hit files holding a loser and compacted partitions rewritten.
-  for await (const { index: b, batch } of staging.batches()) {
-    const drop = losers.get(b);
-    await input.writer.write(drop && drop.size > 0 ? takeRows(batch, keptRows(batch.numRows, drop)) : batch);
-  }
   const rewrite = new Map<string, { file: AddFile; drop: ReadonlySet<number> | undefined }>();
   hitFiles.forEach((file, j) => {
     const drop = losers.get(-(j + 1));
     if (drop && drop.size > 0) rewrite.set(file.path, { file, drop });
   });
   for (const p of compacted) for (const file of filesPerPartition.get(p)!) if (!rewrite.has(file.path)) rewrite.set(file.path, { file, drop: undefined });
-  for (const { file, drop } of rewrite.values()) {
-    const value = partitionBy === undefined ? null : (file.partitionValues[partitionBy] ?? null);
+  const rewriteFile = async (file: AddFile, drop: ReadonlySet<number> | undefined, value: PartitionValue): Promise<void> => {
     let base = 0;
     for await (const group of input.table.readDataFile(file, { schema: input.schema })) {
       for (const batch of group.batches as RecordBatch[]) {
@@ -192,6 +189,35 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
         await input.writer.writeToPartition(value, local ? takeRows(batch, keptRows(n, local)) : batch);
         base += n;
       }
+    }
+  };
+  if (partitionBy === undefined) {
+    for await (const { index: b, batch } of staging.batches()) {
+      const drop = losers.get(b);
+      await input.writer.write(drop && drop.size > 0 ? takeRows(batch, keptRows(batch.numRows, drop)) : batch);
+    }
+    for (const { file, drop } of rewrite.values()) await rewriteFile(file, drop, null);
+  } else {
+    // Partition by partition, one file open at a time: each partition the call touched gets one new file (its
+    // staged rows, then the rows kept from its rewritten files), and the encoder buffers one row group, not one
+    // per open file. A staged batch holding rows of several partitions (late events) is read once for each.
+    const byPartition = new Map<string, { value: PartitionValue; batches: number[]; files: { file: AddFile; drop: ReadonlySet<number> | undefined }[] }>();
+    const entry = (value: PartitionValue) => {
+      const k = partitionKey(value);
+      let e = byPartition.get(k);
+      if (!e) byPartition.set(k, (e = { value, batches: [], files: [] }));
+      return e;
+    };
+    for (let b = 0; b < staging.batchCount; b++) for (const value of staging.partitionsOf(b)) entry(value).batches.push(b);
+    for (const r of rewrite.values()) entry(r.file.partitionValues[partitionBy] ?? null).files.push(r);
+    for (const { value, batches, files } of byPartition.values()) {
+      for (const b of batches) {
+        const batch = await staging.get(b);
+        const rows = rowsOfPartition(batch, partitionBy, value, losers.get(b));
+        await input.writer.writeToPartition(value, rows === null ? batch : takeRows(batch, rows));
+      }
+      for (const { file, drop } of files) await rewriteFile(file, drop, value);
+      await input.writer.finishPartition(value);
     }
   }
   const add = await input.writer.close();

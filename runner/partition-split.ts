@@ -114,3 +114,22 @@ export function splitByPartition(batch: RecordBatch, column: string): Map<Partit
   values.forEach((value, id) => out.set(value, takeRows(batch, rows[id]!)));
   return out;
 }
+
+/**
+ * The rows of `batch` in partition `value`, without the rows in `drop`, as gather indices; null when that is the
+ * whole batch (one partition value, nothing dropped), so the batch is written as it is.
+ */
+export function rowsOfPartition(batch: RecordBatch, column: string, value: PartitionValue, drop: ReadonlySet<number> | undefined): Int32Array | null {
+  const vector = batch.getChild(column);
+  if (!vector) throw new TypeError(`partition column ${column} is missing from the batch`);
+  const { ids, values } = partitionIds(vector);
+  const id = values.indexOf(value);
+  if (id < 0) return new Int32Array(0);
+  if (values.length === 1 && (drop === undefined || drop.size === 0)) return null;
+  let n = 0;
+  for (let r = 0; r < ids.length; r++) if (ids[r] === id && !drop?.has(r)) n++;
+  const rows = new Int32Array(n);
+  let k = 0;
+  for (let r = 0; r < ids.length; r++) if (ids[r] === id && !drop?.has(r)) rows[k++] = r;
+  return rows;
+}

@@ -2,7 +2,8 @@
  * Writes batches of a table's logical rows into new Delta data files, one open file per partition value,
  * through `DeltaTable.createDataFile` (unique names, Delta stats, µs timestamps, partition columns kept in the
  * log). At most `maxOpen` files are open at once (each buffers up to a row group in its encoder); opening
- * another finishes the least recently used one, so a partition can end up in several files. Files that were
+ * another finishes the least recently used one, so a partition can end up in several files, unless the caller
+ * writes partition by partition and says when one is done (`finishPartition`, as the cdc merge does). Files that were
  * finished but never committed are deleted by `abort()` (and would be invisible orphans anyway).
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
@@ -100,6 +101,12 @@ export class TableDataWriter {
     if (batch.numRows === 0) return;
     await (await this.#writerFor(this.#options.partitionBy === undefined ? null : value)).write(batch);
     this.#rows += batch.numRows;
+  }
+
+  /** Finish the open file of partition `value`, if any (a writer that knows it is done with a partition frees its encoder buffers). */
+  async finishPartition(value: PartitionValue): Promise<void> {
+    const key = this.#options.partitionBy === undefined ? null : value;
+    if (this.#open.has(key)) await this.#finish(key);
   }
 
   /** Finish every open file; the `add` actions of everything written. */

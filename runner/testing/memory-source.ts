@@ -68,6 +68,17 @@ export interface DatasetOptions {
   readonly members?: number;
   /** Changes snapshot membership (joins/leaves between runs). */
   readonly generation?: number;
+  /** Serve the events round robin over their days (every batch then holds rows of many partitions). */
+  readonly interleaveEventDays?: boolean;
+}
+
+/** `events` reordered round robin over their `eventDate`s: the first of each day, then the second of each, … */
+function interleavedByDay(events: readonly EventRow[]): EventRow[] {
+  const byDay = new Map<string, EventRow[]>();
+  for (const e of events) byDay.set(e.eventDate, [...(byDay.get(e.eventDate) ?? []), e]);
+  const out: EventRow[] = [];
+  for (let k = 0; out.length < events.length; k++) for (const rows of byDay.values()) if (k < rows.length) out.push(rows[k]!);
+  return out;
 }
 
 /** Deterministic data: duplicate keys within and across calls, late (older) versions arriving after newer ones. */
@@ -110,7 +121,7 @@ export function makeDataset(options: DatasetOptions = {}): FixtureDataset {
     if ((i + generation) % 6 === 0) continue;
     members.push({ groupId: `cohort-${i % 3}`, memberId: `user-${i + generation * 5}` });
   }
-  return { items, events, logs, members };
+  return { items, events: options.interleaveEventDays ? interleavedByDay(events) : events, logs, members };
 }
 
 export type FixtureFailureKind = 'transient' | 'rate_limit' | 'not_entitled' | 'data';
