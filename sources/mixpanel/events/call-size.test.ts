@@ -9,7 +9,7 @@ import { CallTooLargeError, ConfigError, emptyReadStats } from '../../../connect
 import { NO_RATE_LIMITS, startEmulator, type Emulator, type IngestEvent } from '../../../emulator/index.js';
 import { driveTable, type Row } from '../testing/driver.js';
 import { emulatorSource } from '../testing/emulator-source.js';
-import { EventHourTally, FILL, isOneHour, replanned, resliced, shrunkPartSize, type PartSize } from './call-size.js';
+import { EventHourTally, FILL, isOneHour, overflowPartSize, projectedEvents, replanned, resliced, shrunkPartSize, type PartSize } from './call-size.js';
 import { slice, type Slice } from './cursor.js';
 import { addDays, daysInRange } from './dates.js';
 import { parseEventsOptions } from './options.js';
@@ -39,6 +39,39 @@ describe('the re-plan of a call over max_events_per_call (pure)', () => {
     tally.add(new Table({ time: vectorFromArray([t + 6 * HOUR], new TimestampMillisecond('UTC')) }).batches[0]!);
     expect(tally.busiestHour()).toBe(2);
     expect(tally.busiestDay()).toBe(4);
+    expect(tally.latestHour()).toBe((t + DAY + HOUR) / HOUR);
+    expect(new EventHourTally().latestHour()).toBeNull();
+  });
+
+  it('a projection: the rows read × the slice hours ÷ the hours from its start to the latest seen, never below the rows', () => {
+    const tenDays = slice('2024-06-01', '2024-06-10', 0);
+    const start = Date.UTC(2024, 5, 1) / HOUR;
+    // 60 of 240 hours covered (to 2024-06-03 11:00): four times the rows, 10 an hour.
+    expect(projectedEvents(tenDays, 600, start + 59)).toEqual({ total: 2400, perHour: 10 });
+    expect(projectedEvents(tenDays, 600, null)).toEqual({ total: 600, perHour: 2.5 });
+    // A body in no order soon shows an hour near (or past) the end: the projection is the rows read.
+    expect(projectedEvents(tenDays, 600, start + 239).total).toBe(600);
+    expect(projectedEvents(tenDays, 600, start + 400).total).toBe(600);
+    const hours = slice('2024-06-01', '2024-06-01', 0, [6, 12]);
+    expect(projectedEvents(hours, 90, start + 8)).toEqual({ total: 180, perHour: 30 });
+  });
+
+  it('a slice ended early within its first day is sized from the rate it read, not from that partial day', () => {
+    // 30 days; 1.25M events read in the first 10 hours of a project with 3M a day; limit 5M.
+    const month = slice('2024-06-01', '2024-06-30', 0);
+    const tally = new EventHourTally();
+    const t = Date.UTC(2024, 5, 1);
+    tally.add(new Table({ time: vectorFromArray(Array.from({ length: 1000 }, (_, i) => t + Math.floor((i / 1000) * 10 * HOUR)), new TimestampMillisecond('UTC')) }).batches[0]!);
+    const scale = 1250; // the tally holds 1,000 rows standing for 1.25M: counts and rates scale alike
+    const projected = projectedEvents(month, 1000, tally.latestHour());
+    expect(projected.total).toBe(72_000);
+    const limit = 5_000_000 / scale;
+    // The partial day alone (1.25M) would give 3-day parts of ~9M events, each ended and cut again.
+    expect(overflowPartSize(month, limit, tally, null)).toEqual({ unit: 'day', size: 3 });
+    expect(overflowPartSize(month, limit, tally, projected)).toEqual({ unit: 'day', size: 1 });
+    // One day ended early: hours sized from the rate (100 an hour here), never above half the day.
+    const day = slice('2024-06-01', '2024-06-01', 0);
+    expect(overflowPartSize(day, limit, tally, projectedEvents(day, 1000, tally.latestHour()))).toEqual({ unit: 'hour', size: 12 });
   });
 
   it('parts hold the busiest day seen in 80% of the limit, and are at most half the slice', () => {
@@ -181,6 +214,30 @@ describe('max_events_per_call against the emulator', () => {
     expect(stats.counters['events.calls_resized']).toBe(1);
   });
 
+  it('a body in time order read in small batches is ended at a quarter of the limit, its size projected, and re-planned from it', async () => {
+    expect.hasAssertions();
+    emulator = await startEmulator({ now: () => T0, limits: NO_RATE_LIMITS, eventsPerDay: 400, days: 6, seed: 4 });
+    const source = (config = {}) => emulatorSource(emulator!, { now: () => T0, config: { historicalDays: 7, parseWorkers: 0, ...config }, parseChunkBytes: 4 * 1024 });
+    const unlimited = await driveTable(source(), 'events', null, { tableOptions: { safety_lag: '0', max_events_per_call: '0' } });
+    const stats = emptyReadStats();
+    const limited = await driveTable(source(), 'events', null, { tableOptions: { safety_lag: '0', max_events_per_call: '1000' }, stats });
+    expect(keys(limited.rows)).toEqual(keys(unlimited.rows));
+    for (const call of limited.committed) expect(call.rows.length).toBeLessThanOrEqual(1000);
+    const errors = tooLarge(limited.errors);
+    expect(errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/^events \S+: about \d+ events projected from the first \d+ read, in time order: more than 1000 in one call \(max_events_per_call\); the call was discarded and the slice is read again in \d+ parts of at most 2 days$/),
+    ]);
+    // Ended once it had read a quarter of the limit (the batch that crossed it is not handed on), not at 1,000 lines.
+    expect(limited.discardedRows).toBeGreaterThan(0);
+    expect(limited.discardedRows).toBeLessThan(250);
+    expect(stats.counters['events.calls_resized']).toBe(1);
+
+    // A legacy local-time project's slices are not UTC days: no projection, the call ends at the limit.
+    const legacy = await driveTable(source({ legacyLocalTime: true, projectTimezone: 'UTC' }), 'events', null, { tableOptions: { safety_lag: '0', max_events_per_call: '1000' } });
+    expect(tooLarge(legacy.errors).map((e) => e.message)).toEqual([expect.stringMatching(/: more than 1000 events in one call \(max_events_per_call\)/)]);
+    expect(legacy.discardedRows).toBeGreaterThan(900); // up to the batch that crossed 1,000
+  });
+
   it('a day over the limit is read in hours; a body in no order (ingested shuffled) still converges within the limit', async () => {
     expect.hasAssertions();
     emulator = await startEmulator({ now: () => T0, limits: NO_RATE_LIMITS, seed: 9 });
@@ -193,7 +250,7 @@ describe('max_events_per_call against the emulator', () => {
       events.push({ event: 'Viewed', properties: { time, distinct_id: `u${i % 13}`, $insert_id: `cs-${i}` } });
     }
     emulator.data.importEvents(events, { processingTimeMs: T0 - DAY });
-    const source = () => emulatorSource(emulator!, { now: () => T0, config: { historicalDays: 4 } });
+    const source = (chunk?: number) => emulatorSource(emulator!, { now: () => T0, config: { historicalDays: 4, parseWorkers: 0 }, ...(chunk ? { parseChunkBytes: chunk } : {}) });
     const unlimited = await driveTable(source(), 'events', null, { tableOptions: { safety_lag: '0', max_events_per_call: '0' } });
     expect(unlimited.rows.length).toBe(2600);
     const limited = await driveTable(source(), 'events', null, { tableOptions: { safety_lag: '0', max_events_per_call: '500' } });
@@ -205,6 +262,14 @@ describe('max_events_per_call against the emulator', () => {
     const hourCalls = emulator.log.forRoute('export').filter((e) => e.status === 200 && (e.params['where'] ?? '').includes('$time'));
     expect(hourCalls.length).toBeGreaterThan(4);
     expect(hourCalls.every((e) => e.params['from_date'] === '2024-06-08')).toBe(true);
+
+    // In small batches the size is projected every 125 lines: a body in no order is never ended early by it.
+    const small = await driveTable(source(4 * 1024), 'events', null, { tableOptions: { safety_lag: '0', max_events_per_call: '500' } });
+    expect(keys(small.rows)).toEqual(keys(unlimited.rows));
+    for (const call of small.committed) expect(call.rows.length).toBeLessThanOrEqual(500);
+    const messages = tooLarge(small.errors).map((e) => e.message);
+    expect(messages.length).toBeGreaterThan(0);
+    for (const message of messages) expect(message).toMatch(/: more than 500 events in one call/);
   });
 
   it('a one-hour slice is read whole even over the limit (nothing smaller exists)', async () => {

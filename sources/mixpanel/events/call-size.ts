@@ -17,11 +17,15 @@ import { addDays, dateOfDayNumber, dayNumber, daysInRange } from './dates.js';
 /** Share of the limit a part is sized to hold, for the busiest day or hour seen. */
 export const FILL = 0.8;
 
+/** A slice checks its projected size each time it has read another quarter of the limit (`projectedEvents`). */
+export const PROJECTION_STEP = 0.25;
+
 const HOUR_MS = 3_600_000;
 
 /** Events read per UTC hour of event time (`time`; rows without one are not counted). */
 export class EventHourTally {
   readonly #hours = new Map<number, number>();
+  #latest = Number.NEGATIVE_INFINITY;
 
   add(batch: RecordBatch): void {
     const time = batch.getChild('time');
@@ -53,6 +57,12 @@ export class EventHourTally {
 
   #count(hour: number, n: number): void {
     this.#hours.set(hour, (this.#hours.get(hour) ?? 0) + n);
+    if (hour > this.#latest) this.#latest = hour;
+  }
+
+  /** The latest hour counted (hours since the epoch, UTC), or null before any. */
+  latestHour(): number | null {
+    return this.#hours.size === 0 ? null : this.#latest;
   }
 
   /** Most events counted in one hour. */
@@ -93,6 +103,25 @@ export class EventHourTally {
   }
 }
 
+/** The UTC hours a slice spans: the first (hours since the epoch) and how many. */
+export function sliceHours(s: Slice): { readonly first: number; readonly count: number } {
+  const [h0, h1] = s.hours ?? [0, 24];
+  return { first: dayNumber(s.from) * 24 + h0, count: s.hours ? h1 - h0 : daysInRange(s.from, s.to) * 24 };
+}
+
+/**
+ * The events slice `s` would hold if the `rows` read so far were its earliest in event time: `rows` × its hours ÷ the
+ * hours from its start to the latest hour seen, and an hourly rate for sizing its parts. For a body in time order this
+ * estimates the whole slice early, quiet hours included. For a body in any other order, the latest hour seen is soon
+ * near the slice's end, so the projection is about the rows read and never ends a call early. Over-projection
+ * (traffic that falls within the slice) only costs a re-plan of a slice that would have fitted.
+ */
+export function projectedEvents(s: Slice, rows: number, latestHour: number | null): { readonly total: number; readonly perHour: number } {
+  const { first, count } = sliceHours(s);
+  const covered = latestHour === null ? count : Math.min(count, Math.max(1, latestHour - first + 1));
+  return { total: (rows * count) / covered, perHour: rows / covered };
+}
+
 /** The largest part a re-plan cuts slices into: `size` days, or `size` hours of one day. */
 export interface PartSize {
   readonly unit: 'day' | 'hour';
@@ -122,6 +151,16 @@ export function shrunkPartSize(s: Slice, limit: number, busiestDay: number, busi
   if (isOneHour(s)) return null;
   const [h0, h1] = s.hours ?? [0, 24];
   return { unit: 'hour', size: fitting(limit, busiestHour, h1 - h0) };
+}
+
+/**
+ * The part size after slice `s` overflowed, from its tally. A slice ended early (`projected`) read only its first
+ * hours, maybe a few of one day: its average rate per hour is a floor for its busiest day and hour, so a dense first
+ * day is not taken for a whole one.
+ */
+export function overflowPartSize(s: Slice, limit: number, tally: EventHourTally, projected: { readonly perHour: number } | null): PartSize | null {
+  const perHour = projected?.perHour ?? 0;
+  return shrunkPartSize(s, limit, Math.max(tally.busiestDay(), perHour * 24), Math.max(tally.busiestHour(), perHour));
 }
 
 /** One slice cut into parts of at most `size` (their union equals it, in order, with its `lower_ms`). */

@@ -9,7 +9,7 @@ import type { MixpanelClient } from '../client-types.js';
 import { splitMayHelp } from '../http/errors.js';
 import type { TableContext } from '../table.js';
 import type { EventCounters } from './builder.js';
-import { EventHourTally, FILL, describePartSize, isOneHour, replanned, shrunkPartSize } from './call-size.js';
+import { EventHourTally, FILL, PROJECTION_STEP, describePartSize, isOneHour, overflowPartSize, projectedEvents, replanned } from './call-size.js';
 import { ChunkFramer, type BodyChunk } from './chunk-framer.js';
 import { cursorJson, eventsCursor, parseEventsCursor, type Pending, type Slice } from './cursor.js';
 import { maxDate } from './dates.js';
@@ -47,15 +47,24 @@ function pendingKey(pending: Pending): string {
 
 /** Thrown inside `readSlice` when the slice read more lines than its limit (`run` turns it into a re-plan). */
 class SliceOverflow extends Error {
-  constructor(readonly rowsRead: number) {
+  /** `projected`: the slice was ended early, its size projected from rows in time order (`projectedEvents`). */
+  constructor(
+    readonly rowsRead: number,
+    readonly projected: { readonly total: number; readonly perHour: number } | null,
+  ) {
     super('slice overflow');
   }
 }
 
-/** The call's limit on lines read and the tally of their event hours; `limit` null: read the slice whole. */
+/**
+ * The call's limit on lines read and the tally of their event hours; `limit` null: read the slice whole.
+ * `nextCheck`: the rows read at which the slice's size is next projected (null: never, for a legacy local-time
+ * project, whose slice dates are not UTC days).
+ */
 interface CallLimit {
   readonly limit: number | null;
   readonly tally: EventHourTally;
+  nextCheck: number | null;
 }
 
 function describeSlice(s: Slice): string {
@@ -124,7 +133,12 @@ async function* readSlice(ctx: TableContext, s: Slice, upperMs: number, options:
       rowsRead += batch.numRows;
       bound.tally.add(batch);
       // Checked before the batch is handed on: the host never holds more than the limit plus one batch.
-      if (bound.limit !== null && rowsRead > bound.limit) throw new SliceOverflow(rowsRead);
+      if (bound.limit !== null && rowsRead > bound.limit) throw new SliceOverflow(rowsRead, null);
+      if (bound.limit !== null && bound.nextCheck !== null && rowsRead >= bound.nextCheck) {
+        bound.nextCheck += PROJECTION_STEP * bound.limit;
+        const projected = projectedEvents(s, rowsRead, bound.tally.latestHour());
+        if (projected.total > bound.limit) throw new SliceOverflow(rowsRead, projected);
+      }
       ctx.onProgress?.({ table: ctx.table, rowsRead, bytesRead: framer.bytes, apiBudgetLeft: ctx.client.budgetLeft('export') });
       yield batch;
     }
@@ -205,10 +219,11 @@ export function readEvents(ctx: TableContext, cursorIn: Cursor, tableOptions: Ta
     const limit = isOneHour(current) ? null : options.maxEventsPerCall;
     let rowsRead: number;
     try {
-      rowsRead = yield* readSlice(ctx, current, pending.upper_ms, options, { limit, tally });
+      const nextCheck = limit === null || ctx.config.legacyLocalTime ? null : PROJECTION_STEP * limit;
+      rowsRead = yield* readSlice(ctx, current, pending.upper_ms, options, { limit, tally, nextCheck });
     } catch (error) {
       if (error instanceof SliceOverflow && limit !== null) {
-        const size = shrunkPartSize(current, limit, tally.busiestDay(), tally.busiestHour())!;
+        const size = overflowPartSize(current, limit, tally, error.projected)!;
         const crowded = tally.crowdedDays(FILL * limit);
         const replan = replanned(slices, size, limit, crowded);
         resizes.set(planKey, replan);
@@ -216,9 +231,12 @@ export function readEvents(ctx: TableContext, cursorIn: Cursor, tableOptions: Ta
         const parts = replanned([current], size, limit, crowded);
         const inHours = size.unit === 'day' ? parts.filter((p) => p.hours !== undefined).map((p) => p.from) : [];
         const hoursNote = inHours.length > 0 ? `, ${[...new Set(inHours)].join(', ')} in hours` : '';
+        const why = error.projected
+          ? `about ${Math.round(error.projected.total)} events projected from the first ${error.rowsRead} read, in time order: more than ${limit} in one call (max_events_per_call)`
+          : `more than ${limit} events in one call (max_events_per_call)`;
         throw new CallTooLargeError(
-          `events ${describeSlice(current)}: more than ${limit} events in one call (max_events_per_call); the call was discarded and the slice is read again in ${parts.length} parts of at most ${describePartSize(size)}${hoursNote}`,
-          { code: 'MP_EVENTS_CALL_TOO_LARGE', context: { table: ctx.table, window: describeSlice(current), rowsRead: error.rowsRead, limit } },
+          `events ${describeSlice(current)}: ${why}; the call was discarded and the slice is read again in ${parts.length} parts of at most ${describePartSize(size)}${hoursNote}`,
+          { code: 'MP_EVENTS_CALL_TOO_LARGE', context: { table: ctx.table, window: describeSlice(current), rowsRead: error.rowsRead, limit, ...(error.projected ? { projected: Math.round(error.projected.total) } : {}) } },
         );
       }
       // Only failures a smaller slice can help with count towards a split (a cut or timed-out body, a 5xx), never a
