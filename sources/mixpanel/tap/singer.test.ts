@@ -61,6 +61,19 @@ function breakRevenueCalls(times: number, error: () => Error): { wrap: (source: 
   return { wrap, count: () => broken };
 }
 
+/** The days the revenue stream prints from 2026-11-11 to the emulator's today, each once. */
+const REVENUE_DAYS = ['2026-11-11', '2026-11-12', '2026-11-13', '2026-11-14', '2026-11-15', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20'];
+
+/** One Singer run of the revenue stream alone, 5-day windows from 2026-11-11, through `wrap`. */
+async function runRevenue(wrap: (source: LakeflowSource) => LakeflowSource): Promise<Awaited<ReturnType<typeof runSinger>>> {
+  const clock = { ms: T0 };
+  const em = await emulatorAt(clock);
+  const dir = await tempDir();
+  const config = await writeJson(dir, 'config.json', { api_secret: 'YOUR_API_SECRET', start_date: '2026-11-11T00:00:00Z', date_window_size: '5' });
+  const catalog = await writeJson(dir, 'catalog.json', { streams: [{ tap_stream_id: 'revenue', metadata: [{ breadcrumb: [], metadata: { selected: true } }] }] });
+  return runSinger(em, () => clock.ms, { config, catalog }, wrap);
+}
+
 describe('singer mode', () => {
   it('runs the tap README config.json unchanged, prints valid Singer messages, and a second run from its STATE fetches only new data', async () => {
     expect.hasAssertions();
@@ -193,35 +206,25 @@ describe('singer mode', () => {
 
   it('prints a call\'s records only when the call completed: a call that fails after yielding is retried and emits each row once', async () => {
     expect.hasAssertions();
-    const clock = { ms: T0 };
-    const em = await emulatorAt(clock);
-    const dir = await tempDir();
-    const config = await writeJson(dir, 'config.json', { api_secret: 'YOUR_API_SECRET', start_date: '2026-11-11T00:00:00Z', date_window_size: '5' });
-    const catalog = await writeJson(dir, 'catalog.json', { streams: [{ tap_stream_id: 'revenue', metadata: [{ breadcrumb: [], metadata: { selected: true } }] }] });
     // The second call of revenue yields its batch, then breaks (as a reset after the first rows would).
     const cut = breakRevenueCalls(1, () => new TransientError('connection reset mid-slice', { code: 'TEST_RESET' }));
-    const run = await runSinger(em, () => clock.ms, { config, catalog }, cut.wrap);
+    const run = await runRevenue(cut.wrap);
     expect(run.code, run.stderr).toBe(0);
     expect(cut.count()).toBe(1);
     expect(run.stderr).toContain('retrying with the same bookmark');
-    expect(recordsOf(run, 'revenue').map((r) => r.date)).toEqual(['2026-11-11', '2026-11-12', '2026-11-13', '2026-11-14', '2026-11-15', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20']);
+    expect(recordsOf(run, 'revenue').map((r) => r.date)).toEqual(REVENUE_DAYS);
     expect(singerProblems(run)).toEqual([]);
   });
 
   it('a call over its source\'s size limit is read again at once with the same bookmark, beyond the failed-attempt budget', async () => {
     expect.hasAssertions();
-    const clock = { ms: T0 };
-    const em = await emulatorAt(clock);
-    const dir = await tempDir();
-    const config = await writeJson(dir, 'config.json', { api_secret: 'YOUR_API_SECRET', start_date: '2026-11-11T00:00:00Z', date_window_size: '5' });
-    const catalog = await writeJson(dir, 'catalog.json', { streams: [{ tap_stream_id: 'revenue', metadata: [{ breadcrumb: [], metadata: { selected: true } }] }] });
     // The second call of revenue overflows 6 times (more than the 5 failed attempts a call may have), yielding first.
     const resized = breakRevenueCalls(6, () => new CallTooLargeError('more rows than one call may hold', { code: 'TEST_TOO_LARGE' }));
-    const run = await runSinger(em, () => clock.ms, { config, catalog }, resized.wrap);
+    const run = await runRevenue(resized.wrap);
     expect(run.code, run.stderr).toBe(0);
     expect(resized.count()).toBe(6);
     expect(run.stderr).toContain('more rows than one call may hold');
-    expect(recordsOf(run, 'revenue').map((r) => r.date)).toEqual(['2026-11-11', '2026-11-12', '2026-11-13', '2026-11-14', '2026-11-15', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20']);
+    expect(recordsOf(run, 'revenue').map((r) => r.date)).toEqual(REVENUE_DAYS);
     expect(singerProblems(run)).toEqual([]);
   });
 
