@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { launchEnv } from '../cli/launch-env.js';
 import type { Logger } from '../connector-spec/index.js';
 
 const RESULT = 'ENGAGE_BENCH ';
@@ -169,7 +170,8 @@ async function parent(profiles: number, rule: 'queries' | 'pages', keep: boolean
     const timeFile = join(dir, 'time.txt');
     const useTime = existsSync('/usr/bin/time');
     const args = [...TSX, SELF, 'connector', infoText, lakehouseDir, stateDir];
-    const child = useTime ? spawn('/usr/bin/time', ['-v', '-o', timeFile, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const env = launchEnv(process.env); // as the mixpanel-lakeflow command starts node
+    const child = useTime ? spawn('/usr/bin/time', ['-v', '-o', timeFile, process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
     const resultText = await resultLines(child.stdout).next();
     await new Promise((resolve) => child.once('close', resolve));
     if (resultText === undefined) throw new Error('the connector process printed no result');

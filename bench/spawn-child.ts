@@ -2,7 +2,8 @@
  * Run one bench job in a child process and measure it from outside: `/usr/bin/time -v` gives the peak RSS of
  * the connector process alone (the server and the harness live in the parent). Without it, the child's own
  * `process.resourceUsage().maxRSS` is used. The child is the same kind as this module: dist/bench/child.js with
- * no loader when the bench runs compiled (dist/ is current), bench/child.ts through tsx otherwise.
+ * no loader when the bench runs compiled (dist/ is current), bench/child.ts through tsx otherwise. A connector child
+ * runs in the environment the `mixpanel-lakeflow` launcher gives node (cli/launch-env.ts).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchEnv } from '../cli/launch-env.js';
 import { runtimeEntry } from '../connector-spec/index.js';
 import { RESULT_PREFIX, type BenchJob, type ChildResult } from './jobs.js';
 
@@ -46,7 +48,9 @@ export async function runChild(job: BenchJob, options: SpawnOptions = {}): Promi
   const nodeArgs = [...(options.nodeFlags ?? []), ...CHILD.execArgv, CHILD.file, JSON.stringify(job)];
   const [command, args] = useTime ? [TIME, ['-v', '-o', timeFile, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const started = performance.now();
-  const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A connector child gets the environment the `mixpanel-lakeflow` command gives node; DuckDB keeps this one.
+  const env = job.kind === 'pipeline' ? launchEnv(process.env) : process.env;
+  const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderrTail = '';
   child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));

@@ -22,6 +22,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { once } from 'node:events';
 import { Table, tableFromIPC, tableToIPC, type RecordBatch } from 'apache-arrow';
+import { launchEnv } from '../cli/launch-env.js';
 import { cursorsEqual, emptyReadStats, runtimeEntry, silentLogger, type Cursor, type LakeflowSource, type TableRead } from '../connector-spec/index.js';
 import { parsePipelineSpec, runPipeline, validateSpecAgainstSource } from '../runner/index.js';
 import { createMixpanelSource, mixpanelConfigFromEnv } from '../sources/mixpanel/index.js';
@@ -220,7 +221,7 @@ async function measure(job: ChildJob, nodeFlags: readonly string[]): Promise<Chi
   const dir = await mkdtemp(join(tmpdir(), 'write-path-'));
   const timeFile = join(dir, 'time.txt');
   const args = [...nodeFlags, ...SELF.execArgv, SELF.file, '--child', JSON.stringify(job)];
-  const proc = useTime ? spawn(time, ['-v', '-o', timeFile, process.execPath, ...args], { cwd: REPO_ROOT }) : spawn(process.execPath, args, { cwd: REPO_ROOT });
+  const proc = useTime ? spawn(time, ['-v', '-o', timeFile, process.execPath, ...args], { cwd: REPO_ROOT, env: launchEnv(process.env) }) : spawn(process.execPath, args, { cwd: REPO_ROOT, env: launchEnv(process.env) });
   let stdout = '';
   let stderr = '';
   proc.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
