@@ -74,6 +74,39 @@ describe('the re-plan of a call over max_events_per_call (pure)', () => {
     expect(overflowPartSize(day, limit, tally, projectedEvents(day, 1000, tally.latestHour()))).toEqual({ unit: 'hour', size: 12 });
   });
 
+  it('a call ended early while reading a day projected over 80% of the limit cuts that day into hours at once', () => {
+    // The bench's 5M-event day: the first slice spans it and the next (nearly empty) day; 1.25M of its events were
+    // read in its first 6 hours when the projection ended the call; limit 5M.
+    const scale = 1250;
+    const limit = 5_000_000 / scale;
+    const twoDays = slice('2024-06-01', '2024-06-02', 0);
+    const tally = new EventHourTally();
+    const t = Date.UTC(2024, 5, 1);
+    tally.add(new Table({ time: vectorFromArray(Array.from({ length: 1000 }, (_, i) => t + Math.floor((i / 1000) * 6 * HOUR)), new TimestampMillisecond('UTC')) }).batches[0]!);
+    const projected = projectedEvents(twoDays, 1000, tally.latestHour());
+    expect(projected.perHour * 24).toBeGreaterThan(FILL * limit); // the day alone: ~5M
+    // Counted, the day holds 1.25M: not crowded. At the rate of its 6 hours read, it is; its busiest hour is at
+    // least that rate.
+    expect([...tally.crowdedDays(FILL * limit)]).toEqual([]);
+    const crowded = tally.crowdedDays(FILL * limit, true);
+    expect([...crowded]).toEqual([['2024-06-01', Math.max(tally.busiestHour(), 1000 / 6)]]);
+    const size = overflowPartSize(twoDays, limit, tally, projected)!;
+    expect(size).toEqual({ unit: 'day', size: 1 });
+    // Without the projected day the re-plan reads the day whole: a second call ended early, then hours.
+    expect(replanned([twoDays], size, limit, tally.crowdedDays(FILL * limit))).toEqual([slice('2024-06-01', '2024-06-01', 0), slice('2024-06-02', '2024-06-02', 0)]);
+    const parts = replanned([twoDays], size, limit, crowded);
+    expect(parts).toEqual([slice('2024-06-01', '2024-06-01', 0, [0, 12]), slice('2024-06-01', '2024-06-01', 0, [12, 24]), slice('2024-06-02', '2024-06-02', 0)]);
+    expect(hoursCovered(parts)).toEqual(hoursCovered([twoDays]));
+    // A rate that fits the day (1.25M in its first 10 hours: 3M a day) leaves it whole.
+    const slower = new EventHourTally();
+    slower.add(new Table({ time: vectorFromArray(Array.from({ length: 1000 }, (_, i) => t + Math.floor((i / 1000) * 10 * HOUR)), new TimestampMillisecond('UTC')) }).batches[0]!);
+    expect([...slower.crowdedDays(FILL * limit, true)]).toEqual([]);
+    // The rate is the day's own: hours of the slice before it (quiet) do not dilute it.
+    const late = new EventHourTally();
+    late.add(new Table({ time: vectorFromArray([t - 20 * HOUR, ...Array.from({ length: 999 }, (_, i) => t + Math.floor((i / 999) * 6 * HOUR))], new TimestampMillisecond('UTC')) }).batches[0]!);
+    expect([...late.crowdedDays(FILL * limit, true).keys()]).toEqual(['2024-06-01']);
+  });
+
   it('parts hold the busiest day seen in 80% of the limit, and are at most half the slice', () => {
     const month = slice('2024-06-01', '2024-06-30', null);
     // A body in time order: 5 full days of 1M read before the limit → 4-day parts (4M ≤ 0.8 × 5M).
@@ -236,6 +269,31 @@ describe('max_events_per_call against the emulator', () => {
     const legacy = await driveTable(source({ legacyLocalTime: true, projectTimezone: 'UTC' }), 'events', null, { tableOptions: { safety_lag: '0', max_events_per_call: '1000' } });
     expect(tooLarge(legacy.errors).map((e) => e.message)).toEqual([expect.stringMatching(/: more than 1000 events in one call \(max_events_per_call\)/)]);
     expect(legacy.discardedRows).toBeGreaterThan(900); // up to the batch that crossed 1,000
+  });
+
+  it('a call ended early while reading a day that will not fit cuts that day into hours in the same re-plan', async () => {
+    expect.hasAssertions();
+    emulator = await startEmulator({ now: () => T0, limits: NO_RATE_LIMITS, seed: 5 });
+    const day = Date.parse('2024-06-06T00:00:00Z'); // the first day of the first slice
+    const events: IngestEvent[] = [];
+    // 2,400 events over 2024-06-06 and 20 over the next day, in time order (the body comes in this order).
+    for (let i = 0; i < 2400; i++) events.push({ event: 'Dense', properties: { time: day + Math.floor((i / 2400) * DAY), distinct_id: `u${i % 11}`, $insert_id: `dense-${i}` } });
+    for (let i = 0; i < 20; i++) events.push({ event: 'Quiet', properties: { time: day + DAY + i * HOUR, distinct_id: 'q', $insert_id: `quiet-${i}` } });
+    emulator.data.importEvents(events, { processingTimeMs: T0 - DAY });
+    const source = () => emulatorSource(emulator!, { now: () => T0, config: { historicalDays: 4, parseWorkers: 0 }, parseChunkBytes: 4 * 1024 });
+    const unlimited = await driveTable(source(), 'events', null, { tableOptions: { safety_lag: '0', max_events_per_call: '0' } });
+    expect(unlimited.rows.length).toBe(2420);
+    const stats = emptyReadStats();
+    const limited = await driveTable(source(), 'events', null, { tableOptions: { safety_lag: '0', max_events_per_call: '2000' }, stats });
+    expect(keys(limited.rows)).toEqual(keys(unlimited.rows));
+    for (const call of limited.committed) expect(call.rows.length).toBeLessThanOrEqual(2000);
+    // Ended at a quarter of the limit, ~5 hours into 2024-06-06: at that day's rate (~2,400) it would not fit 80% of
+    // the limit, so the one re-plan reads it in hours; it is never read whole and ended a second time.
+    expect(tooLarge(limited.errors).map((e) => e.message)).toEqual([
+      expect.stringMatching(/^events 2024-06-06\.\.2024-06-10: about \d+ events projected from the first \d+ read, in time order: more than 2000 in one call \(max_events_per_call\); the call was discarded and the slice is read again in \d+ parts of at most 1 day, 2024-06-06 in hours$/),
+    ]);
+    expect(stats.counters['events.calls_resized']).toBe(1);
+    expect(limited.discardedRows).toBeLessThan(1000);
   });
 
   it('a day over the limit is read in hours; a body in no order (ingested shuffled) still converges within the limit', async () => {

@@ -86,12 +86,30 @@ export class EventHourTally {
   }
 
   /**
-   * The UTC days counted with more than `threshold` events (each alone is more than a part may hold), with the most
-   * events counted in one of their hours.
+   * Events an hour in the latest day counted, over its hours up to the latest one (0 before any). For a body in time
+   * order ended early (`projectedEvents`), the rate of the day it was reading: quiet days before it do not dilute it.
    */
-  crowdedDays(threshold: number): Map<string, number> {
+  latestDayRate(): number {
+    if (this.#hours.size === 0) return 0;
+    const day = Math.floor(this.#latest / 24);
+    return this.#days().get(day)!.total / (this.#latest - day * 24 + 1);
+  }
+
+  /**
+   * The UTC days counted with more than `threshold` events (each alone is more than a part may hold), with the most
+   * events counted in one of their hours. `projectLatest` (a call ended early by its projection): the day it was
+   * reading, the latest hour's, counts as `latestDayRate()` × 24 events, its busiest hour at least that rate, so a
+   * day that will not fit is cut into hours now rather than read whole and ended again.
+   */
+  crowdedDays(threshold: number, projectLatest = false): Map<string, number> {
     const out = new Map<string, number>();
-    for (const [day, d] of this.#days()) if (d.total > threshold) out.set(dateOfDayNumber(day), d.busiest);
+    const days = this.#days();
+    for (const [day, d] of days) if (d.total > threshold) out.set(dateOfDayNumber(day), d.busiest);
+    const rate = projectLatest ? this.latestDayRate() : 0;
+    if (rate * 24 > threshold) {
+      const day = Math.floor(this.#latest / 24);
+      out.set(dateOfDayNumber(day), Math.max(days.get(day)!.busiest, rate));
+    }
     return out;
   }
 
@@ -155,11 +173,11 @@ export function shrunkPartSize(s: Slice, limit: number, busiestDay: number, busi
 
 /**
  * The part size after slice `s` overflowed, from its tally. A slice ended early (`projected`) read only its first
- * hours, maybe a few of one day: its average rate per hour is a floor for its busiest day and hour, so a dense first
- * day is not taken for a whole one.
+ * hours, maybe a few of one day: its average rate per hour, and the rate of the day it was reading, are a floor for
+ * its busiest day and hour, so a dense first day is not taken for a whole one.
  */
 export function overflowPartSize(s: Slice, limit: number, tally: EventHourTally, projected: { readonly perHour: number } | null): PartSize | null {
-  const perHour = projected?.perHour ?? 0;
+  const perHour = projected ? Math.max(projected.perHour, tally.latestDayRate()) : 0;
   return shrunkPartSize(s, limit, Math.max(tally.busiestDay(), perHour * 24), Math.max(tally.busiestHour(), perHour));
 }
 

@@ -224,7 +224,7 @@ export function readEvents(ctx: TableContext, cursorIn: Cursor, tableOptions: Ta
     } catch (error) {
       if (error instanceof SliceOverflow && limit !== null) {
         const size = overflowPartSize(current, limit, tally, error.projected)!;
-        const crowded = tally.crowdedDays(FILL * limit);
+        const crowded = tally.crowdedDays(FILL * limit, error.projected !== null);
         const replan = replanned(slices, size, limit, crowded);
         resizes.set(planKey, replan);
         ctx.stats.counters['events.calls_resized'] = (ctx.stats.counters['events.calls_resized'] ?? 0) + 1;
