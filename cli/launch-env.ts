@@ -5,9 +5,9 @@
  *
  * `MALLOC_ARENA_MAX=1`: glibc gives each thread that allocates its own malloc arena (the parse worker, the Parquet
  * encoder worker, libuv's pool), and memory freed into an arena stays resident there. With one arena the bench's
- * 1M-event loads peaked ~25 MiB lower at no measured cost in time (README, Measured). It is added only when the
- * environment says nothing about arenas (no MALLOC_ARENA_MAX, even empty; no `glibc.malloc.arena_max` in
- * GLIBC_TUNABLES). Other C libraries (musl, macOS) ignore it.
+ * 1M-event loads peaked 10–40 MiB lower and its 5M-event loads 30–110 MiB lower, at no measured cost in time
+ * (README, Measured, N). It is added only when the environment says nothing about arenas (no MALLOC_ARENA_MAX, even
+ * empty; no `glibc.malloc.arena_max` in GLIBC_TUNABLES). Other C libraries (musl, macOS) ignore it.
  */
 
 /** What the launcher adds to `env` (nothing when the environment already chose). */
