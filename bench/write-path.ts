@@ -221,7 +221,8 @@ async function measure(job: ChildJob, nodeFlags: readonly string[]): Promise<Chi
   const dir = await mkdtemp(join(tmpdir(), 'write-path-'));
   const timeFile = join(dir, 'time.txt');
   const args = [...nodeFlags, ...SELF.execArgv, SELF.file, '--child', JSON.stringify(job)];
-  const proc = useTime ? spawn(time, ['-v', '-o', timeFile, process.execPath, ...args], { cwd: REPO_ROOT, env: launchEnv(process.env) }) : spawn(process.execPath, args, { cwd: REPO_ROOT, env: launchEnv(process.env) });
+  const options = { cwd: REPO_ROOT, env: launchEnv(process.env) }; // as the mixpanel-lakeflow command starts node
+  const proc = useTime ? spawn(time, ['-v', '-o', timeFile, process.execPath, ...args], options) : spawn(process.execPath, args, options);
   let stdout = '';
   let stderr = '';
   proc.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));

@@ -75,7 +75,11 @@ export interface DatasetOptions {
 /** `events` reordered round robin over their `eventDate`s: the first of each day, then the second of each, … */
 function interleavedByDay(events: readonly EventRow[]): EventRow[] {
   const byDay = new Map<string, EventRow[]>();
-  for (const e of events) byDay.set(e.eventDate, [...(byDay.get(e.eventDate) ?? []), e]);
+  for (const e of events) {
+    const rows = byDay.get(e.eventDate);
+    if (rows) rows.push(e);
+    else byDay.set(e.eventDate, [e]);
+  }
   const out: EventRow[] = [];
   for (let k = 0; out.length < events.length; k++) for (const rows of byDay.values()) if (k < rows.length) out.push(rows[k]!);
   return out;
