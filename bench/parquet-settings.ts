@@ -159,7 +159,7 @@ async function encode(batches: readonly RecordBatch[], ipcs: readonly Uint8Array
   const start = process.cpuUsage(); // the chosen variant's column plan (sampling the first batch) is counted
   const props =
     index === CHOSEN
-      ? parquetWriterProperties({ keyValueMetadata: kv, rowGroupRows: ROW_GROUP_ROWS, createdBy: 'bench', columns: parquetColumnPlan(batches[0]!, primaryKeysOf(kv)) })
+      ? parquetWriterProperties({ keyValueMetadata: kv, rowGroupRows: ROW_GROUP_ROWS, createdBy: 'bench', columns: parquetColumnPlan([batches[0]!], primaryKeysOf(kv)) })
       : variants[index]!.configure(
           new WriterPropertiesBuilder().setCompression(Compression.ZSTD).setMaxRowGroupSize(ROW_GROUP_ROWS).setCreatedBy('bench').setKeyValueMetadata(kv),
         ).build();
@@ -225,7 +225,7 @@ async function main(): Promise<void> {
 
   classify(first);
   console.log(`first-batch unique columns: ${firstBatchUnique.join(', ')}`);
-  const plan = parquetColumnPlan(first, primaryKeysOf(KV));
+  const plan = parquetColumnPlan([first], primaryKeysOf(KV));
   console.log(`runner plan, no dictionary: ${plan.statistics.filter((c) => !plan.dictionary.includes(c)).join(', ')}\n`);
   await encode(batches, ipcs, 0, path.join(dir, 'warm-up.parquet')); // JIT and WASM memory growth out of the numbers
   // Rounds interleave the variants, so a burst of load from elsewhere hits them all alike; min and median per variant.

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { META_PRIMARY_KEYS, batchFromColumns, timestampMsUtc, utf8MapType, type ColumnValues } from '../../connector-spec/index.js';
 import { duckQuery as query } from '../testing/duckdb-delta.js';
 import { tempStore, type TempStore } from '../testing/tables.js';
-import { DISTINCT_SHARE, MIN_SAMPLE, parquetColumnPlan, primaryKeysOf } from './parquet-columns.js';
+import { DISTINCT_SHARE, MIN_SAMPLE, SAMPLE_ROWS, parquetColumnPlan, primaryKeysOf } from './parquet-columns.js';
 import { EncoderWorker } from './parquet-encoder.js';
 import { ParquetFileWriter } from './parquet-writer.js';
 
@@ -35,15 +35,20 @@ function rows(count: number, from = 0): ColumnValues[] {
 
 describe('parquetColumnPlan', () => {
   it('keeps dictionaries for repeating columns only, statistics for top-level columns only', () => {
-    const plan = parquetColumnPlan(batchFromColumns(schema, rows(5_000)), ['key']);
+    const plan = parquetColumnPlan([batchFromColumns(schema, rows(5_000))], ['key']);
     expect(plan.dictionary).toEqual(['kind', 'n']);
     expect(plan.statistics).toEqual(['key', 'kind', 'uuid', 'n', 't']);
   });
 
   it('writes primary keys plain even in a small first batch, and keeps dictionaries when the sample is too small', () => {
-    const plan = parquetColumnPlan(batchFromColumns(schema, rows(MIN_SAMPLE - 1)), ['key']);
+    const plan = parquetColumnPlan([batchFromColumns(schema, rows(MIN_SAMPLE - 1))], ['key']);
     expect(plan.dictionary).toEqual(['kind', 'uuid', 'n', 't']);
     expect(DISTINCT_SHARE).toBeGreaterThan(0);
+  });
+
+  it('samples across the first batches, whatever their sizes', () => {
+    const plan = parquetColumnPlan([batchFromColumns(schema, rows(10)), batchFromColumns(schema, rows(3_000, 10))], ['key']);
+    expect(plan.dictionary).toEqual(['kind', 'n']);
   });
 
   it('reads the primary keys from the key-value metadata', () => {
@@ -101,4 +106,64 @@ describe('files written with the plan', () => {
       }
     });
   }
+});
+
+describe('a file that begins with a sliver of rows', () => {
+  // A partition's first rows are often the tail of a batch that began in the day before: the plan must come from
+  // the file's first SAMPLE_ROWS rows, not from however many rows its first batch happened to hold.
+  for (const mode of ['in-thread', 'worker'] as const) {
+    it(`${mode}: distinct columns are written plain, and every row arrives in order`, async () => {
+      const encoder = mode === 'worker' ? new EncoderWorker() : undefined;
+      try {
+        const file = `${temp.dir}/sliver-${mode}.parquet`;
+        const writer = await ParquetFileWriter.open({
+          upload: await temp.store.createUpload(`sliver-${mode}.parquet`),
+          keyValueMetadata: new Map([[META_PRIMARY_KEYS, '["key"]']]),
+          ...(encoder ? { encoder } : {}),
+        });
+        const sliver = 5;
+        expect(sliver).toBeLessThan(MIN_SAMPLE);
+        await writer.write(batchFromColumns(schema, rows(sliver)));
+        await writer.write(batchFromColumns(schema, rows(SAMPLE_ROWS / 2, sliver)));
+        await writer.write(batchFromColumns(schema, rows(3_000, sliver + SAMPLE_ROWS / 2)));
+        const total = sliver + SAMPLE_ROWS / 2 + 3_000;
+        expect((await writer.close()).rows).toBe(total);
+
+        const [order] = await query(
+          `SELECT count(*)::INTEGER AS rows, bool_and(key = 'k-' || (rn - 1)) AS in_order
+           FROM (SELECT key, row_number() OVER () AS rn FROM read_parquet('${file}'))`,
+        );
+        expect(order).toEqual({ rows: total, in_order: true });
+        const columns = await query(
+          `SELECT path_in_schema AS col, bool_or(encodings LIKE '%DICTIONARY%') AS dict
+           FROM parquet_metadata('${file}') WHERE path_in_schema IN ('kind', 'uuid', 't') GROUP BY 1 ORDER BY 1`,
+        );
+        expect(columns).toEqual([
+          { col: 'kind', dict: true },
+          { col: 't', dict: false },
+          { col: 'uuid', dict: false },
+        ]);
+      } finally {
+        await encoder?.terminate();
+      }
+    });
+  }
+
+  it('a file smaller than the sample is planned from all of its rows at close', async () => {
+    const file = `${temp.dir}/small.parquet`;
+    const writer = await ParquetFileWriter.open({ upload: await temp.store.createUpload('small.parquet'), keyValueMetadata: new Map([[META_PRIMARY_KEYS, '["key"]']]) });
+    await writer.write(batchFromColumns(schema, rows(40)));
+    await writer.write(batchFromColumns(schema, rows(400, 40)));
+    expect((await writer.close()).rows).toBe(440);
+    const columns = await query(
+      `SELECT path_in_schema AS col, bool_or(encodings LIKE '%DICTIONARY%') AS dict, count(*)::INTEGER AS chunks
+       FROM parquet_metadata('${file}') WHERE path_in_schema IN ('kind', 'uuid') GROUP BY 1 ORDER BY 1`,
+    );
+    expect(columns).toEqual([
+      { col: 'kind', dict: true, chunks: 1 },
+      { col: 'uuid', dict: false, chunks: 1 },
+    ]);
+    const [count] = await query(`SELECT count(*)::INTEGER AS n, count(DISTINCT key)::INTEGER AS k FROM read_parquet('${file}')`);
+    expect(count).toEqual({ n: 440, k: 440 });
+  });
 });

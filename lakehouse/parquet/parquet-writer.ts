@@ -9,7 +9,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { Table as ArrowTable, tableToIPC } from 'apache-arrow';
 import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import type { Upload } from '../storage/types.js';
-import { parquetColumnPlan, primaryKeysOf } from './parquet-columns.js';
+import { SAMPLE_ROWS, parquetColumnPlan, primaryKeysOf } from './parquet-columns.js';
 import type { EncoderWorker } from './parquet-encoder.js';
 import type { ParquetColumnPlan } from './parquet-properties.mjs';
 import { loadParquetWasm } from './parquet-wasm.js';
@@ -72,8 +72,11 @@ export class ParquetFileWriter {
   private bytes = 0;
   private readonly done: Promise<void>;
   private readonly keyValueMetadata: ReadonlyMap<string, string>;
-  /** The column plan, fixed by the first batch (undefined: no batch came, parquet defaults). */
+  /** The column plan, fixed by the file's first SAMPLE_ROWS rows (undefined: no batch came, parquet defaults). */
   private planned = false;
+  /** The first batches, held until they hold SAMPLE_ROWS rows or the file ends: the plan is decided from them. */
+  private held: RecordBatch[] = [];
+  private heldRows = 0;
   private resolvePlan: ((plan: ParquetColumnPlan | undefined) => void) | undefined;
   private readonly plan = new Promise<ParquetColumnPlan | undefined>((resolve) => (this.resolvePlan = resolve));
   /** Worker mode: the file id on the encoder, batches not yet taken, and the chain of chunk writes. */
@@ -156,13 +159,21 @@ export class ParquetFileWriter {
     });
   }
 
-  /** Fix the column plan: from the first batch, or none when the file ends (or aborts) before any batch. */
-  private fixPlan(first: RecordBatch | undefined): ParquetColumnPlan | undefined {
+  /** Fix the column plan: from the first batches, or none when the file ends (or aborts) before any batch. */
+  private fixPlan(first: readonly RecordBatch[]): ParquetColumnPlan | undefined {
     if (this.planned) return undefined;
     this.planned = true;
-    const plan = first ? parquetColumnPlan(first, primaryKeysOf(this.keyValueMetadata)) : undefined;
+    const plan = first.length > 0 ? parquetColumnPlan(first, primaryKeysOf(this.keyValueMetadata)) : undefined;
     this.resolvePlan?.(plan);
     return plan;
+  }
+
+  /** Decide the plan from the held batches and hand them to the encoder (the first carries the plan). */
+  private async release(): Promise<void> {
+    const held = this.held.splice(0);
+    this.heldRows = 0;
+    const plan = this.fixPlan(held);
+    for (let i = 0; i < held.length; i++) await this.encode(held[i]!, i === 0 ? plan : undefined);
   }
 
   private async pump(input: ReadableStream<WasmRecordBatch>, kv: ReadonlyMap<string, string>): Promise<void> {
@@ -179,12 +190,25 @@ export class ParquetFileWriter {
     }
   }
 
-  /** Append one batch; resolves once the encoder has taken it (backpressure). */
+  /**
+   * Append one batch; resolves once the encoder has taken it (backpressure). The file's first batches are held (a
+   * few hundred rows at most) until they hold SAMPLE_ROWS rows, so the column plan never rests on a sliver.
+   */
   async write(batch: RecordBatch): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
     if (batch.numRows === 0) return;
     this.rows += batch.numRows;
-    const plan = this.fixPlan(batch);
+    if (!this.planned) {
+      this.held.push(batch);
+      this.heldRows += batch.numRows;
+      if (this.heldRows >= SAMPLE_ROWS) await this.release();
+      return;
+    }
+    await this.encode(batch, undefined);
+  }
+
+  private async encode(batch: RecordBatch, plan: ParquetColumnPlan | undefined): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
     if (this.encoder) {
       this.inFlight++;
       this.encoder.batch(this.encoderId, tableToIPC(new ArrowTable([batch]), 'stream'), plan);
@@ -208,8 +232,14 @@ export class ParquetFileWriter {
       await this.abort();
       throw this.failure;
     }
+    try {
+      if (!this.planned) await this.release();
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
     this.ended = true;
-    this.fixPlan(undefined);
+    this.fixPlan([]);
     this.wake?.();
     if (this.encoder) this.encoder.end(this.encoderId);
     let stored;
@@ -229,7 +259,8 @@ export class ParquetFileWriter {
   async abort(): Promise<void> {
     if (this.encoder && !this.ended) this.encoder.abort(this.encoderId);
     this.ended = true;
-    this.fixPlan(undefined);
+    this.held = [];
+    this.fixPlan([]);
     this.wake?.();
     for (const batch of this.queue.splice(0)) batch.free();
     await this.done.catch(() => {});
