@@ -1,6 +1,6 @@
 // The Parquet writer properties of every file the runner writes, defined once: imported by the in-thread writer
 // (parquet-writer.ts) and by the encoder worker (plain JS, so it loads without a TypeScript loader). Types:
-// parquet-properties.d.mts. Which columns get a dictionary and statistics is decided from the file's first batch
+// parquet-properties.d.mts. Which columns get a dictionary and statistics is decided from the file's first rows
 // (parquet-columns.ts) and passed in as `columns`.
 import { Compression, EnabledStatistics, WriterPropertiesBuilder } from 'parquet-wasm';
 

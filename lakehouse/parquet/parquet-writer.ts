@@ -1,7 +1,8 @@
 /**
  * Streams apache-arrow RecordBatches into one Parquet file with parquet-wasm `transformParquetStream`
  * (ZSTD, 16k-row row groups, the Arrow schema embedded, table metadata in the key-value metadata; dictionaries
- * and statistics per column as parquet-columns.ts decides from the first batch, see parquet-properties.mjs).
+ * and statistics per column as parquet-columns.ts decides from the file's first SAMPLE_ROWS rows, see
+ * parquet-properties.mjs).
  * The bytes go to an `Upload` chunk by chunk as the encoder emits them (never the whole file in memory):
  * `close()` finishes the upload (the object appears), `abort()` aborts it (nothing appears).
  */
