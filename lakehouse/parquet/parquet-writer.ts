@@ -192,8 +192,8 @@ export class ParquetFileWriter {
   }
 
   /**
-   * Append one batch; resolves once the encoder has taken it (backpressure). The file's first batches are held (a
-   * few hundred rows at most) until they hold SAMPLE_ROWS rows, so the column plan never rests on a sliver.
+   * Append one batch; resolves once the encoder has taken it (backpressure). The file's first batches are held
+   * (fewer than SAMPLE_ROWS rows in all) until they hold SAMPLE_ROWS rows, so the column plan never rests on a sliver.
    */
   async write(batch: RecordBatch): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
