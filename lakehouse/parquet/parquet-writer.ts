@@ -239,8 +239,7 @@ export class ParquetFileWriter {
       await this.abort();
       throw error;
     }
-    this.ended = true;
-    this.fixPlan([]);
+    this.ended = true; // the plan is fixed by now: release() above decides it, from no batch at all if none came
     this.wake?.();
     if (this.encoder) this.encoder.end(this.encoderId);
     let stored;
