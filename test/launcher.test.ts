@@ -1,20 +1,24 @@
 /**
  * The `mixpanel-lakeflow` command is a POSIX shell launcher (bin/mixpanel-lakeflow): it adds the environment of
- * cli/launch-env.ts (one malloc arena) unless the environment already chose, follows npm's links to its own
- * folder, and `exec`s node, so node has the launcher's pid (signals reach it), its arguments and its exit code.
- * Node reports what it was started with through a `--require` probe in NODE_OPTIONS.
+ * cli/launch-env.ts (one malloc arena, a small main-thread young generation) unless the environment already chose,
+ * follows npm's links to its own folder, and `exec`s node, so node has the launcher's pid (signals reach it), its
+ * arguments and its exit code. Node reports what it was started with through a `--require` probe in NODE_OPTIONS,
+ * including how far its young generation grew under short-lived garbage.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchEnv, launchEnvAdditions } from '../cli/launch-env.js';
+import { MAIN_SEMI_SPACE_MB, launchEnv, launchEnvAdditions } from '../cli/launch-env.js';
 import { REPO_ROOT, childEnv } from './helpers/vitest-child.js';
 
 interface Probe {
   readonly pid: number;
   readonly arenaMax: string | null;
+  readonly nodeOptions: string | null;
+  /** The largest the main thread's new space grew (MiB) while the probe made short-lived garbage. */
+  readonly newSpaceMiB: number;
   readonly argv: string[];
 }
 
@@ -27,7 +31,19 @@ beforeAll(async () => {
   probeFile = join(dir, 'probe.cjs');
   await writeFile(
     probeFile,
-    `require('node:fs').writeFileSync(process.env.LAUNCH_PROBE_OUT, JSON.stringify({ pid: process.pid, arenaMax: process.env.MALLOC_ARENA_MAX ?? null, argv: process.argv.slice(1) }));\n`,
+    [
+      // Only the main thread reports: a loader (tsx, when dist/ is stale) runs this preload on its own thread too.
+      `if (require('node:worker_threads').isMainThread) {`,
+      `const v8 = require('node:v8');`,
+      `let most = 0; let young = [];`,
+      `for (let i = 0; i < 1500000; i++) {`,
+      `  young.push({ i, s: 'v' + i }); if (young.length > 20000) young = [];`,
+      `  if (i % 5000 === 0) most = Math.max(most, v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size);`,
+      `}`,
+      `require('node:fs').writeFileSync(process.env.LAUNCH_PROBE_OUT, JSON.stringify({ pid: process.pid, arenaMax: process.env.MALLOC_ARENA_MAX ?? null, nodeOptions: process.env.NODE_OPTIONS ?? null, newSpaceMiB: most / 1048576, argv: process.argv.slice(1) }));`,
+      `}`,
+      '',
+    ].join('\n'),
   );
 });
 
@@ -37,12 +53,12 @@ afterAll(async () => {
 
 let runs = 0;
 
-/** Start `command` with `env` (on top of this environment, without the variables named undefined). */
+/** Start `command` with `env` (on top of this environment, without the variables named undefined); the probe is required after env's NODE_OPTIONS. */
 async function launch(command: string, args: readonly string[], env: Record<string, string | undefined>): Promise<{ code: number | null; childPid: number; probe: Probe }> {
   const out = join(dir, `probe-${runs++}.json`);
   const child = spawn(command, args, {
     cwd: dir,
-    env: childEnv({ MALLOC_ARENA_MAX: undefined, GLIBC_TUNABLES: undefined, ...env, NODE_OPTIONS: `--require=${probeFile}`, LAUNCH_PROBE_OUT: out }),
+    env: childEnv({ MALLOC_ARENA_MAX: undefined, GLIBC_TUNABLES: undefined, ...env, NODE_OPTIONS: [env.NODE_OPTIONS, `--require=${probeFile}`].filter(Boolean).join(' '), LAUNCH_PROBE_OUT: out }),
     stdio: 'ignore',
   });
   const code = await new Promise<number | null>((resolve, reject) => {
@@ -71,6 +87,25 @@ describe.skipIf(process.platform === 'win32')(process.platform === 'win32' ? 'sk
     // The bench starts its children with launchEnv: the same rule, or its figures are not the command's.
     expect(launchEnvAdditions(env)['MALLOC_ARENA_MAX'] ?? env.MALLOC_ARENA_MAX ?? null).toBe(expected);
     expect(launchEnv({ ...env })['MALLOC_ARENA_MAX'] ?? null).toBe(expected);
+  });
+
+  it.each([
+    { name: 'nothing chosen: the main thread gets a small young generation', options: undefined, added: true },
+    { name: "the operator's --max-semi-space-size is kept", options: '--max-semi-space-size=16', added: false },
+    { name: 'V8 spells it with underscores too: kept', options: '--max_semi_space_size=16', added: false },
+  ])('$name, as cli/launch-env.ts says', async ({ options, added }) => {
+    const { probe } = await launch(LAUNCHER, ['--help'], { NODE_OPTIONS: options });
+    const flag = `--max-semi-space-size=${MAIN_SEMI_SPACE_MB}`;
+    const expected = [options, `--require=${probeFile}`, added ? flag : undefined].filter(Boolean).join(' ');
+    expect(probe.nodeOptions).toBe(expected);
+    // What V8 did with it: two semi-spaces of MAIN_SEMI_SPACE_MB at most, where its default grows to 2 × 16 MiB.
+    if (added) expect(probe.newSpaceMiB).toBeLessThanOrEqual(2 * MAIN_SEMI_SPACE_MB);
+    else expect(probe.newSpaceMiB).toBeGreaterThan(2 * MAIN_SEMI_SPACE_MB);
+    // The bench starts its children with launchEnv: the same rule.
+    const withProbe = [options, `--require=${probeFile}`].filter(Boolean).join(' ');
+    expect(launchEnv({ NODE_OPTIONS: withProbe })['NODE_OPTIONS']).toBe(expected);
+    expect(launchEnvAdditions({ NODE_OPTIONS: withProbe })['NODE_OPTIONS']).toBe(added ? expected : undefined);
+    expect(launchEnvAdditions({})['NODE_OPTIONS']).toBe(flag);
   });
 
   it("follows npm's relative links, passes the arguments unchanged, and execs node (same pid, node's exit code)", async () => {

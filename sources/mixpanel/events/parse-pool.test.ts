@@ -6,7 +6,7 @@ import { driveTable, type Row } from '../testing/driver.js';
 import { emulatorSource } from '../testing/emulator-source.js';
 import { ChunkFramer } from './chunk-framer.js';
 import { parseEventChunk } from './parse-chunk.js';
-import { ParsePool, defaultParseWorkers } from './parse-pool.js';
+import { PARSE_WORKER_YOUNG_MB, ParsePool, defaultParseWorkers } from './parse-pool.js';
 
 const T0 = Date.parse('2024-06-10T12:00:00Z');
 const NO_LIMITS = { exportPerHour: Infinity, exportPerSecond: Infinity, exportConcurrent: Infinity, queryPerHour: Infinity, queryConcurrent: Infinity };
@@ -171,6 +171,16 @@ describe('a busy parse worker', () => {
     expect(await Promise.race([answered, late])).toEqual([3, 5]);
     expect(pairing.pending).toBe(0);
     expect(pairing.workers).toBe(1);
+  });
+});
+
+describe('a parse worker\'s heap', () => {
+  it(`has a young generation of PARSE_WORKER_YOUNG_MB (${PARSE_WORKER_YOUNG_MB} MiB), not V8's default (48 MiB for a worker)`, async () => {
+    const limits = new ParsePool(1, { file: fileURLToPath(new URL('./testing/limits-parse-worker.mjs', import.meta.url)), execArgv: [] });
+    pools.push(limits);
+    const settings = { what: '2024-06-09', legacyZone: null, selected: null };
+    // The worker reports the limit V8 applied to its own isolate.
+    expect((await limits.parse(new ArrayBuffer(1), 0, settings)).rows).toBe(PARSE_WORKER_YOUNG_MB);
   });
 });
 

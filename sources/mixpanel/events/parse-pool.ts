@@ -49,6 +49,14 @@ export const PARSE_WORKER_IDLE_MS = 500;
  */
 export const POSTED_PER_WORKER = 2;
 
+/**
+ * A parse worker's young generation, in MiB (`resourceLimits`; V8's default for a worker is 48). The worker turns
+ * ~1 MiB chunks into Arrow batches and keeps nothing between chunks, so a small nursery holds all it needs. With
+ * the command's main-thread cap (cli/launch-env.ts) the bench's peaks fell by up to ~55 MiB, most at 5M events,
+ * whose peak is a later call's read while this worker is alive, in the same time or less (README, Measured, P).
+ */
+export const PARSE_WORKER_YOUNG_MB = 8;
+
 /** The worker module: compiled parse-thread.js from dist/, or parse-thread.ts through tsx from the sources. */
 const WORKER_ENTRY = runtimeEntry(import.meta.url, './parse-thread');
 
@@ -139,7 +147,10 @@ export class ParsePool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.entry.file, { execArgv: [...this.entry.execArgv, ...workerFlags()] });
+    const worker = new Worker(this.entry.file, {
+      execArgv: [...this.entry.execArgv, ...workerFlags()],
+      resourceLimits: { maxYoungGenerationSizeMb: PARSE_WORKER_YOUNG_MB },
+    });
     const slot: Slot = { worker, jobs: [], idleTimer: undefined };
     worker.unref();
     const retire = (error: ConnectorError): void => {
