@@ -49,6 +49,12 @@ export interface ExportResponse {
   readonly requestId: string | undefined;
 }
 
+/** Reads a response body chunk by chunk (`MixpanelClient.queryRead`). */
+export interface BodyReader<T> {
+  write(chunk: Uint8Array): void;
+  end(): T;
+}
+
 export interface MixpanelClient {
   /** GET /api/2.0/export with `time_in_ms=true` and gzip. Rate-limited and retried up to the response headers. */
   exportStream(params: ExportParams, ctx: CallContext): Promise<ExportResponse>;
@@ -58,6 +64,13 @@ export interface MixpanelClient {
    * service accounts. The body is parsed with `parseJsonLossless`. 429/5xx retried; others throw typed errors.
    */
   queryJson(path: string, params: Readonly<Record<string, string>>, ctx: QueryCallContext): Promise<unknown>;
+  /**
+   * `queryJson` with the caller's reader of the body: each chunk goes to `reader.write` as it arrives and
+   * `reader.end()` gives the result (an Engage page is read profile by profile, never as one string). A fresh
+   * reader per attempt. A `SyntaxError` from the reader is retried like a body that is not JSON; any other error
+   * from it is thrown as is.
+   */
+  queryRead<T>(path: string, params: Readonly<Record<string, string>>, ctx: QueryCallContext, reader: () => BodyReader<T>): Promise<T>;
   /** Remaining hourly budget of an API family, as this process counts it. */
   budgetLeft(family: 'export' | 'query'): number;
   close(): Promise<void>;

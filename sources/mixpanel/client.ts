@@ -20,7 +20,7 @@ import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ConfigError, RateLimitError, TransientError, isConnectorError, type ConnectorError, type Logger, type ReadStats } from '../../connector-spec/index.js';
 import { resolveUserAgent } from './user-agent.js';
-import type { CallContext, ExportParams, ExportResponse, MixpanelClient, QueryCallContext } from './client-types.js';
+import type { BodyReader, CallContext, ExportParams, ExportResponse, MixpanelClient, QueryCallContext } from './client-types.js';
 import type { MixpanelConfig } from './config-types.js';
 import { decodedBody } from './http/decode.js';
 import { ERROR_CODE_PREFIX, errorForResponse, unreachableError } from './http/errors.js';
@@ -208,7 +208,11 @@ class UndiciMixpanelClient implements MixpanelClient {
     return { body, requestId: requestIdOf(response.headers) };
   }
 
-  async queryJson(path: string, params: Readonly<Record<string, string>>, ctx: QueryCallContext): Promise<unknown> {
+  queryJson(path: string, params: Readonly<Record<string, string>>, ctx: QueryCallContext): Promise<unknown> {
+    return this.queryRead(path, params, ctx, () => new JsonTextReader());
+  }
+
+  async queryRead<T>(path: string, params: Readonly<Record<string, string>>, ctx: QueryCallContext, makeReader: () => BodyReader<T>): Promise<T> {
     const method = ctx.method ?? 'GET';
     for (let attempt = 1; ; attempt++) {
       const query = method === 'GET' ? new URLSearchParams(params) : new URLSearchParams();
@@ -217,9 +221,18 @@ class UndiciMixpanelClient implements MixpanelClient {
           ? { method, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params).toString() }
           : { method, headers: {} };
       const response = await this.send('query', path, query, init, ctx);
-      let text: string;
+      const reader = makeReader();
+      /** What the reader threw (the body itself arrived, or was abandoned for it). */
+      let readerError: unknown;
       try {
-        text = await response.body.text();
+        for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+          try {
+            reader.write(chunk);
+          } catch (error) {
+            readerError = error;
+            break; // ends the body: the rest is not read
+          }
+        }
       } catch (error) {
         if (attempt <= this.limits.maxRetries && isRetryableNetworkError(error)) {
           await this.backoff(attempt, path, describeNetworkError(error), ctx);
@@ -231,19 +244,24 @@ class UndiciMixpanelClient implements MixpanelClient {
           cause: error,
         });
       }
-      try {
-        return parseJsonLossless(text);
-      } catch (error) {
-        if (attempt <= this.limits.maxRetries) {
-          await this.backoff(attempt, path, 'response is not JSON', ctx);
-          continue;
+      if (readerError === undefined) {
+        try {
+          return reader.end();
+        } catch (error) {
+          readerError = error;
         }
-        throw new TransientError(`${path} answered 200 with a body that is not JSON: check MIXPANEL_BASE_URL points at a Mixpanel-compatible server`, {
-          code: `${ERROR_CODE_PREFIX}_BODY_NOT_JSON`,
-          context: { table: ctx.table, path },
-          cause: error,
-        });
       }
+      // Only a body that is not JSON is retried; a reader's typed error (JSON of the wrong shape) is not.
+      if (!(readerError instanceof SyntaxError)) throw readerError;
+      if (attempt <= this.limits.maxRetries) {
+        await this.backoff(attempt, path, 'response is not JSON', ctx);
+        continue;
+      }
+      throw new TransientError(`${path} answered 200 with a body that is not JSON: check MIXPANEL_BASE_URL points at a Mixpanel-compatible server`, {
+        code: `${ERROR_CODE_PREFIX}_BODY_NOT_JSON`,
+        context: { table: ctx.table, path },
+        cause: readerError,
+      });
     }
   }
 
@@ -536,6 +554,23 @@ interface HttpResponse {
   readonly statusCode: number;
   readonly headers: Dispatcher.ResponseData['headers'];
   readonly body: Readable & { text(): Promise<string> };
+}
+
+/** The whole body as text (a UTF-8 BOM skipped, as undici's `text()`), parsed by `parseJsonLossless`. */
+class JsonTextReader implements BodyReader<unknown> {
+  private readonly chunks: Uint8Array[] = [];
+  private length = 0;
+
+  write(chunk: Uint8Array): void {
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  end(): unknown {
+    const bytes = Buffer.concat(this.chunks, this.length);
+    const bom = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+    return parseJsonLossless(bytes.toString('utf8', bom));
+  }
 }
 
 function requestIdOf(headers: Dispatcher.ResponseData['headers']): string | undefined {

@@ -5,4 +5,4 @@ export { createMixpanelClient, DEFAULT_CLIENT_LIMITS, type ClientLimits, type Cl
 export type { MixpanelConfig, MixpanelAuth, MixpanelRegion } from './config-types.js';
 /** Mixpanel's dedupe rule (event, distinct_id, time in seconds, $insert_id), shared with the mixpanel_proxy source. */
 export { dedupeKey, contentKey } from './events/dedupe.js';
-export type { MixpanelClient, CallContext, ExportParams, ExportResponse } from './client-types.js';
+export type { BodyReader, MixpanelClient, CallContext, ExportParams, ExportResponse } from './client-types.js';

@@ -104,6 +104,16 @@ export function parseJsonLossless(text: string): unknown {
   return parseJsonLosslessReporting(text).value;
 }
 
+/**
+ * `parseJsonLossless` for the text of one small record (an Engage profile): `JSON.parse`, then the walk over its
+ * numbers, without the exact-text test (for a record the walk costs less than the regex, and no caller cuts raw
+ * texts out of it). Same value, same SyntaxError.
+ */
+export function parseJsonRecordLossless(text: string): unknown {
+  const value = JSON.parse(text) as unknown;
+  return holdsRoundedNumber(value) ? (losslessParse(text, null, parseNumber) as unknown) : value;
+}
+
 /** Nodes `holdsExactNumber` visits before it answers "maybe" (a cyclic value then fails in lossless-json, as before). */
 const MAX_VISITS = 1_000_000;
 

@@ -1,4 +1,4 @@
-/** Validation of Engage API responses (`unknown` at the edge → typed records). Pure. */
+/** Validation of Engage API responses (`unknown` at the edge → typed records). Pure; `engage-page-reader.ts` feeds it. */
 import { DataError } from '../../../connector-spec/index.js';
 
 export interface ProfileRecord {
@@ -35,22 +35,27 @@ function dataError(message: string, table: string): DataError {
   });
 }
 
-export function parseEngagePage(body: unknown, table: string): EngagePage {
-  if (!isObject(body)) throw dataError('engage response is not a JSON object', table);
-  if (typeof body.status === 'string' && body.status !== 'ok') throw dataError(`engage status "${body.status}"`, table);
-  const raw = body.results ?? [];
+/** One item of `results` as parsed → a profile record; DataError when it is not one. */
+export function profileRecordOf(item: unknown, table: string): ProfileRecord {
+  if (!isObject(item)) throw dataError('engage result is not an object', table);
+  const distinctId = idText(item.$distinct_id);
+  if (distinctId === undefined) throw dataError('engage result without $distinct_id', table);
+  const props = item.$properties ?? {};
+  if (!isObject(props)) throw dataError('engage $properties is not an object', table);
+  return { distinctId, properties: props };
+}
+
+/**
+ * The page from its envelope (the parsed body with the items of `results` taken out, so `results` is `[]` when it
+ * was an array) and the records of those items.
+ */
+export function engagePageOf(envelope: unknown, results: readonly ProfileRecord[], table: string): EngagePage {
+  if (!isObject(envelope)) throw dataError('engage response is not a JSON object', table);
+  if (typeof envelope.status === 'string' && envelope.status !== 'ok') throw dataError(`engage status "${envelope.status}"`, table);
+  const raw = envelope.results ?? [];
   if (!Array.isArray(raw)) throw dataError('engage results is not an array', table);
-  const results: ProfileRecord[] = [];
-  for (const item of raw) {
-    if (!isObject(item)) throw dataError('engage result is not an object', table);
-    const distinctId = idText(item.$distinct_id);
-    if (distinctId === undefined) throw dataError('engage result without $distinct_id', table);
-    const props = item.$properties ?? {};
-    if (!isObject(props)) throw dataError('engage $properties is not an object', table);
-    results.push({ distinctId, properties: props });
-  }
-  const sessionId = typeof body.session_id === 'string' && body.session_id !== '' ? body.session_id : undefined;
-  const pageSize = typeof body.page_size === 'number' && body.page_size > 0 ? body.page_size : undefined;
-  const total = typeof body.total === 'number' ? body.total : undefined;
-  return { results, sessionId, pageSize, total };
+  const sessionId = typeof envelope.session_id === 'string' && envelope.session_id !== '' ? envelope.session_id : undefined;
+  const pageSize = typeof envelope.page_size === 'number' && envelope.page_size > 0 ? envelope.page_size : undefined;
+  const total = typeof envelope.total === 'number' ? envelope.total : undefined;
+  return { results: envelope.results === null || envelope.results === undefined ? [] : results, sessionId, pageSize, total };
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { emptyReadStats } from '../../../connector-spec/index.js';
 import { startEmulator, type Emulator } from '../../../emulator/index.js';
-import type { MixpanelClient } from '../client-types.js';
+import type { BodyReader, MixpanelClient } from '../client-types.js';
 import { scanEngage } from './scan.js';
 import { serviceAccountConfig, testClient } from './testing-setup.js';
 
@@ -36,9 +36,9 @@ describe('scanEngage', () => {
     const real = client;
     const requested: string[] = [];
     const recording: MixpanelClient = Object.assign(Object.create(real) as MixpanelClient, {
-      queryJson: (path: string, params: Readonly<Record<string, string>>, ctx: Parameters<MixpanelClient['queryJson']>[2]) => {
+      queryRead: <T,>(path: string, params: Readonly<Record<string, string>>, ctx: Parameters<MixpanelClient['queryJson']>[2], reader: () => BodyReader<T>) => {
         requested.push(params['page'] ?? '');
-        return real.queryJson(path, params, ctx);
+        return real.queryRead(path, params, ctx, reader);
       },
     });
     const scan = scanEngage({ table: 'engage', client: recording, params: {}, maxRestarts: 0, stats: emptyReadStats(), signal: undefined });

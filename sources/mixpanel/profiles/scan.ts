@@ -17,7 +17,8 @@ import { setImmediate as checkPhase } from 'node:timers/promises';
 import { DataError, TransientError, isConnectorError, type ReadStats } from '../../../connector-spec/index.js';
 import type { MixpanelClient } from '../client-types.js';
 import { DeliveredIds } from './delivered-ids.js';
-import { parseEngagePage, type ProfileRecord } from './engage-response.js';
+import type { EngagePage, ProfileRecord } from './engage-response.js';
+import { EngagePageReader } from './engage-page-reader.js';
 
 export const ENGAGE_PATH = '/api/query/engage';
 /** Mixpanel's documented maximum page size, used when a response does not say. */
@@ -62,20 +63,21 @@ export async function* scanEngage(options: EngageScanOptions): AsyncGenerator<re
   let restarts = 0;
   let pages = 0;
   let totalHint: number | undefined;
-  const fetchPage = (n: number, session: string | undefined): Promise<unknown> => {
+  const fetchPage = (n: number, session: string | undefined): Promise<EngagePage> => {
     const request: Record<string, string> = { ...params, page: String(n) };
     if (session !== undefined) request.session_id = session;
     // A page with a session_id continues the query page 0 started: paced by query, not by page (client.ts).
-    return client.queryJson(ENGAGE_PATH, request, { table, signal, deadline: options.deadline, stats, method: 'POST', continuesQuery: session !== undefined });
+    // Read profile by profile as the body arrives (engage-page-reader.ts), never as one string.
+    return client.queryRead(ENGAGE_PATH, request, { table, signal, deadline: options.deadline, stats, method: 'POST', continuesQuery: session !== undefined }, () => new EngagePageReader(table));
   };
   /** The next page, requested before this page's rows are handed out (same requests, same order; overlaps I/O). */
-  let prefetched: Promise<unknown> | undefined;
+  let prefetched: Promise<EngagePage> | undefined;
   for (;;) {
-    let body: unknown;
+    let parsed: EngagePage;
     try {
       const next = prefetched ?? fetchPage(page, sessionId);
       prefetched = undefined;
-      body = await next;
+      parsed = await next;
     } catch (error) {
       if (page > 0 && isRejectedSession(error)) {
         if (restarts >= options.maxRestarts) {
@@ -94,7 +96,6 @@ export async function* scanEngage(options: EngageScanOptions): AsyncGenerator<re
       throw error;
     }
     pages++;
-    const parsed = parseEngagePage(body, table);
     const fresh: ProfileRecord[] = [];
     for (const record of parsed.results) {
       if (seen.add(record.distinctId)) fresh.push(record);
