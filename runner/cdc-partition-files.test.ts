@@ -19,9 +19,13 @@ afterEach(async () => {
 });
 
 describe('a cdc call whose batches interleave partitions', () => {
-  it('adds one file per partition it touched, and the table holds the newest version of every event', async () => {
+  it.each([
+    ['staged in memory', undefined],
+    // Every staged batch spills to the call's file, and the merge reads each back from it (twice: step 2 and step 3).
+    ['every staged batch spilled to the call file', 0],
+  ])('adds one file per partition it touched, and the table holds the newest version of every event (%s)', async (_how, stagingMemoryBytes) => {
     const dataset = { events: 400, interleaveEventDays: true } as const;
-    const report = await runFixture(dirs, { dataset, tables: ['events'] });
+    const report = await runFixture(dirs, { dataset, tables: ['events'], ...(stagingMemoryBytes !== undefined ? { stagingMemoryBytes } : {}) });
     expect(report.tables.map((t) => [t.table, t.status])).toEqual([['events', 'ok']]);
 
     const commits = (await logCommits(dirs.lakehouse, 'events')).filter((c) => c.adds.length > 0);

@@ -59,6 +59,8 @@ export interface RunPipelineOptions {
   /** Test hook: crash points / injected errors. Defaults to `LAKEFLOW_TEST_CRASH_AT` from the environment. */
   readonly faults?: FaultInjector;
   readonly now?: () => number;
+  /** Bytes of a cdc call's rows held in memory before the rest spills to the staging folder (default 16 MiB; tests pass 0). */
+  readonly stagingMemoryBytes?: number;
 }
 
 /**
@@ -162,6 +164,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunRepor
           lakehouse,
           localDir: localDirOf(lakehouse, options.lakehouse),
           stagingRoot,
+          ...(options.stagingMemoryBytes !== undefined ? { stagingMemoryBytes: options.stagingMemoryBytes } : {}),
           logger,
           progress,
           retry,

@@ -44,6 +44,8 @@ export interface CallInput {
   readonly stats: ReadStats;
   readonly liveRows: LiveRows | undefined;
   readonly stagingDir: string;
+  /** Bytes of the call's rows held in memory before spilling (default `STAGING_MEMORY_BYTES`). */
+  readonly stagingMemoryBytes?: number;
   readonly faults: FaultInjector;
   /** Aborts the read (graceful stop, deadline). */
   readonly signal: AbortSignal;
@@ -66,7 +68,7 @@ export async function readCall(input: CallInput): Promise<{ output: CallOutput; 
   const expected = schemaSignature(p.tableSchema.fields);
   const staged = p.ingestion === 'cdc';
   const staging = staged
-    ? new CallStaging({ dir: path.join(input.stagingDir, `call-${process.pid}-${Date.now().toString(36)}`), schema: p.tableSchema, ...(p.partitionBy !== undefined ? { partitionBy: p.partitionBy } : {}) })
+    ? new CallStaging({ dir: path.join(input.stagingDir, `call-${process.pid}-${Date.now().toString(36)}`), schema: p.tableSchema, ...(p.partitionBy !== undefined ? { partitionBy: p.partitionBy } : {}), ...(input.stagingMemoryBytes !== undefined ? { memoryBytes: input.stagingMemoryBytes } : {}) })
     : undefined;
   const index = staged && !p.scd2 ? new KeyHashIndex() : undefined;
   const writer = staged ? undefined : input.writerFor();

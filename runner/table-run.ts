@@ -54,6 +54,8 @@ export interface TableRunContext {
   readonly lakehouse: Lakehouse;
   /** A local folder for staging calls (never part of a table). */
   readonly stagingRoot: string;
+  /** Bytes of a call's rows held in memory before spilling (`CallStaging`; default its own). */
+  readonly stagingMemoryBytes?: number;
   readonly logger: Logger;
   readonly progress: ProgressReporter;
   readonly retry: RetryPolicy;
@@ -196,6 +198,7 @@ class TableRun {
           stats: this.stats,
           liveRows: this.state.snapshot ? liveRowsOf(this.table, this.state.snapshot.files) : undefined,
           stagingDir: path.join(this.ctx.stagingRoot, this.name),
+          ...(this.ctx.stagingMemoryBytes !== undefined ? { stagingMemoryBytes: this.ctx.stagingMemoryBytes } : {}),
           faults: this.ctx.faults,
           signal,
           writerFor: () => this.writer(this.p.tableSchema),

@@ -46,6 +46,8 @@ export interface FixtureRunOptions {
   readonly dropHistory?: boolean;
   readonly repair?: readonly string[];
   readonly stop?: AbortSignal;
+  /** `RunPipelineOptions.stagingMemoryBytes` (0: every staged batch spills and is read back from the file). */
+  readonly stagingMemoryBytes?: number;
 }
 
 export async function runFixture(dirs: Dirs, options: FixtureRunOptions = {}): Promise<RunReport> {
@@ -65,6 +67,7 @@ export async function runFixture(dirs: Dirs, options: FixtureRunOptions = {}): P
     ...(options.fullRefresh ? { fullRefresh: options.fullRefresh } : {}),
     ...(options.repair ? { repair: options.repair } : {}),
     ...(options.stop ? { stop: options.stop } : {}),
+    ...(options.stagingMemoryBytes !== undefined ? { stagingMemoryBytes: options.stagingMemoryBytes } : {}),
     dropHistory: options.dropHistory === true,
     maxWaitMs: options.maxWaitMs ?? 60_000,
   });
