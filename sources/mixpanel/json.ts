@@ -174,7 +174,7 @@ export { LosslessNumber };
  * the exact text of each value with only the insignificant whitespace (outside strings) removed.
  */
 
-function isJsonSpace(c: number): boolean {
+export function isJsonSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 

@@ -10,7 +10,7 @@
  * (which the client retries like any body that is not JSON).
  */
 import { StringDecoder } from 'node:string_decoder';
-import { parseJsonLossless, parseJsonRecordLossless } from '../json.js';
+import { isJsonSpace, parseJsonLossless, parseJsonRecordLossless } from '../json.js';
 import { engagePageOf, profileRecordOf, type EngagePage, type ProfileRecord } from './engage-response.js';
 
 /** Bytes decoded at a time: a piece's string stays a regular V8 object, even when it is two-byte. */
@@ -27,10 +27,6 @@ const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 /** Depth inside the `results` array (the page's object is depth 1). */
 const ITEMS_DEPTH = 2;
-
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
 
 /** Where the reader stands in the `results` array. */
 const enum At {
@@ -150,14 +146,14 @@ export class EngagePageReader {
     while (i < n) {
       const c = s.charCodeAt(i);
       if (this.closed) {
-        if (!isSpace(c)) throw new SyntaxError('unexpected text after the Engage page');
+        if (!isJsonSpace(c)) throw new SyntaxError('unexpected text after the Engage page');
         i++;
         continue;
       }
       if (this.depth === ITEMS_DEPTH && this.at !== At.Outside) {
         if (this.at === At.Item) {
           if (this.itemKind === ItemKind.Primitive) {
-            if (c === COMMA || c === CLOSE_ARRAY || isSpace(c)) {
+            if (c === COMMA || c === CLOSE_ARRAY || isJsonSpace(c)) {
               from = this.itemEnded(s, from, i); // the separator is read again, between items
               continue;
             }
@@ -166,7 +162,7 @@ export class EngagePageReader {
           }
         } else {
           // Between items: the separators are checked here (the envelope's JSON.parse sees only `[]`).
-          if (isSpace(c)) {
+          if (isJsonSpace(c)) {
             i++;
             continue;
           }

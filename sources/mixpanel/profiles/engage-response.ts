@@ -52,10 +52,10 @@ export function profileRecordOf(item: unknown, table: string): ProfileRecord {
 export function engagePageOf(envelope: unknown, results: readonly ProfileRecord[], table: string): EngagePage {
   if (!isObject(envelope)) throw dataError('engage response is not a JSON object', table);
   if (typeof envelope.status === 'string' && envelope.status !== 'ok') throw dataError(`engage status "${envelope.status}"`, table);
-  const raw = envelope.results ?? [];
-  if (!Array.isArray(raw)) throw dataError('engage results is not an array', table);
+  const absent = envelope.results === null || envelope.results === undefined;
+  if (!absent && !Array.isArray(envelope.results)) throw dataError('engage results is not an array', table);
   const sessionId = typeof envelope.session_id === 'string' && envelope.session_id !== '' ? envelope.session_id : undefined;
   const pageSize = typeof envelope.page_size === 'number' && envelope.page_size > 0 ? envelope.page_size : undefined;
   const total = typeof envelope.total === 'number' ? envelope.total : undefined;
-  return { results: envelope.results === null || envelope.results === undefined ? [] : results, sessionId, pageSize, total };
+  return { results: absent ? [] : results, sessionId, pageSize, total };
 }
