@@ -3,7 +3,8 @@
  * batch is spilled to the call's local file as an Arrow IPC stream and read back equal, under the staging schema;
  * the partition values seen are kept; dispose() removes the folder.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Field, Int32, RecordBatch, Schema, Table, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
@@ -80,6 +81,37 @@ describe('CallStaging', () => {
     for await (const { batch: b } of staging.batches()) back.push(b);
     expect(back.map((b) => b.schema)).toEqual([schema, schema]);
     expect(back.map(rows)).toEqual([rows(typed), rows(plain)]);
+    await staging.dispose();
+  });
+
+  it('read(indices) hands out the batches at those indices in that order (memory and file mixed, repeats allowed), one read ahead', async () => {
+    const dir = await tempDir();
+    const batches = [batch([1, 2], ['2024-06-01']), batch([3], ['2024-06-01']), batch([4, 5, 6], ['2024-06-02']), batch([7], ['2024-06-03'])];
+    const staging = new CallStaging({ dir: path.join(dir, 'call'), schema, memoryBytes: dataBytes(batches[0]!.data) });
+    for (const b of batches) await staging.add(b);
+    await staging.flush();
+    const order = [3, 0, 2, 2, 1];
+    const back: { index: number; rows: unknown[] }[] = [];
+    for await (const { index, batch: b } of staging.read(order)) back.push({ index, rows: rows(b) });
+    expect(back).toEqual(order.map((i) => ({ index: i, rows: rows(batches[i]!) })));
+    // A caller that stops early leaves nothing pending behind (the read ahead is settled and dropped).
+    for await (const { index } of staging.read([2, 3])) if (index === 2) break;
+    await staging.dispose();
+  });
+
+  it.skipIf(!existsSync('/dev/full'))('a spill write that fails (disk full) fails the next add, flush and get of that batch; nothing is lost silently', async () => {
+    const dir = await tempDir();
+    const callDir = path.join(dir, 'call');
+    await mkdir(callDir);
+    await symlink('/dev/full', path.join(callDir, 'call.arrows')); // every write to the spill file: ENOSPC
+    const staging = new CallStaging({ dir: callDir, schema, memoryBytes: 0 });
+    await staging.add(batch([1, 2, 3], ['2024-06-01'])); // written behind: the failure is not known yet
+    await expect(staging.get(0)).rejects.toThrow(/ENOSPC|no space/i);
+    await expect(staging.flush()).rejects.toThrow(/ENOSPC|no space/i);
+    const adds = (async () => {
+      for (let i = 0; i < 4; i++) await staging.add(batch([i], ['2024-06-01']));
+    })();
+    await expect(adds).rejects.toThrow(/ENOSPC|no space/i);
     await staging.dispose();
   });
 

@@ -4,8 +4,11 @@
  *
  * Batches stay in memory up to a byte budget; past it, every further batch is spilled to one local file as an
  * Arrow IPC stream message (a copy of its buffers, no re-encoding; the very stream it was decoded from when the
- * source recorded one, see `ipcStreamOf`), and read back one batch at a time. The
- * folder is private to the call and removed by `dispose()`; nothing in it is ever part of the table.
+ * source recorded one, see `ipcStreamOf`), and read back one batch at a time. The file is written behind the
+ * caller (`add` returns once the write is under way, with at most WRITES_IN_FLIGHT of them) and read ahead of it
+ * (`batches`/`read` fetch the next spilled batch while the caller works on this one): the file's I/O runs on
+ * libuv's threads, not in this thread's turn. The folder is private to the call and removed by `dispose()`;
+ * nothing in it is ever part of the table.
  */
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
@@ -15,6 +18,9 @@ import { partitionIds, type PartitionValue } from './partition-split.js';
 
 /** Default in-memory budget before spilling to disk. */
 export const STAGING_MEMORY_BYTES = 16 * 1024 * 1024;
+
+/** Spill writes `add` leaves under way before it waits for the oldest (each holds its batch's bytes). */
+export const WRITES_IN_FLIGHT = 2;
 
 interface Spilled {
   readonly offset: number;
@@ -42,6 +48,9 @@ export class CallStaging {
   #memoryBytes = 0;
   #file: fs.FileHandle | undefined;
   #fileBytes = 0;
+  /** Spill writes under way, oldest first; `#written[i]` settles when batch i's bytes are in the file. */
+  readonly #writing: Promise<void>[] = [];
+  readonly #written: (Promise<void> | undefined)[] = [];
   #disposed = false;
 
   readonly #partitionBy: string | undefined;
@@ -102,10 +111,24 @@ export class CallStaging {
     }
     // The bytes the batch was decoded from when the source kept them (a parse worker's answer): no second encoding.
     const message = ipcStreamOf(batch) ?? tableToIPC(new Table([batch]), 'stream');
-    await this.#file.write(message, 0, message.byteLength, this.#fileBytes);
+    const file = this.#file;
+    const offset = this.#fileBytes;
+    const write = (async () => {
+      const { bytesWritten } = await file.write(message, 0, message.byteLength, offset);
+      if (bytesWritten !== message.byteLength) throw new Error(`staged batch at ${offset}: wrote ${bytesWritten} of ${message.byteLength} bytes`);
+    })();
+    write.catch(() => {}); // surfaced by the next add, by get, or by flush
     this.#memory.push(undefined);
-    this.#spilled.push({ offset: this.#fileBytes, length: message.byteLength });
+    this.#spilled.push({ offset, length: message.byteLength });
+    this.#written[this.#memory.length - 1] = write;
     this.#fileBytes += message.byteLength;
+    this.#writing.push(write);
+    while (this.#writing.length > WRITES_IN_FLIGHT) await this.#writing.shift();
+  }
+
+  /** Wait until every spilled batch is in the file (throws the first failed write). */
+  async flush(): Promise<void> {
+    while (this.#writing.length > 0) await this.#writing.shift();
   }
 
   /** Batch `index`, from memory or read back from the spill file. */
@@ -114,6 +137,7 @@ export class CallStaging {
     if (held) return held;
     const spilled = this.#spilled[index];
     if (!spilled || !this.#file) throw new RangeError(`no staged batch ${index}`);
+    await this.#written[index];
     const buffer = Buffer.allocUnsafe(spilled.length);
     const { bytesRead } = await this.#file.read(buffer, 0, spilled.length, spilled.offset);
     if (bytesRead !== spilled.length) throw new Error(`staged batch ${index}: read ${bytesRead} of ${spilled.length} bytes`);
@@ -123,15 +147,35 @@ export class CallStaging {
     return batch.schema === this.#schema ? batch : new RecordBatch(this.#schema, batch.data);
   }
 
-  /** Every batch in order. */
-  async *batches(): AsyncGenerator<{ readonly index: number; readonly batch: RecordBatch }, void, undefined> {
-    for (let i = 0; i < this.#memory.length; i++) yield { index: i, batch: await this.get(i) };
+  /** Every batch in order (read ahead, as `read`). */
+  batches(): AsyncGenerator<{ readonly index: number; readonly batch: RecordBatch }, void, undefined> {
+    return this.read(Array.from({ length: this.#memory.length }, (_, i) => i));
+  }
+
+  /**
+   * The batches at `indices`, in that order, each read while the caller works on the one before: at most one batch
+   * beyond the one handed out is held.
+   */
+  async *read(indices: readonly number[]): AsyncGenerator<{ readonly index: number; readonly batch: RecordBatch }, void, undefined> {
+    const fetch = (i: number): Promise<RecordBatch> | undefined => {
+      if (i >= indices.length) return undefined;
+      const next = this.get(indices[i]!);
+      next.catch(() => {}); // awaited below, unless the caller stops first
+      return next;
+    };
+    let next = fetch(0);
+    for (let i = 0; i < indices.length; i++) {
+      const current = next!;
+      next = fetch(i + 1);
+      yield { index: indices[i]!, batch: await current };
+    }
   }
 
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#memory.length = 0;
+    await Promise.allSettled(this.#writing.splice(0));
     const file = this.#file;
     this.#file = undefined;
     await file?.close().catch(() => {});

@@ -211,8 +211,7 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
     for (let b = 0; b < staging.batchCount; b++) for (const value of staging.partitionsOf(b)) entry(value).batches.push(b);
     for (const r of rewrite.values()) entry(r.file.partitionValues[partitionBy] ?? null).files.push(r);
     for (const { value, batches, files } of byPartition.values()) {
-      for (const b of batches) {
-        const batch = await staging.get(b);
+      for await (const { index: b, batch } of staging.read(batches)) {
         const rows = rowsOfPartition(batch, partitionBy, value, losers.get(b));
         await input.writer.writeToPartition(value, rows === null ? batch : takeRows(batch, rows));
       }
