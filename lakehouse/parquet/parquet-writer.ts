@@ -11,6 +11,7 @@ import { Table as ArrowTable, tableToIPC } from 'apache-arrow';
 import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import type { Upload } from '../storage/types.js';
 import { SAMPLE_ROWS, parquetColumnPlan, primaryKeysOf } from './parquet-columns.js';
+import { IpcStreamBuffer } from './ipc-stream-buffer.js';
 import type { EncoderWorker } from './parquet-encoder.js';
 import type { ParquetColumnPlan } from './parquet-properties.mjs';
 import { loadParquetWasm } from './parquet-wasm.js';
@@ -49,10 +50,10 @@ const CREATED_BY = 'mixpanel-lakeflow runner (parquet-wasm)';
 /** Batches a worker-encoded file may have queued beyond the one being encoded. */
 const IN_FLIGHT = 2;
 
-/** apache-arrow batch → wasm batches through the IPC stream format (libraries.md §6). */
-async function toWasmBatches(batch: RecordBatch): Promise<WasmRecordBatch[]> {
+/** apache-arrow batch → wasm batches through the IPC stream format (libraries.md §6), serialized into `ipc`'s buffer. */
+async function toWasmBatches(batch: RecordBatch, ipc: IpcStreamBuffer): Promise<WasmRecordBatch[]> {
   const { Table: WasmTable } = await loadParquetWasm();
-  const table = WasmTable.fromIPCStream(tableToIPC(new ArrowTable([batch]), 'stream'));
+  const table = WasmTable.fromIPCStream(ipc.streamOf(batch)); // copied into WebAssembly memory here
   try {
     return table.recordBatches();
   } finally {
@@ -86,6 +87,8 @@ export class ParquetFileWriter {
   private inFlight = 0;
   private taken: (() => void) | undefined;
   private writes: Promise<void> = Promise.resolve();
+  /** Calling-thread mode: the buffer each batch's IPC stream is written into on its way to WebAssembly memory. */
+  private readonly ipc = new IpcStreamBuffer();
 
   private constructor(options: ParquetWriterOptions, upload: Upload) {
     this.upload = upload;
@@ -219,7 +222,7 @@ export class ParquetFileWriter {
       if (this.failure !== undefined) throw this.failure;
       return;
     }
-    this.queue.push(...(await toWasmBatches(batch)));
+    this.queue.push(...(await toWasmBatches(batch, this.ipc)));
     this.wake?.();
     while (this.queue.length > 0 && this.failure === undefined) {
       await new Promise<void>((resolve) => (this.drained = resolve));
@@ -246,6 +249,7 @@ export class ParquetFileWriter {
     try {
       await this.done;
       this.finished = true;
+      this.ipc.release();
       stored = await this.upload.close();
     } catch (error) {
       await this.abort();
@@ -266,6 +270,7 @@ export class ParquetFileWriter {
     await this.done.catch(() => {});
     await this.writes.catch(() => {});
     this.finished = true;
+    this.ipc.release();
     await this.upload.abort();
   }
 }
