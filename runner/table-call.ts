@@ -114,7 +114,6 @@ export async function readCall(input: CallInput): Promise<{ output: CallOutput; 
       signal.throwIfAborted();
       step = await generator.next();
     }
-    await staging?.flush(); // the call's rows are all in place (a failed spill write fails the read)
     input.faults.check('staged');
     if (staging) return { output: { kind: 'staged', staging, rows, batches, cursor: step.value, ...(index ? { index } : {}) } };
     return { output: { kind: 'written', files: await writer!.close(), rows, batches, cursor: step.value }, writer: writer! };
