@@ -93,8 +93,12 @@ describe('CallStaging', () => {
     const back: { index: number; rows: unknown[] }[] = [];
     for await (const { index, batch: b } of staging.read(order)) back.push({ index, rows: rows(b) });
     expect(back).toEqual(order.map((i) => ({ index: i, rows: rows(batches[i]!) })));
-    // A caller that stops early leaves nothing pending behind (the read ahead is settled and dropped).
-    for await (const { index } of staging.read([2, 3])) if (index === 2) break;
+    // The batch read ahead fails only if the caller gets to it: a caller that stopped before leaves no unhandled
+    // rejection behind (there is no batch 99).
+    for await (const { index } of staging.read([2, 99])) if (index === 2) break;
+    await expect((async () => {
+      for await (const item of staging.read([2, 99])) void item;
+    })()).rejects.toThrow(RangeError);
     await staging.dispose();
   });
 

@@ -2,8 +2,8 @@
  * One batch as an Arrow IPC stream (schema, the batch, end of stream), written into a buffer this object keeps and
  * reuses: the bytes `tableToIPC` gives, without its fresh buffer per call. The encoder on the calling thread copies
  * each stream into WebAssembly memory at once (`Table.fromIPCStream`), so one buffer serves every batch of a file.
- * A fresh buffer of ~12 MB per 16k-row batch cost up to 1.7 s per million rows in page faults on the bench's VM;
- * reused, the same bytes take ~0.1 s (README, Measured).
+ * A fresh ~12 MB buffer per 16k-row events batch cost 89–529 ms per 262k real-shaped rows on the bench's VM;
+ * written into the reused one, the same bytes took 26–31 ms (README, Measured, R).
  *
  * apache-arrow's stream writer hands every piece (message headers, padding, the body buffers) to its protected
  * `_write`; the subclass keeps the pieces instead of queueing them, and they are copied once into the buffer.
