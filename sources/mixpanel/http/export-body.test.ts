@@ -7,13 +7,13 @@ import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TransientError } from '../../../connector-spec/index.js';
 import { createMixpanelClient, type ClientLimits } from '../client.js';
 import type { MixpanelClient } from '../client-types.js';
 import { FAST_LIMITS } from '../testing/emulator-source.js';
-import { requestExportBody, type ExportBody } from './export-body.js';
+import { ExportBody, requestExportBody } from './export-body.js';
 import { startChunkedServer, type ChunkedServer, type ChunkedServerOptions } from './testing/chunked-server.js';
 
 /** JSONL whose values are hashes: gzip cannot shrink it much, so a few MB stay a few MB on the wire. */
@@ -40,10 +40,12 @@ let server: ChunkedServer | undefined;
 let client: MixpanelClient | undefined;
 let agent: Agent | undefined;
 afterEach(async () => {
-  await client?.close();
-  await agent?.close();
-  await server?.close();
+  // Taken first: a test that hangs must fail alone, not leave its hung agent to every later test's afterEach.
+  const [c, a, s] = [client, agent, server];
   server = client = agent = undefined;
+  await c?.close();
+  await a?.destroy(); // destroy, not close: close waits for a request that may never end
+  await s?.close();
 });
 
 async function serve(options: ChunkedServerOptions): Promise<ChunkedServer> {
@@ -165,4 +167,59 @@ describe('export body: a body that does not end cleanly is a failed read', () =>
       expect((error as TransientError).message).not.toContain('test-secret');
     });
   }
+});
+
+/**
+ * A controller that plays undici's parser: `pause()` stops deliveries, and `resume()` first delivers an empty chunk
+ * (undici's parser does so when it resumes with nothing buffered on the socket), then the rest of `data` on a later
+ * turn, 64 KiB per chunk, until paused again. Ends the message when `data` is used up.
+ */
+function playParser(body: ExportBody, data: Buffer): Dispatcher.DispatchController {
+  let at = 0;
+  let paused = false;
+  const deliver = (): void => {
+    while (!paused && at < data.length) {
+      body.accept(data.subarray(at, at + 65_536));
+      at += 65_536;
+    }
+    if (!paused && at >= data.length) body.endOfMessage();
+  };
+  const controller: Dispatcher.DispatchController = {
+    aborted: false,
+    reason: null,
+    get paused() {
+      return paused;
+    },
+    abort() {},
+    pause() {
+      paused = true;
+    },
+    resume() {
+      if (!paused) return;
+      paused = false;
+      body.accept(Buffer.alloc(0));
+      setImmediate(deliver);
+    },
+  };
+  setImmediate(deliver);
+  return controller;
+}
+
+describe('export body: the parser is always resumed', () => {
+  it('an empty chunk delivered on resume, while the queue is still above the high-water mark, does not pause the parser for good', async () => {
+    expect.hasAssertions();
+    // Node calls _read (and so resume) before it hands the consumer what is queued: the empty chunk arrives while
+    // the queue is above the high-water mark. Pausing then, with no push to come, hung the read (one CI run in
+    // three; a loop against a real server hung within 60 requests).
+    const body = new ExportBody({ highWaterMark: 128 * 1024, lowWaterMark: 32 * 1024, coalesceBelow: 16 * 1024, slabBytes: 64 * 1024 });
+    const data = LARGE_GZ;
+    body.attach(playParser(body, data));
+    const read = readSlowly(body as AsyncIterable<Buffer>, 1);
+    const hung = sleep(5_000, 'hung' as const, { ref: false });
+    const outcome = await Promise.race([read, hung]);
+    expect(outcome).not.toBe('hung');
+    if (outcome === 'hung') return;
+    expect(digest(outcome.bytes)).toBe(digest(data));
+    expect(body.pauses).toBeGreaterThanOrEqual(2);
+  });
 });

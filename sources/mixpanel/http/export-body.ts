@@ -78,9 +78,18 @@ export class ExportBody extends Readable {
     this.#controller = controller;
   }
 
-  /** @internal one HTTP chunk from the parser. */
+  /**
+   * @internal one HTTP chunk from the parser.
+   *
+   * The parser is paused only here, right after this call queued bytes: pushed (which lets Node call `_read`, and
+   * so `#resume`, again once the consumer drains) or left in the slab with a flush scheduled (which pushes soon).
+   * An empty chunk queues nothing and must not pause: undici's parser delivers one when it resumes with nothing
+   * buffered on the socket, and Node calls `_read` before it hands the consumer what is queued, so the queue can
+   * still be above the high-water mark at that moment. Pausing then, with no push to come, would leave the parser
+   * paused for good (the consumer drains the queue and waits for a push; Node never calls `_read` again).
+   */
   accept(chunk: Buffer): void {
-    if (this.destroyed) return;
+    if (this.destroyed || chunk.length === 0) return;
     this.#delivering = true;
     try {
       if (chunk.length < this.#limits.coalesceBelow) this.#coalesce(chunk);
