@@ -14,6 +14,8 @@ export interface PipelineJob {
   readonly appendOnly?: boolean;
   /** The events option `max_events_per_call`, when the run sets it (`--max-events-per-call`). */
   readonly maxEventsPerCall?: number;
+  /** The run option `mergeEncoders` (`--merge-encoders`), when the run sets it. */
+  readonly mergeEncoders?: number;
 }
 
 export interface DuckdbJob {

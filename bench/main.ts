@@ -20,6 +20,7 @@ const USAGE = `usage: node --import tsx bench/main.ts [options]
   --keep              keep the written lakehouses under .bench/runs/
   --append-only       events with scd_type APPEND_ONLY (no merge by key): isolates the runner's merge cost
   --max-events-per-call N  the events option max_events_per_call (default: the connector's, 5000000; 0 = no limit)
+  --merge-encoders N  the run option --merge-encoders: 1 (default) or 2
   --force             run sizes whose projected peak RSS exceeds half of RAM (skipped by default)
   --repeat N          run each measurement N times and keep the median (highest peak RSS)
   --node-flag F       extra node flag for the connector children (repeatable)
@@ -50,6 +51,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       force: { type: 'boolean' },
       'append-only': { type: 'boolean' },
       'max-events-per-call': { type: 'string' },
+      'merge-encoders': { type: 'string' },
       repeat: { type: 'string' },
       'node-flag': { type: 'string', multiple: true },
       'no-real': { type: 'boolean' },
@@ -79,6 +81,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     ...(values.force ? { force: true } : {}),
     ...(values['append-only'] ? { appendOnly: true } : {}),
     ...(values['max-events-per-call'] !== undefined ? { maxEventsPerCall: count(values['max-events-per-call'], '--max-events-per-call') } : {}),
+    ...(values['merge-encoders'] !== undefined ? { mergeEncoders: count(values['merge-encoders'], '--merge-encoders') } : {}),
     ...(values.repeat !== undefined ? { repeat: Math.max(1, count(values.repeat, '--repeat')) } : {}),
     ...(values['node-flag'] ? { nodeFlags: values['node-flag'] } : {}),
     ...(values['no-real'] ? { noReal: true } : {}),

@@ -50,7 +50,7 @@ export async function runPipelineJob(job: PipelineJob): Promise<{ seconds: numbe
   try {
     await validateSpecAgainstSource(spec, source);
     const started = performance.now();
-    const report = await runPipeline({ spec, source, lakehouse: job.lakehouseDir, stateDir: job.stateDir, env: process.env, logger });
+    const report = await runPipeline({ spec, source, lakehouse: job.lakehouseDir, stateDir: job.stateDir, env: process.env, logger, ...(job.mergeEncoders !== undefined ? { mergeEncoders: job.mergeEncoders } : {}) });
     const seconds = (performance.now() - started) / 1000;
     const failed = report.tables.find((t) => t.status === 'failed');
     if (failed) throw new Error(`table ${failed.table} failed: ${failed.error?.message ?? 'unknown error'}`);

@@ -22,6 +22,7 @@ export interface RowOptions {
   readonly repeat?: number;
   readonly appendOnly?: boolean;
   readonly maxEventsPerCall?: number;
+  readonly mergeEncoders?: number;
 }
 
 export interface Context {
@@ -157,6 +158,7 @@ export async function eventsRows(ctx: Context, events: number, window: BenchWind
     stateDir: join(runDir, 'state'),
     appendOnly: ctx.options.appendOnly ?? false,
     ...(ctx.options.maxEventsPerCall !== undefined ? { maxEventsPerCall: ctx.options.maxEventsPerCall } : {}),
+    ...(ctx.options.mergeEncoders !== undefined ? { mergeEncoders: ctx.options.mergeEncoders } : {}),
   } as const;
   const m = await measureFresh(ctx, label, { ...base, nowMs: BENCH_NOW_MS }, () => rm(runDir, { recursive: true, force: true }));
   const bytes = await tableBytes(base.lakehouseDir, 'events');

@@ -169,6 +169,11 @@ export interface DataFileOptions {
    * less at the peak, measured), at the cost of the little overlap a second thread would give.
    */
   readonly encodeOn?: EncodeOn;
+  /**
+   * With `encodeOn: 'worker'`: which of the process's shared encoder workers (default 0). Files written at the same
+   * time on different slots are encoded in parallel (the cdc merge's lanes).
+   */
+  readonly encoderSlot?: number;
 }
 
 /** Streams Arrow batches into one new Parquet data file on the store (unique name; never overwrites). */

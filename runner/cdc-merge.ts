@@ -38,7 +38,16 @@ export interface CdcMergeInput {
   readonly partitionBy?: string;
   /** The table's logical schema (what staged batches carry); live rows are read back cast to it. */
   readonly schema: Schema;
+  /** Writes every new file, one at a time, encoding on the calling thread. */
   readonly writer: TableDataWriter;
+  /**
+   * Writers that encode on their own threads, one file at a time each (the run's `mergeEncoders`): asked for only by
+   * a merge that rewrites no live file and has at least `lanesFromRows` staged rows, whose files are then written on
+   * all of them at once. The merge closes them, or aborts them when it fails.
+   */
+  readonly lanes?: () => readonly TableDataWriter[];
+  /** Staged rows from which the lanes are used (default LANES_FROM_ROWS). */
+  readonly lanesFromRows?: number;
 }
 
 export interface CdcMergeResult {
@@ -56,6 +65,83 @@ interface Version {
   readonly origin: number;
   readonly row: number;
   readonly seq: Cell[];
+}
+
+/** The rows of one new file: staged batches (of one partition value) and files rewritten into it. */
+interface WriteJob {
+  readonly value: PartitionValue;
+  readonly batches: number[];
+  readonly files: { file: AddFile; drop: ReadonlySet<number> | undefined }[];
+  /** Rows (staged batches counted whole, rewritten files by their numRecords): what the lanes balance. */
+  rows: number;
+}
+
+/**
+ * Lanes of a big merge (opt-in: `--merge-encoders 2`). Encoding (WebAssembly ZSTD Parquet) is most of a merge's
+ * time, and on one thread the other core idles; on two encoder workers the main thread only reads, filters and hands
+ * over batches. Only merges that rewrite no live file use them: those read live rows back through the main thread's
+ * WebAssembly heap, and a third heap would cost more memory still (README, Measured, S).
+ *
+ * Staged rows from which a merge without rewrites is written on the lanes (below, worker start-up is not repaid).
+ */
+export const LANES_FROM_ROWS = 262_144;
+/** A partition is cut for the lanes only into files of at least this many staged rows. */
+export const MIN_LANE_FILE_ROWS = 131_072;
+
+/**
+ * The jobs for `lanes` lanes, largest first: a partition holding about a lane's share of the rows or more (and at least
+ * twice MIN_LANE_FILE_ROWS) is cut into contiguous runs of its staged batches, one file each; its rewritten files go
+ * with the last run. With one lane nothing is cut and the order is kept.
+ */
+export function splitJobs(jobs: readonly WriteJob[], lanes: number, rowsOf: (batch: number) => number): WriteJob[] {
+  if (lanes <= 1) return [...jobs];
+  const total = jobs.reduce((n, j) => n + j.rows, 0);
+  const share = Math.max(MIN_LANE_FILE_ROWS, Math.ceil(total / lanes));
+  const out: WriteJob[] = [];
+  for (const job of jobs) {
+    const pieces = Math.min(lanes, Math.floor(job.rows / MIN_LANE_FILE_ROWS), Math.round(job.rows / share), job.batches.length);
+    if (pieces <= 1) {
+      out.push(job);
+      continue;
+    }
+    const per = job.rows / pieces;
+    let current: WriteJob = { value: job.value, batches: [], files: [], rows: 0 };
+    let made = 0;
+    for (const b of job.batches) {
+      if (current.rows >= per && made + 1 < pieces) {
+        made++;
+        out.push(current);
+        current = { value: job.value, batches: [], files: [], rows: 0 };
+      }
+      current.batches.push(b);
+      current.rows += rowsOf(b);
+    }
+    current.files.push(...job.files);
+    out.push(current);
+  }
+  return out.sort((a, b) => b.rows - a.rows);
+}
+
+/**
+ * Run `jobs` on the lanes: each lane takes the next job when its last one is done. A failure stops every lane from
+ * taking another job; the first failure is thrown once every lane has stopped (nothing is left writing).
+ */
+async function runOnLanes<L, J>(jobs: readonly J[], lanes: readonly L[], run: (lane: L, job: J) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  await Promise.all(
+    lanes.map(async (lane) => {
+      while (failure === undefined && next < jobs.length) {
+        const job = jobs[next++]!;
+        try {
+          await run(lane, job);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    }),
+  );
+  if (failure) throw failure.error;
 }
 
 export function partitionKey(value: PartitionValue): string {
@@ -179,51 +265,74 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
     if (drop && drop.size > 0) rewrite.set(file.path, { file, drop });
   });
   for (const p of compacted) for (const file of filesPerPartition.get(p)!) if (!rewrite.has(file.path)) rewrite.set(file.path, { file, drop: undefined });
-  const rewriteFile = async (file: AddFile, drop: ReadonlySet<number> | undefined, value: PartitionValue): Promise<void> => {
+  const rewriteFile = async (writer: TableDataWriter, file: AddFile, drop: ReadonlySet<number> | undefined, value: PartitionValue): Promise<void> => {
     let base = 0;
     for await (const group of input.table.readDataFile(file, { schema: input.schema })) {
       for (const batch of group.batches as RecordBatch[]) {
         const n = batch.numRows;
         let local: Set<number> | undefined;
         if (drop) for (const row of drop) if (row >= base && row < base + n) (local ??= new Set()).add(row - base);
-        await input.writer.writeToPartition(value, local ? takeRows(batch, keptRows(n, local)) : batch);
+        await writer.writeToPartition(value, local ? takeRows(batch, keptRows(n, local)) : batch);
         base += n;
       }
     }
   };
-  if (partitionBy === undefined) {
-    for await (const { index: b, batch } of staging.batches()) {
-      const drop = losers.get(b);
-      await input.writer.write(drop && drop.size > 0 ? takeRows(batch, keptRows(batch.numRows, drop)) : batch);
-    }
-    for (const { file, drop } of rewrite.values()) await rewriteFile(file, drop, null);
-  } else {
-    // Partition by partition, one file open at a time: each partition the call touched gets one new file (its
-    // staged rows, then the rows kept from its rewritten files), and the encoder buffers one row group, not one
-    // per open file. A staged batch holding rows of several partitions (late events) is read once for each.
-    const byPartition = new Map<string, { value: PartitionValue; batches: number[]; files: { file: AddFile; drop: ReadonlySet<number> | undefined }[] }>();
-    const entry = (value: PartitionValue) => {
-      const k = partitionKey(value);
-      let e = byPartition.get(k);
-      if (!e) byPartition.set(k, (e = { value, batches: [], files: [] }));
-      return e;
-    };
-    for (let b = 0; b < staging.batchCount; b++) for (const value of staging.partitionsOf(b)) entry(value).batches.push(b);
-    for (const r of rewrite.values()) entry(r.file.partitionValues[partitionBy] ?? null).files.push(r);
-    for (const { value, batches, files } of byPartition.values()) {
-      for await (const { index: b, batch } of staging.read(batches)) {
-        const rows = rowsOfPartition(batch, partitionBy, value, losers.get(b));
-        await input.writer.writeToPartition(value, rows === null ? batch : takeRows(batch, rows));
-      }
-      for (const { file, drop } of files) await rewriteFile(file, drop, value);
-      await input.writer.finishPartition(value);
+  // One job per new file: a partition's staged rows (an unpartitioned table's: all of them), then the rows kept from
+  // its rewritten files. One file open at a time per writer, so its encoder buffers one row group, not one per open
+  // file. A staged batch holding rows of several partitions (late events) is read once for each.
+  const byPartition = new Map<string, WriteJob>();
+  const entry = (value: PartitionValue): WriteJob => {
+    const k = partitionKey(value);
+    let e = byPartition.get(k);
+    if (!e) byPartition.set(k, (e = { value, batches: [], files: [], rows: 0 }));
+    return e;
+  };
+  let stagedRows = 0;
+  for (let b = 0; b < staging.batchCount; b++) {
+    stagedRows += staging.rowsOf(b);
+    for (const value of partitionBy === undefined ? [null] : staging.partitionsOf(b)) {
+      const e = entry(value);
+      e.batches.push(b);
+      e.rows += staging.rowsOf(b);
     }
   }
-  const add = await input.writer.close();
-  return {
-    add,
-    remove: [...rewrite.values()].map((r) => r.file),
-    rowsMerged: updated.size + collapsed,
-    readPartitions: partitionBy === undefined ? [''] : [...staging.partitions].map((v) => v ?? ''),
+  for (const r of rewrite.values()) {
+    const e = entry(partitionBy === undefined ? null : (r.file.partitionValues[partitionBy] ?? null));
+    e.files.push(r);
+    e.rows += r.file.numRecords ?? 0;
+  }
+  const runJob = async (writer: TableDataWriter, { value, batches, files }: WriteJob): Promise<void> => {
+    for await (const { index: b, batch } of staging.read(batches)) {
+      const drop = losers.get(b);
+      const rows = partitionBy === undefined ? (drop && drop.size > 0 ? keptRows(batch.numRows, drop) : null) : rowsOfPartition(batch, partitionBy, value, drop);
+      await writer.writeToPartition(value, rows === null ? batch : takeRows(batch, rows));
+    }
+    for (const { file, drop } of files) await rewriteFile(writer, file, drop, value);
+    await writer.finishPartition(value);
   };
+  const lanes = rewrite.size === 0 && stagedRows >= (input.lanesFromRows ?? LANES_FROM_ROWS) && input.lanes !== undefined ? input.lanes() : [];
+  if (lanes.length > 0) {
+    const add: AddFile[] = [];
+    try {
+      await runOnLanes(splitJobs([...byPartition.values()], lanes.length, (b) => staging.rowsOf(b)), lanes, runJob);
+      for (const lane of lanes) add.push(...(await lane.close()));
+    } catch (error) {
+      for (const lane of lanes) await lane.abort();
+      await input.writer.discard(add); // files of lanes that closed before another failed
+      throw error;
+    }
+    add.push(...(await input.writer.close())); // nothing was written to it
+    return result(add);
+  }
+  for (const job of byPartition.values()) await runJob(input.writer, job);
+  return result(await input.writer.close());
+
+  function result(add: AddFile[]): CdcMergeResult {
+    return {
+      add,
+      remove: [...rewrite.values()].map((r) => r.file),
+      rowsMerged: updated.size + collapsed,
+      readPartitions: partitionBy === undefined ? [''] : [...staging.partitions].map((v) => v ?? ''),
+    };
+  }
 }

@@ -29,6 +29,8 @@ export interface TableDataWriterOptions {
   readonly maxOpen?: number;
   /** Where the files are encoded (`DataFileOptions.encodeOn`); default the encoder worker. */
   readonly encodeOn?: EncodeOn;
+  /** With `encodeOn: 'worker'`: which shared encoder worker (`DataFileOptions.encoderSlot`). */
+  readonly encoderSlot?: number;
   /** Deletes a finished file that will not be committed (`abort`). */
   readonly discard: (file: AddFile) => Promise<void>;
 }
@@ -69,6 +71,7 @@ export class TableDataWriter {
       statsColumns: this.#options.statsColumns,
       ...(this.#options.keyValueMetadata ? { keyValueMetadata: this.#options.keyValueMetadata } : {}),
       ...(this.#options.encodeOn ? { encodeOn: this.#options.encodeOn } : {}),
+      ...(this.#options.encoderSlot !== undefined ? { encoderSlot: this.#options.encoderSlot } : {}),
     });
     this.#open.set(value, writer);
     return writer;
@@ -114,6 +117,11 @@ export class TableDataWriter {
     for (const value of [...this.#open.keys()]) await this.#finish(value);
     this.#closed = true;
     return this.#finished.splice(0);
+  }
+
+  /** Delete files written (and closed) for this table that will not be committed. */
+  async discard(files: readonly AddFile[]): Promise<void> {
+    for (const file of files) await this.#options.discard(file).catch(() => {});
   }
 
   /** Drop open files and delete finished ones (a failed call: none of it was committed). */

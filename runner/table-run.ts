@@ -23,7 +23,7 @@ import {
   type ReadStats,
 } from '../connector-spec/index.js';
 import { CommitConflictError, type AddFile, type CommitRequest, type DeltaTable, type EncodeOn, type Lakehouse, type NewMetadata, type ObjectStore } from '../lakehouse/index.js';
-import { mergeCdc } from './cdc-merge.js';
+import { mergeCdc, type CdcMergeInput } from './cdc-merge.js';
 import { mergeHistory } from './cdc-history.js';
 import type { FaultInjector } from './faults.js';
 import { liveRowsOf } from './live-rows.js';
@@ -56,6 +56,10 @@ export interface TableRunContext {
   readonly stagingRoot: string;
   /** Bytes of a call's rows held in memory before spilling (`CallStaging`; default its own). */
   readonly stagingMemoryBytes?: number;
+  /** Encoder threads of a big cdc merge that rewrites no live file (`RunOptions.mergeEncoders`; default 1). */
+  readonly mergeEncoders?: 1 | 2;
+  /** Staged rows from which `mergeEncoders` applies (default LANES_FROM_ROWS). */
+  readonly mergeLanesFromRows?: number;
   readonly logger: Logger;
   readonly progress: ProgressReporter;
   readonly retry: RetryPolicy;
@@ -133,9 +137,10 @@ class TableRun {
    * A writer of new data files. `encodeOn`: `'worker'` while the call is still reading (the encoding overlaps the
    * read); `'calling-thread'` for rows written after the read (the merge), when a second heap buys little.
    */
-  writer(schema = this.p.outputSchema, encodeOn: EncodeOn = 'worker'): TableDataWriter {
+  writer(schema = this.p.outputSchema, encodeOn: EncodeOn = 'worker', encoderSlot?: number): TableDataWriter {
     return new TableDataWriter({
       encodeOn,
+      ...(encoderSlot !== undefined ? { encoderSlot } : {}),
       table: this.table,
       schema,
       statsColumns: statsColumnsOf(this.p),
@@ -143,6 +148,16 @@ class TableRun {
       discard: (file) => discardDataFile(this.ctx.lakehouse.store, this.table, file),
       ...(this.p.partitionBy !== undefined ? { partitionBy: this.p.partitionBy } : {}),
     });
+  }
+
+  /** The cdc merge's lanes, when the run asked for more than one encoder (`mergeEncoders`). */
+  private mergeLanes(): Pick<CdcMergeInput, 'lanes' | 'lanesFromRows'> {
+    const count = this.ctx.mergeEncoders ?? 1;
+    if (count <= 1) return {};
+    return {
+      lanes: () => Array.from({ length: count }, (_, slot) => this.writer(undefined, 'worker', slot)),
+      ...(this.ctx.mergeLanesFromRows !== undefined ? { lanesFromRows: this.ctx.mergeLanesFromRows } : {}),
+    };
   }
 
   async reload(options: { readonly repairing?: boolean } = {}) {
@@ -263,7 +278,7 @@ class TableRun {
       } else {
         writer = this.writer(undefined, 'calling-thread');
         const common = { table: this.table, live, staging: output.staging, keys: p.keys, sequenceBy: p.sequenceBy, writer, ...(p.partitionBy !== undefined ? { partitionBy: p.partitionBy } : {}), ...(this.ctx.stop ? { signal: this.ctx.stop } : {}) };
-        const merged = p.scd2 ? await mergeHistory({ ...common, sourceSchema: p.tableSchema, outputSchema: p.outputSchema }) : await mergeCdc({ ...common, index: output.index!, schema: p.tableSchema });
+        const merged = p.scd2 ? await mergeHistory({ ...common, sourceSchema: p.tableSchema, outputSchema: p.outputSchema }) : await mergeCdc({ ...common, index: output.index!, schema: p.tableSchema, ...this.mergeLanes() });
         await output.staging.dispose();
         add = merged.add;
         remove = merged.remove;

@@ -69,6 +69,7 @@ export async function realRows(ctx: Context, events: number, window: BenchWindow
         stateDir: join(runDir, 'state'),
         appendOnly: ctx.options.appendOnly ?? false,
         ...(ctx.options.maxEventsPerCall !== undefined ? { maxEventsPerCall: ctx.options.maxEventsPerCall } : {}),
+        ...(ctx.options.mergeEncoders !== undefined ? { mergeEncoders: ctx.options.mergeEncoders } : {}),
       } as const;
       const served = servedFiles(dataset, run);
       const records = served.reduce((n, f) => n + f.lines, 0);

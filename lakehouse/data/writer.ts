@@ -45,6 +45,7 @@ class StoreDataFileWriter implements DataFileWriter {
   readonly #keyValueMetadata: ReadonlyMap<string, string>;
   readonly #deps: DataFileDeps;
   readonly #encodeOn: EncodeOn;
+  readonly #encoderSlot: number;
   #writer: ParquetFileWriter | undefined;
   #opening: Promise<ParquetFileWriter> | undefined;
   #sharedEncoder: EncoderWorker | undefined;
@@ -69,6 +70,7 @@ class StoreDataFileWriter implements DataFileWriter {
     );
     this.#keyValueMetadata = options.keyValueMetadata ?? new Map();
     this.#encodeOn = options.encodeOn ?? 'worker';
+    this.#encoderSlot = options.encoderSlot ?? 0;
   }
 
   get rows(): number {
@@ -80,7 +82,7 @@ class StoreDataFileWriter implements DataFileWriter {
     this.#opening ??= (async () => {
       let encoder: EncoderWorker | undefined;
       const choice = this.#deps.encoder ?? (this.#encodeOn === 'calling-thread' ? 'in-thread' : undefined);
-      if (choice === undefined) encoder = this.#sharedEncoder = acquireEncoder();
+      if (choice === undefined) encoder = this.#sharedEncoder = acquireEncoder(this.#encoderSlot);
       else if (choice !== 'in-thread') encoder = choice;
       try {
         const upload = await this.#store.createUpload(this.#objectPath);

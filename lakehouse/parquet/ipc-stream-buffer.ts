@@ -27,20 +27,37 @@ class PieceCollector extends RecordBatchStreamWriter {
   }
 }
 
+/** `batch` as one IPC stream, not yet copied anywhere: its pieces and their total length. */
+export interface IpcPieces {
+  readonly pieces: readonly Uint8Array[];
+  readonly length: number;
+}
+
+export function ipcPiecesOf(batch: RecordBatch): IpcPieces {
+  const writer = new PieceCollector();
+  writer.writeAll(new Table([batch]));
+  return { pieces: writer.pieces, length: writer.length };
+}
+
+/** Copy the pieces into `into` (at least `length` bytes); returns the view of the stream. */
+export function copyPieces({ pieces, length }: IpcPieces, into: Uint8Array): Uint8Array {
+  if (into.byteLength < length) throw new RangeError(`IPC stream of ${length} bytes does not fit in ${into.byteLength}`);
+  let at = 0;
+  for (const piece of pieces) {
+    into.set(piece, at);
+    at += piece.byteLength;
+  }
+  return into.subarray(0, at);
+}
+
 export class IpcStreamBuffer {
   #buffer = new Uint8Array(0);
 
   /** `batch` as one IPC stream: a view of this object's buffer, valid until the next call or `release()`. */
   streamOf(batch: RecordBatch): Uint8Array {
-    const writer = new PieceCollector();
-    writer.writeAll(new Table([batch]));
-    if (this.#buffer.byteLength < writer.length) this.#buffer = new Uint8Array(Math.ceil(writer.length * 1.25));
-    let at = 0;
-    for (const piece of writer.pieces) {
-      this.#buffer.set(piece, at);
-      at += piece.byteLength;
-    }
-    return this.#buffer.subarray(0, at);
+    const stream = ipcPiecesOf(batch);
+    if (this.#buffer.byteLength < stream.length) this.#buffer = new Uint8Array(Math.ceil(stream.length * 1.25));
+    return copyPieces(stream, this.#buffer);
   }
 
   /** Let the buffer go (a finished file). */

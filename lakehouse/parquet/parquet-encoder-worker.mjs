@@ -1,7 +1,9 @@
 // Parquet encoding off the main thread (plain JS so it loads without a TypeScript loader).
-// Messages in:  open {id, kv, rowGroupRows, createdBy} · batch {id, ipc, plan?} · end {id} · abort {id}
-//               (the first batch of a file carries its column plan; the properties are built when it arrives)
-// Messages out: taken {id} (the encoder pulled the batch: backpressure) · chunk {id, bytes} · done {id} · error {id, message}
+// Messages in:  open {id, kv, rowGroupRows, createdBy} · batch {id, ipc, length, plan?} · end {id} · abort {id}
+//               (the first batch of a file carries its column plan; the properties are built when it arrives;
+//               `ipc` is a transferred ArrayBuffer whose first `length` bytes are the batch's IPC stream)
+// Messages out: spare {id, buffer} (a batch's `ipc` handed back once copied into WebAssembly memory, for reuse) ·
+//               taken {id} (the encoder pulled the batch: backpressure) · chunk {id, bytes} · done {id} · error {id, message}
 // It never touches the file system: the main thread writes, fsyncs and renames, so crash safety is unchanged.
 import { parentPort } from 'node:worker_threads';
 import { Table, transformParquetStream } from 'parquet-wasm';
@@ -53,7 +55,12 @@ parentPort.on('message', (m) => {
   else if (!state) return;
   else if (m.type === 'batch') {
     state.resolvePlan(m.plan);
-    const table = Table.fromIPCStream(new Uint8Array(m.ipc));
+    let table;
+    try {
+      table = Table.fromIPCStream(new Uint8Array(m.ipc, 0, m.length)); // copied into WebAssembly memory here
+    } finally {
+      parentPort.postMessage({ type: 'spare', id: m.id, buffer: m.ipc }, [m.ipc]);
+    }
     let batches;
     try {
       batches = table.recordBatches();

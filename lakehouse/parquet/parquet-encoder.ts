@@ -5,8 +5,10 @@
  * PartitionedWriter: it is terminated when the writer closes, which returns its WASM memory.
  */
 import { Worker } from 'node:worker_threads';
+import type { RecordBatch } from 'apache-arrow';
 import type { ParquetColumnPlan } from './parquet-properties.mjs';
 import { workerFlags } from '../../connector-spec/index.js';
+import { copyPieces, ipcPiecesOf } from './ipc-stream-buffer.js';
 
 export interface EncodedFileHandlers {
   onChunk(bytes: Uint8Array): void;
@@ -16,6 +18,7 @@ export interface EncodedFileHandlers {
 }
 
 type Message =
+  | { type: 'spare'; id: number; buffer: ArrayBuffer }
   | { type: 'taken'; id: number }
   | { type: 'chunk'; id: number; bytes: Uint8Array }
   | { type: 'done'; id: number }
@@ -33,11 +36,22 @@ export class EncoderWorker {
   private readonly files = new Map<number, EncodedFileHandlers>();
   private nextId = 0;
   private dead: Error | undefined;
+  /**
+   * Transfer buffers the worker handed back once their stream was in WebAssembly memory, for the next batches. A
+   * fresh buffer per batch, freed only when the worker's heap is collected (rarely), grew the process's malloc
+   * heap by tens of MiB (README, Measured, R: encode lanes).
+   */
+  private readonly spare: ArrayBuffer[] = [];
+  private allocated = 0;
 
   constructor() {
     this.worker = new Worker(new URL('./parquet-encoder-worker.mjs', import.meta.url), { execArgv: workerFlags() });
     this.worker.unref(); // referenced only while a file is open, so an idle worker never holds the process
     this.worker.on('message', (m: Message) => {
+      if (m.type === 'spare') {
+        this.keepSpare(m.buffer);
+        return;
+      }
       const file = this.files.get(m.id);
       if (!file) return;
       if (m.type === 'taken') file.onTaken();
@@ -80,12 +94,39 @@ export class EncoderWorker {
   }
 
   /**
-   * Send one Arrow IPC stream (its buffer is transferred). The file's first batch carries its column plan: the
-   * worker builds the writer properties from it (a file ended without a batch uses the parquet defaults).
+   * Send one batch as an Arrow IPC stream, written into a spare transfer buffer (or a new one) that is transferred
+   * to the worker and comes back once the worker has copied the stream into WebAssembly memory. The file's first
+   * batch carries its column plan: the worker builds the writer properties from it (a file ended without a batch
+   * uses the parquet defaults).
    */
-  batch(id: number, ipc: Uint8Array, plan?: ParquetColumnPlan): void {
-    const owned = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc : ipc.slice();
-    this.worker.postMessage({ type: 'batch', id, ipc: owned, ...(plan ? { plan } : {}) }, [owned.buffer as ArrayBuffer]);
+  batch(id: number, batch: RecordBatch, plan?: ParquetColumnPlan): void {
+    const stream = ipcPiecesOf(batch);
+    const buffer = this.takeSpare(stream.length);
+    copyPieces(stream, new Uint8Array(buffer));
+    this.worker.postMessage({ type: 'batch', id, ipc: buffer, length: stream.length, ...(plan ? { plan } : {}) }, [buffer]);
+  }
+
+  /** The smallest spare buffer of at least `length` bytes, or a new one with a quarter more room. */
+  private takeSpare(length: number): ArrayBuffer {
+    let best = -1;
+    for (let i = 0; i < this.spare.length; i++) {
+      const size = this.spare[i]!.byteLength;
+      if (size >= length && (best < 0 || size < this.spare[best]!.byteLength)) best = i;
+    }
+    if (best >= 0) return this.spare.splice(best, 1)[0]!;
+    this.allocated++;
+    return new ArrayBuffer(Math.ceil(length * 1.25));
+  }
+
+  /** Keep a returned buffer; past MAX_SPARE buffers the smallest goes. */
+  private keepSpare(buffer: ArrayBuffer): void {
+    if (this.dead) return;
+    this.spare.push(buffer);
+    if (this.spare.length > MAX_SPARE) {
+      let smallest = 0;
+      for (let i = 1; i < this.spare.length; i++) if (this.spare[i]!.byteLength < this.spare[smallest]!.byteLength) smallest = i;
+      this.spare.splice(smallest, 1);
+    }
   }
 
   end(id: number): void {
@@ -101,43 +142,63 @@ export class EncoderWorker {
     if (this.files.size === 0) this.worker.unref();
   }
 
+  /** Transfer buffers allocated so far, and spare ones held now (for tests). */
+  get transferBuffers(): { readonly allocated: number; readonly spare: number } {
+    return { allocated: this.allocated, spare: this.spare.length };
+  }
+
   async terminate(): Promise<void> {
     this.files.clear();
+    this.spare.length = 0;
     await this.worker.terminate();
   }
 }
 
+/**
+ * Spare transfer buffers an encoder keeps: the batches a file may have in flight (the writer's IN_FLIGHT, 2) plus
+ * the one being written and the one on its way back.
+ */
+const MAX_SPARE = 4;
+
 /** How long an unused shared worker lives before it is terminated (its WASM memory returned). */
 const IDLE_MS = 1_000;
-let shared: EncoderWorker | undefined;
-let users = 0;
-let idleTimer: NodeJS.Timeout | undefined;
+interface SharedSlot {
+  worker: EncoderWorker | undefined;
+  users: number;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+/** The shared workers by slot: slot 0 serves every writer; the cdc merge's lanes encode on slots 0, 1, … at once. */
+const slots: SharedSlot[] = [];
 
 /**
- * The process's encoder worker, shared by the writers of a run (a run's calls reuse it instead of paying the
- * worker start-up each time). Each `acquireEncoder` needs one `releaseEncoder`; the worker is terminated once
- * it has been unused for IDLE_MS.
+ * The process's encoder worker of `slot` (default 0), shared by the writers of a run (a run's calls reuse it
+ * instead of paying the worker start-up each time). Each `acquireEncoder` needs one `releaseEncoder`; a worker is
+ * terminated once it has been unused for IDLE_MS.
  */
-export function acquireEncoder(): EncoderWorker {
-  if (idleTimer) clearTimeout(idleTimer);
-  idleTimer = undefined;
-  users++;
-  if (shared?.isDead) shared = undefined;
-  return (shared ??= new EncoderWorker());
+export function acquireEncoder(slot = 0): EncoderWorker {
+  if (!Number.isInteger(slot) || slot < 0) throw new RangeError(`encoder slot must be an integer ≥ 0, got ${slot}`);
+  const s = (slots[slot] ??= { worker: undefined, users: 0, idleTimer: undefined });
+  if (s.idleTimer) clearTimeout(s.idleTimer);
+  s.idleTimer = undefined;
+  s.users++;
+  if (s.worker?.isDead) s.worker = undefined;
+  return (s.worker ??= new EncoderWorker());
 }
 
 export function releaseEncoder(encoder: EncoderWorker): void {
-  if (encoder !== shared) {
+  const s = slots.find((x) => x?.worker === encoder);
+  if (!s) {
     void encoder.terminate();
     return;
   }
-  users = Math.max(0, users - 1);
-  if (users > 0) return;
-  idleTimer = setTimeout(() => {
-    idleTimer = undefined;
-    if (users > 0 || shared !== encoder) return;
-    shared = undefined;
+  s.users = Math.max(0, s.users - 1);
+  if (s.users > 0) return;
+  s.idleTimer = setTimeout(() => {
+    s.idleTimer = undefined;
+    if (s.users > 0 || s.worker !== encoder) return;
+    s.worker = undefined;
     void encoder.terminate();
   }, IDLE_MS);
-  idleTimer.unref();
+  s.idleTimer.unref();
 }

@@ -7,11 +7,14 @@ import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { batchFromColumns } from '../../connector-spec/index.js';
 import type { StoredObject, Upload } from '../storage/types.js';
-import { ROW_GROUP_ROWS, ParquetFileWriter } from './parquet-writer.js';
+import { tableFromIPC } from 'apache-arrow';
+import { PIECE_ROWS, ROW_GROUP_ROWS, ParquetFileWriter } from './parquet-writer.js';
+import { loadParquetWasm } from './parquet-wasm.js';
 import { EncoderWorker } from './parquet-encoder.js';
 
 class RecordingUpload implements Upload {
   readonly chunks: number[] = [];
+  readonly bytes: Uint8Array[] = [];
   closed = 0;
   aborted = 0;
   failAt = -1;
@@ -19,6 +22,7 @@ class RecordingUpload implements Upload {
   async write(chunk: Uint8Array): Promise<void> {
     if (this.chunks.length === this.failAt) throw Object.assign(new Error('disk full'), { code: 'ENOSPC' });
     this.chunks.push(chunk.byteLength);
+    this.bytes.push(chunk.slice());
   }
 
   async close(): Promise<StoredObject> {
@@ -80,5 +84,38 @@ describe('ParquetFileWriter into an Upload', () => {
     await writer.abort();
     expect(upload.closed).toBe(0);
     expect(upload.aborted).toBeGreaterThan(0);
+  });
+});
+
+describe('worker-encoded files: batches go in pieces, through transfer buffers the worker hands back', () => {
+  it('a batch larger than a piece and many small ones arrive whole and in order, and the transfer buffers are reused', async () => {
+    const encoder = new EncoderWorker();
+    try {
+      const upload = new RecordingUpload();
+      const writer = await ParquetFileWriter.open({ upload, keyValueMetadata: new Map(), encoder });
+      const sizes = [3 * PIECE_ROWS + 17, ...Array.from({ length: 40 }, (_, i) => 500 + i * 37)];
+      let rows = 0;
+      for (const n of sizes) {
+        await writer.write(batch(rows, n));
+        rows += n;
+      }
+      await writer.close();
+      const { readParquet } = await loadParquetWasm();
+      const file = new Uint8Array(Buffer.concat(upload.bytes));
+      const table = tableFromIPC(readParquet(file).intoIPCStream());
+      expect(table.numRows).toBe(rows);
+      const n = table.getChild('n')!;
+      const k = table.getChild('k')!;
+      for (const r of [0, PIECE_ROWS - 1, PIECE_ROWS, 3 * PIECE_ROWS + 16, 3 * PIECE_ROWS + 17, rows - 1]) {
+        expect(n.get(r)).toBe(BigInt(r));
+        expect(k.get(r)).toBe(`key-${r}-${r * 7919}`);
+      }
+      // 44 messages (4 pieces of the large batch, 40 small batches); without the buffers coming back, 44 buffers.
+      const { allocated, spare } = encoder.transferBuffers;
+      expect(allocated).toBeLessThanOrEqual(8);
+      expect(spare).toBeGreaterThan(0);
+    } finally {
+      await encoder.terminate();
+    }
   });
 });

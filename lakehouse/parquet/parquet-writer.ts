@@ -7,7 +7,6 @@
  * `close()` finishes the upload (the object appears), `abort()` aborts it (nothing appears).
  */
 import type { RecordBatch } from 'apache-arrow';
-import { Table as ArrowTable, tableToIPC } from 'apache-arrow';
 import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import type { Upload } from '../storage/types.js';
 import { SAMPLE_ROWS, parquetColumnPlan, primaryKeysOf } from './parquet-columns.js';
@@ -49,6 +48,8 @@ export interface ParquetWriterOptions {
 const CREATED_BY = 'mixpanel-lakeflow runner (parquet-wasm)';
 /** Batches a worker-encoded file may have queued beyond the one being encoded. */
 const IN_FLIGHT = 2;
+/** Rows a worker-encoded file sends at most per message (~3 MB of IPC for real-shaped events). */
+export const PIECE_ROWS = 4_096;
 
 /** apache-arrow batch → wasm batches through the IPC stream format (libraries.md §6), serialized into `ipc`'s buffer. */
 async function toWasmBatches(batch: RecordBatch, ipc: IpcStreamBuffer): Promise<WasmRecordBatch[]> {
@@ -214,12 +215,17 @@ export class ParquetFileWriter {
   private async encode(batch: RecordBatch, plan: ParquetColumnPlan | undefined): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
     if (this.encoder) {
-      this.inFlight++;
-      this.encoder.batch(this.encoderId, tableToIPC(new ArrowTable([batch]), 'stream'), plan);
-      while (this.inFlight > IN_FLIGHT && this.failure === undefined) {
-        await new Promise<void>((resolve) => (this.taken = resolve));
+      // In pieces of at most PIECE_ROWS rows: what is in flight to the worker (and the transfer buffers it hands
+      // back for reuse) stays a few MB, whatever the size of the batches written.
+      for (let at = 0; at < batch.numRows; at += PIECE_ROWS) {
+        const piece = at === 0 && batch.numRows <= PIECE_ROWS ? batch : batch.slice(at, Math.min(batch.numRows, at + PIECE_ROWS));
+        this.inFlight++;
+        this.encoder.batch(this.encoderId, piece, at === 0 ? plan : undefined);
+        while (this.inFlight > IN_FLIGHT && this.failure === undefined) {
+          await new Promise<void>((resolve) => (this.taken = resolve));
+        }
+        if (this.failure !== undefined) throw this.failure;
       }
-      if (this.failure !== undefined) throw this.failure;
       return;
     }
     this.queue.push(...(await toWasmBatches(batch, this.ipc)));

@@ -48,6 +48,9 @@ export interface FixtureRunOptions {
   readonly stop?: AbortSignal;
   /** `RunPipelineOptions.stagingMemoryBytes` (0: every staged batch spills and is read back from the file). */
   readonly stagingMemoryBytes?: number;
+  /** `RunPipelineOptions.mergeEncoders` and `mergeLanesFromRows`. */
+  readonly mergeEncoders?: number;
+  readonly mergeLanesFromRows?: number;
 }
 
 export async function runFixture(dirs: Dirs, options: FixtureRunOptions = {}): Promise<RunReport> {
@@ -68,6 +71,8 @@ export async function runFixture(dirs: Dirs, options: FixtureRunOptions = {}): P
     ...(options.repair ? { repair: options.repair } : {}),
     ...(options.stop ? { stop: options.stop } : {}),
     ...(options.stagingMemoryBytes !== undefined ? { stagingMemoryBytes: options.stagingMemoryBytes } : {}),
+    ...(options.mergeEncoders !== undefined ? { mergeEncoders: options.mergeEncoders } : {}),
+    ...(options.mergeLanesFromRows !== undefined ? { mergeLanesFromRows: options.mergeLanesFromRows } : {}),
     dropHistory: options.dropHistory === true,
     maxWaitMs: options.maxWaitMs ?? 60_000,
   });

@@ -1,0 +1,175 @@
+/**
+ * `--merge-encoders 2`: a cdc merge that rewrites no live file writes its files on two encoder workers at once
+ * (lanes). The table must hold exactly what the one-thread merge writes (read back by DuckDB over the Delta log);
+ * merges that rewrite files keep to the calling thread; a lane that fails stops the merge with nothing left behind.
+ */
+import { join } from 'node:path';
+import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, batchFromColumns } from '../connector-spec/index.js';
+import type { AddFile, DeltaTable } from '../lakehouse/index.js';
+import { filesEncodedOnWorkers } from '../lakehouse/parquet/parquet-encoder.js';
+import { CallStaging } from './call-staging.js';
+import { MIN_LANE_FILE_ROWS, mergeCdc, splitJobs } from './cdc-merge.js';
+import { KeyHashIndex, hashKeys } from './key-index.js';
+import type { TableDataWriter } from './table-data-writer.js';
+import { logCommits } from './testing/delta-log.js';
+import { deltaScan, query } from './testing/duckdb.js';
+import { runFixture, strayFiles, tempDirs, type Dirs } from './testing/harness.js';
+
+let dirs: Dirs;
+beforeEach(async () => {
+  dirs = await tempDirs();
+});
+afterEach(async () => {
+  await dirs.cleanup();
+});
+
+const job = (value: string, batches: number[], rows: number, files: number[] = []) => ({
+  value,
+  batches,
+  rows,
+  files: files.map((i) => ({ file: { path: `f${i}.parquet` } as never, drop: undefined })),
+});
+
+describe('splitJobs', () => {
+  it('one lane: the jobs as they are, in order', () => {
+    const jobs = [job('a', [0, 1], 10), job('b', [2], 900_000)];
+    expect(splitJobs(jobs, 1, () => 5)).toEqual(jobs);
+  });
+
+  it('two lanes: a big partition is cut into contiguous runs of its batches, its rewritten files with the last; largest first', () => {
+    const rows = 4_000;
+    const batches = Array.from({ length: 100 }, (_, i) => i);
+    const big = job('2026-03-31', batches, 100 * rows, [7, 8]);
+    const small = job('2026-03-30', [100, 101], 2 * rows);
+    const out = splitJobs([small, big], 2, () => rows);
+    expect(out.map((j) => j.value)).toEqual(['2026-03-31', '2026-03-31', '2026-03-30']);
+    expect(out[0]!.rows + out[1]!.rows).toBe(100 * rows);
+    expect(Math.abs(out[0]!.rows - out[1]!.rows)).toBeLessThanOrEqual(rows);
+    expect([...out[0]!.batches, ...out[1]!.batches].sort((a, b) => a - b)).toEqual(batches);
+    for (const j of out.slice(0, 2)) expect(j.batches).toEqual(Array.from({ length: j.batches.length }, (_, i) => j.batches[0]! + i));
+    expect(out.flatMap((j) => j.files.map((f) => f.file.path))).toEqual(['f7.parquet', 'f8.parquet']);
+    expect(out.find((j) => j.files.length > 0)!.batches.at(-1)).toBe(99);
+  });
+
+  it('two lanes: a partition under twice the smallest lane file stays whole', () => {
+    const rows = 1_000;
+    const n = Math.floor((2 * MIN_LANE_FILE_ROWS - 1) / rows);
+    const out = splitJobs([job('d', Array.from({ length: n }, (_, i) => i), n * rows)], 2, () => rows);
+    expect(out).toHaveLength(1);
+  });
+});
+
+describe('a cdc merge on two encoder workers (--merge-encoders 2)', () => {
+  it('writes the same table as the one-thread merge; only merges that rewrite no file use the workers', async () => {
+    const dataset = { events: 400, interleaveEventDays: true } as const;
+    const tableRows = async (): Promise<string[]> =>
+      (await query(`SELECT event_id, name, event_date FROM ${await deltaScan(dirs.lakehouse, 'events')} ORDER BY event_id`)).map((r) => JSON.stringify(r));
+
+    const one = await runFixture(dirs, { dataset, tables: ['events'] });
+    expect(one.tables.map((t) => t.status)).toEqual(['ok']);
+    const expected = await tableRows();
+    await dirs.cleanup();
+    dirs = await tempDirs();
+
+    const before = filesEncodedOnWorkers();
+    const two = await runFixture(dirs, { dataset, tables: ['events'], mergeEncoders: 2, mergeLanesFromRows: 1 });
+    expect(two.tables.map((t) => t.status)).toEqual(['ok']);
+    expect(await tableRows()).toEqual(expected);
+    expect(expected.length).toBeGreaterThan(0);
+
+    const commits = (await logCommits(dirs.lakehouse, 'events')).filter((c) => c.adds.length > 0);
+    const first = commits[0]!;
+    expect(first.removes).toHaveLength(0);
+    // The first call rewrote nothing: each of its files was encoded on a worker. Later calls rewrite files that hold a
+    // re-delivered event (removes > 0): those are written on the calling thread.
+    const rewriting = commits.filter((c) => c.removes.length > 0);
+    expect(rewriting.length).toBeGreaterThan(0);
+    const onWorkers = filesEncodedOnWorkers() - before;
+    expect(onWorkers).toBeGreaterThanOrEqual(first.adds.length);
+    expect(onWorkers).toBeLessThan(commits.reduce((n, c) => n + c.adds.length, 0));
+    expect(await strayFiles(dirs.lakehouse)).toEqual([]);
+  });
+
+  it('rejects a count other than 1 or 2 before anything is read or written', async () => {
+    expect.hasAssertions();
+    const error = await runFixture(dirs, { tables: ['events'], mergeEncoders: 3 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain('--merge-encoders must be 1 or 2, got 3');
+    expect(await strayFiles(dirs.lakehouse)).toEqual([]);
+  });
+});
+
+/** A writer that records what happens to it; `failAt` makes one step throw. */
+function fakeWriter(name: string, log: string[], failAt?: 'write' | 'close'): TableDataWriter {
+  const file = { path: `${name}.parquet`, partitionValues: {}, size: 1, modificationTime: 0, dataChange: true } as AddFile;
+  let wrote = false;
+  const writer = {
+    async writeToPartition() {
+      if (failAt === 'write') throw new Error(`${name}: disk full`);
+      wrote = true;
+    },
+    async finishPartition() {},
+    async close() {
+      if (failAt === 'close') throw new Error(`${name}: upload failed`);
+      log.push(`${name} closed`);
+      return wrote ? [file] : [];
+    },
+    async abort() {
+      log.push(`${name} aborted`);
+    },
+    async discard(files: readonly AddFile[]) {
+      log.push(`${name} discarded ${files.map((f) => f.path).join(',')}`);
+    },
+  };
+  return writer as unknown as TableDataWriter;
+}
+
+describe('a lane that fails', () => {
+  const schema = new Schema([new Field('k', new Utf8(), false), new Field('s', new Int64(), false), new Field('d', new Utf8(), false)]);
+
+  /** Two partitions (two jobs, one for each lane). */
+  async function stagedCall(): Promise<{ staging: CallStaging; index: KeyHashIndex }> {
+    const staging = new CallStaging({ dir: join(dirs.root, 'staging'), schema, partitionBy: 'd' });
+    const index = new KeyHashIndex();
+    for (let b = 0; b < 6; b++) {
+      const batch = batchFromColumns(schema, [Array.from({ length: 100 }, (_, i) => `k${b * 100 + i}`), Array.from({ length: 100 }, () => 1n), Array.from({ length: 100 }, () => (b < 3 ? 'a' : 'b'))]);
+      await staging.add(batch);
+      index.add(hashKeys([batch.getChild('k')!], batch.numRows));
+    }
+    return { staging, index };
+  }
+
+  for (const failAt of ['write', 'close'] as const) {
+    it(`fails the merge at ${failAt}, after every lane stopped: all lanes aborted, files of lanes that closed deleted`, async () => {
+      expect.hasAssertions();
+      const { staging, index } = await stagedCall();
+      const log: string[] = [];
+      const main = fakeWriter('main', log);
+      const lanes = [fakeWriter('lane0', log), fakeWriter('lane1', log, failAt)];
+      const error = await mergeCdc({
+        table: {} as DeltaTable, // no live file: the merge reads nothing from the table
+        live: [],
+        staging,
+        index,
+        keys: ['k'],
+        sequenceBy: ['s'],
+        partitionBy: 'd',
+        schema,
+        writer: main,
+        lanes: () => lanes,
+        lanesFromRows: 1,
+      }).catch((e: unknown) => e);
+      await staging.dispose();
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toContain('lane1');
+      expect(log).toContain('lane0 aborted');
+      expect(log).toContain('lane1 aborted');
+      // A lane that closed before the other failed handed its files over: they are deleted, not left as orphans.
+      if (failAt === 'close') expect(log).toContain('main discarded lane0.parquet');
+      else expect(log.filter((l) => l.includes('discarded'))).toEqual(['main discarded ']);
+      expect(log).not.toContain('main closed');
+    });
+  }
+});
