@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConfigError, parseLeaseSeconds } from '../connector-spec/index.js';
-import { DEFAULT_MAX_WAIT_MS, EXIT_SIGINT, EXIT_SIGTERM, createLogger, exitCodeForReport, parsePipelineSpec, runPipeline, validateSpecAgainstSource, type RunReport } from '../runner/index.js';
+import { DEFAULT_MAX_WAIT_MS, EXIT_SIGINT, EXIT_SIGTERM, createLogger, exitCodeForReport, mergeEncodersOf, parsePipelineSpec, runPipeline, validateSpecAgainstSource, type RunReport } from '../runner/index.js';
 import { parseDuration } from './durations.js';
 import { sourceFactories } from './sources.js';
 import { formatSummary } from './summary.js';
@@ -59,9 +59,6 @@ export function parseRunOptions(raw: Record<string, unknown>): RunCommandOptions
   const maxWait = str('maxWait');
   const lockLease = str('lockLease');
   const mergeEncoders = str('mergeEncoders');
-  if (mergeEncoders !== undefined && mergeEncoders !== '1' && mergeEncoders !== '2') {
-    throw new ConfigError(`--merge-encoders must be 1 or 2, got ${mergeEncoders}: 1 encodes a big merge on the main thread, 2 on two encoder workers (faster, ~60 MiB more memory)`, { code: 'CLI_BAD_MERGE_ENCODERS' });
-  }
   return {
     spec,
     lakehouse: str('lakehouse') ?? DEFAULT_LAKEHOUSE,
@@ -75,7 +72,7 @@ export function parseRunOptions(raw: Record<string, unknown>): RunCommandOptions
     maxWaitMs: maxWait === undefined ? DEFAULT_MAX_WAIT_MS : parseDuration(maxWait, '--max-wait'),
     // parseLeaseSeconds takes seconds and returns milliseconds (a second `* 1000` made --lock-lease 120 a 33-hour lease).
     ...(lockLease !== undefined ? { lockLeaseMs: parseLeaseSeconds(lockLease, '--lock-lease') } : {}),
-    ...(mergeEncoders !== undefined ? { mergeEncoders: Number(mergeEncoders) } : {}),
+    ...(mergeEncoders !== undefined ? { mergeEncoders: mergeEncodersOf(mergeEncoders) } : {}),
     ...(logFormat ? { logFormat } : {}),
     ...(logLevel ? { logLevel } : {}),
   };

@@ -1,7 +1,7 @@
 /** Public entry of the runner: the CLI and tests import from here. */
 export { parsePipelineSpec, validateSpecAgainstSource, RESERVED_TABLE_KEYS, SCD_TYPES } from './pipeline-spec.js';
 export type { PipelineSpec, TableSpec, ScdType } from './pipeline-spec.js';
-export { runPipeline } from './run.js';
+export { mergeEncodersOf, runPipeline } from './run.js';
 export type { RunPipelineOptions } from './run.js';
 export { createLogger, silentLogger, redact } from '../connector-spec/index.js';
 export type { LogFormat, LoggerOptions } from '../connector-spec/index.js';

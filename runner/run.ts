@@ -71,10 +71,10 @@ export interface RunPipelineOptions {
   readonly mergeLanesFromRows?: number;
 }
 
-/** `mergeEncoders` checked: 1 or 2 (default 1). */
-export function mergeEncodersOf(value: number | undefined): 1 | 2 {
-  if (value === undefined || value === 1) return 1;
-  if (value === 2) return 2;
+/** `mergeEncoders` (a number, or the CLI flag's text) checked: 1 or 2 (default 1). */
+export function mergeEncodersOf(value: number | string | undefined): 1 | 2 {
+  if (value === undefined || value === 1 || value === '1') return 1;
+  if (value === 2 || value === '2') return 2;
   throw new ConfigError(`--merge-encoders must be 1 or 2, got ${String(value)}: 1 encodes a big merge on the main thread, 2 on two encoder workers (faster, ~60 MiB more memory)`, { code: 'RUNNER_BAD_MERGE_ENCODERS' });
 }
 

@@ -1,8 +1,8 @@
 /**
- * A worker thread that encodes Parquet (parquet-wasm) for the files of one writer, so encoding runs on the
- * second core while the main thread parses. The worker only turns Arrow IPC into Parquet bytes; the main
- * thread writes them, fsyncs and renames (every crash point stays on the main thread). One worker per
- * PartitionedWriter: it is terminated when the writer closes, which returns its WASM memory.
+ * A worker thread that encodes Parquet (parquet-wasm), so encoding runs on another core than the main thread's
+ * work. The worker only turns Arrow IPC into Parquet bytes; the main thread writes them, fsyncs and renames (every
+ * crash point stays on the main thread). The process shares one worker per slot (`acquireEncoder`); an unused one
+ * is terminated after IDLE_MS, which returns its WASM memory.
  */
 import { Worker } from 'node:worker_threads';
 import type { RecordBatch } from 'apache-arrow';
