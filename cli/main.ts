@@ -53,7 +53,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       .option('--source <name>', 'source to read (see the registry in cli/sources.ts)', 'mixpanel')
       .option('--max-wait <duration>', 'no wait (rate limit, backoff, the lock) may end later than this after the start; a longer one ends the run with exit 75', '5m')
       .option('--lock-lease <seconds>', 'lease of the state folder lock; a lock from another host is taken over once it expired (default 120, or LAKEFLOW_LOCK_LEASE_SECONDS)')
-      .option('--merge-encoders <n>', 'threads encoding a big cdc merge that rewrites no file (a first load, a backfill): 1, or 2 (faster, ~60 MiB more memory)', '1')
+      .option('--merge-encoders <n>', 'encoder workers of a big cdc merge that rewrites no file (a first load, a backfill): 1, or 2 (~60 MiB more memory)', '1')
       .option('--log-format <format>', 'json (default when not a TTY) or pretty')
       .option('--log-level <level>', 'debug, info, warn or error', 'info');
   const runIo = () => ({ env: process.env, stdout: process.stdout, stderr: process.stderr });

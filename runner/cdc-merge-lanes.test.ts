@@ -1,7 +1,9 @@
 /**
- * `--merge-encoders 2`: a cdc merge that rewrites no live file writes its files on two encoder workers at once
- * (lanes). The table must hold exactly what the one-thread merge writes (read back by DuckDB over the Delta log);
- * merges that rewrite files keep to the calling thread; a lane that fails stops the merge with nothing left behind.
+ * `--merge-encoders 1|2`: a big cdc merge that rewrites no live file writes its files on one encoder worker (the
+ * default) or on two at once (lanes), while the merging thread reads and filters the staged rows. The table must hold
+ * exactly what the merging thread alone writes (a merge below the lanes' row threshold; read back by DuckDB over the
+ * Delta log); merges that rewrite files keep to the calling thread; a lane that fails stops the merge with nothing
+ * left behind.
  */
 import { join } from 'node:path';
 import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
@@ -61,21 +63,23 @@ describe('splitJobs', () => {
   });
 });
 
-describe('a cdc merge on two encoder workers (--merge-encoders 2)', () => {
-  it('writes the same table as the one-thread merge; only merges that rewrite no file use the workers', async () => {
+describe('a cdc merge on encoder workers (--merge-encoders 1 and 2)', () => {
+  it.each([1, 2])('with %i: writes the same table as the merging thread alone; only merges that rewrite no file use the workers', async (count) => {
     const dataset = { events: 400, interleaveEventDays: true } as const;
     const tableRows = async (): Promise<string[]> =>
       (await query(`SELECT event_id, name, event_date FROM ${await deltaScan(dirs.lakehouse, 'events')} ORDER BY event_id`)).map((r) => JSON.stringify(r));
 
+    // 400 events stage far fewer rows than LANES_FROM_ROWS: every merge of this run is written on the merging thread.
+    const before = filesEncodedOnWorkers();
     const one = await runFixture(dirs, { dataset, tables: ['events'] });
     expect(one.tables.map((t) => t.status)).toEqual(['ok']);
+    expect(filesEncodedOnWorkers()).toBe(before);
     const expected = await tableRows();
     await dirs.cleanup();
     dirs = await tempDirs();
 
-    const before = filesEncodedOnWorkers();
-    const two = await runFixture(dirs, { dataset, tables: ['events'], mergeEncoders: 2, mergeLanesFromRows: 1 });
-    expect(two.tables.map((t) => t.status)).toEqual(['ok']);
+    const onLanes = await runFixture(dirs, { dataset, tables: ['events'], mergeEncoders: count, mergeLanesFromRows: 1 });
+    expect(onLanes.tables.map((t) => t.status)).toEqual(['ok']);
     expect(await tableRows()).toEqual(expected);
     expect(expected.length).toBeGreaterThan(0);
 

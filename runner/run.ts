@@ -62,9 +62,10 @@ export interface RunPipelineOptions {
   /** Bytes of a cdc call's rows held in memory before the rest spills to the staging folder (default 16 MiB; tests pass 0). */
   readonly stagingMemoryBytes?: number;
   /**
-   * Threads that encode the Parquet of a cdc merge that rewrites no live file and stages at least LANES_FROM_ROWS
-   * rows (a first load, a backfill): 1 (default) encodes on the main thread; 2 on two encoder workers at once,
-   * faster and ~60 MiB more at the peak (README, Measured, S). `--merge-encoders`.
+   * Encoder workers that encode the Parquet of a cdc merge that rewrites no live file and stages at least
+   * LANES_FROM_ROWS rows (a first load, a backfill): 1 (default) encodes on one worker while the main thread reads
+   * and filters the staged rows; 2 on two workers at once, ~60 MiB more at the peak (README, Measured, S and T).
+   * Smaller merges and merges that rewrite files encode on the main thread. `--merge-encoders`.
    */
   readonly mergeEncoders?: number;
   /** Staged rows from which `mergeEncoders` applies (default LANES_FROM_ROWS; tests pass less). */
@@ -75,7 +76,7 @@ export interface RunPipelineOptions {
 export function mergeEncodersOf(value: number | string | undefined): 1 | 2 {
   if (value === undefined || value === 1 || value === '1') return 1;
   if (value === 2 || value === '2') return 2;
-  throw new ConfigError(`--merge-encoders must be 1 or 2, got ${String(value)}: 1 encodes a big merge on the main thread, 2 on two encoder workers (faster, ~60 MiB more memory)`, { code: 'RUNNER_BAD_MERGE_ENCODERS' });
+  throw new ConfigError(`--merge-encoders must be 1 or 2, got ${String(value)}: 1 encodes a big merge on one encoder worker, 2 on two at once (~60 MiB more memory)`, { code: 'RUNNER_BAD_MERGE_ENCODERS' });
 }
 
 /**

@@ -150,10 +150,9 @@ class TableRun {
     });
   }
 
-  /** The cdc merge's lanes, when the run asked for more than one encoder (`mergeEncoders`). */
+  /** The cdc merge's lanes: `mergeEncoders` encoder workers (default one) for a big merge that rewrites no file. */
   private mergeLanes(): Pick<CdcMergeInput, 'lanes' | 'lanesFromRows'> {
     const count = this.ctx.mergeEncoders ?? 1;
-    if (count <= 1) return {};
     return {
       lanes: () => Array.from({ length: count }, (_, slot) => this.writer(undefined, 'worker', slot)),
       ...(this.ctx.mergeLanesFromRows !== undefined ? { lanesFromRows: this.ctx.mergeLanesFromRows } : {}),

@@ -217,7 +217,7 @@ const CASES: readonly MistakeCase[] = [
   { name: 'a bad --max-wait', args: (c) => [...runArgs(c), '--max-wait', 'soon'], says: [/--max-wait "soon"/, /expected a duration such as 0, 90s, 5m/] },
   { name: 'a bad --lock-lease', args: (c) => [...runArgs(c), '--lock-lease', '0'], says: [/--lock-lease=0: expected a lease length in seconds between 3 and 86400/] },
   { name: 'a bad --log-level', args: (c) => [...runArgs(c), '--log-level', 'loud'], says: [/--log-level must be debug, info, warn or error, got loud/] },
-  { name: 'a bad --merge-encoders', args: (c) => [...runArgs(c), '--merge-encoders', '3'], says: [/--merge-encoders must be 1 or 2, got 3/, /2 on two encoder workers/] },
+  { name: 'a bad --merge-encoders', args: (c) => [...runArgs(c), '--merge-encoders', '3'], says: [/--merge-encoders must be 1 or 2, got 3/, /2 on two at once/] },
   { name: 'an unknown MIXPANEL_REGION', env: { MIXPANEL_REGION: 'MARS' }, says: [/MIXPANEL_REGION must be US, EU or IN/, /got "MARS"/] },
   { name: 'MIXPANEL_BASE_URL is not a URL', env: { MIXPANEL_BASE_URL: '127.0.0.1 port 8080' }, says: [/MIXPANEL_BASE_URL must be an http\(s\) URL such as http:\/\/127\.0\.0\.1:8080/] },
 ];
