@@ -8,11 +8,12 @@
 import { join } from 'node:path';
 import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, batchFromColumns } from '../connector-spec/index.js';
+import { ConfigError, TransientError, batchFromColumns } from '../connector-spec/index.js';
 import type { AddFile, DeltaTable } from '../lakehouse/index.js';
 import { filesEncodedOnWorkers } from '../lakehouse/parquet/parquet-encoder.js';
 import { CallStaging } from './call-staging.js';
 import { MIN_LANE_FILE_ROWS, mergeCdc, splitJobs } from './cdc-merge.js';
+import { crashAt } from './faults.js';
 import { KeyHashIndex, hashKeys } from './key-index.js';
 import type { TableDataWriter } from './table-data-writer.js';
 import { logCommits } from './testing/delta-log.js';
@@ -93,6 +94,34 @@ describe('a cdc merge on encoder workers (--merge-encoders 1 and 2)', () => {
     const onWorkers = filesEncodedOnWorkers() - before;
     expect(onWorkers).toBeGreaterThanOrEqual(first.adds.length);
     expect(onWorkers).toBeLessThan(commits.reduce((n, c) => n + c.adds.length, 0));
+    expect(await strayFiles(dirs.lakehouse)).toEqual([]);
+  });
+
+  it('a call that fails after its lane files were written commits nothing; the next run holds every event once', async () => {
+    const dataset = { events: 400, interleaveEventDays: true } as const;
+    const tableRows = async (): Promise<string[]> =>
+      (await query(`SELECT event_id, name, event_date FROM ${await deltaScan(dirs.lakehouse, 'events')} ORDER BY event_id`)).map((r) => JSON.stringify(r));
+    const one = await runFixture(dirs, { dataset, tables: ['events'] });
+    expect(one.tables.map((t) => t.status)).toEqual(['ok']);
+    const expected = await tableRows();
+    await dirs.cleanup();
+    dirs = await tempDirs();
+
+    // The first call's merge writes its files on the worker, then fails before its commit (a transient error).
+    const before = filesEncodedOnWorkers();
+    let failed = 0;
+    const faults = crashAt('written', 1, () => {
+      failed++;
+      throw new TransientError('injected: the commit store went away', { code: 'TEST_INJECTED' });
+    });
+    const broken = await runFixture(dirs, { dataset, tables: ['events'], mergeLanesFromRows: 1, faults });
+    expect(failed).toBe(1);
+    expect(filesEncodedOnWorkers() - before).toBeGreaterThan(0);
+    expect(broken.tables.map((t) => t.status)).toEqual(['failed']);
+    expect(await logCommits(dirs.lakehouse, 'events').catch(() => [])).toEqual([]);
+    const next = await runFixture(dirs, { dataset, tables: ['events'], mergeLanesFromRows: 1 });
+    expect(next.tables.map((t) => t.status)).toEqual(['ok']);
+    expect(await tableRows()).toEqual(expected);
     expect(await strayFiles(dirs.lakehouse)).toEqual([]);
   });
 
