@@ -36,7 +36,7 @@ export interface BenchOptions {
   readonly appendOnly?: boolean;
   /** The events option `max_events_per_call` (default: the connector's, 5M; 0 = no limit). */
   readonly maxEventsPerCall?: number;
-  /** `--merge-encoders`: encoder threads of a big cdc merge that rewrites no file (default the connector's, 1). */
+  /** `--merge-encoders`: encoder workers of a big cdc merge that rewrites no file (default the connector's, 1). */
   readonly mergeEncoders?: number;
   /** Run sizes even when their projected peak RSS exceeds half of the machine's RAM. */
   readonly force?: boolean;

@@ -164,9 +164,9 @@ export interface DataFileOptions {
   readonly statsColumns?: readonly string[];
   /**
    * Where the Parquet is encoded. `'worker'` (default): the process's encoder thread, for rows that arrive while
-   * the caller is still reading (the encoding overlaps the read). `'calling-thread'`: here, for rows written after
-   * their read (a merge, a rewrite), when this thread is the only busy one: one heap instead of two (50–150 MiB
-   * less at the peak, measured), at the cost of the little overlap a second thread would give.
+   * the caller is still reading (the encoding overlaps the read), or that the caller filters while the worker encodes
+   * (a merge that rewrites nothing). `'calling-thread'`: here, for rows written while this thread also reads files
+   * back (a rewrite): one WebAssembly heap instead of two (50–150 MiB less at the peak, measured).
    */
   readonly encodeOn?: EncodeOn;
   /**

@@ -64,25 +64,44 @@ describe('splitJobs', () => {
   });
 });
 
+const DATASET = { events: 400, interleaveEventDays: true } as const;
+
+async function tableRows(): Promise<string[]> {
+  return (await query(`SELECT event_id, name, event_date FROM ${await deltaScan(dirs.lakehouse, 'events')} ORDER BY event_id`)).map((r) => JSON.stringify(r));
+}
+
+/**
+ * The table the merging thread alone writes for DATASET (read once, in folders of its own): 400 events stage far fewer
+ * rows than LANES_FROM_ROWS, so every merge of that run is written on the merging thread.
+ */
+let merged: Promise<string[]> | undefined;
+function mergingThreadRows(): Promise<string[]> {
+  merged ??= (async () => {
+    const own = dirs;
+    dirs = await tempDirs();
+    try {
+      const before = filesEncodedOnWorkers();
+      const one = await runFixture(dirs, { dataset: DATASET, tables: ['events'] });
+      expect(one.tables.map((t) => t.status)).toEqual(['ok']);
+      expect(filesEncodedOnWorkers()).toBe(before);
+      const rows = await tableRows();
+      expect(rows.length).toBeGreaterThan(0);
+      return rows;
+    } finally {
+      await dirs.cleanup();
+      dirs = own;
+    }
+  })();
+  return merged;
+}
+
 describe('a cdc merge on encoder workers (--merge-encoders 1 and 2)', () => {
   it.each([1, 2])('with %i: writes the same table as the merging thread alone; only merges that rewrite no file use the workers', async (count) => {
-    const dataset = { events: 400, interleaveEventDays: true } as const;
-    const tableRows = async (): Promise<string[]> =>
-      (await query(`SELECT event_id, name, event_date FROM ${await deltaScan(dirs.lakehouse, 'events')} ORDER BY event_id`)).map((r) => JSON.stringify(r));
-
-    // 400 events stage far fewer rows than LANES_FROM_ROWS: every merge of this run is written on the merging thread.
+    const expected = await mergingThreadRows();
     const before = filesEncodedOnWorkers();
-    const one = await runFixture(dirs, { dataset, tables: ['events'] });
-    expect(one.tables.map((t) => t.status)).toEqual(['ok']);
-    expect(filesEncodedOnWorkers()).toBe(before);
-    const expected = await tableRows();
-    await dirs.cleanup();
-    dirs = await tempDirs();
-
-    const onLanes = await runFixture(dirs, { dataset, tables: ['events'], mergeEncoders: count, mergeLanesFromRows: 1 });
+    const onLanes = await runFixture(dirs, { dataset: DATASET, tables: ['events'], mergeEncoders: count, mergeLanesFromRows: 1 });
     expect(onLanes.tables.map((t) => t.status)).toEqual(['ok']);
     expect(await tableRows()).toEqual(expected);
-    expect(expected.length).toBeGreaterThan(0);
 
     const commits = (await logCommits(dirs.lakehouse, 'events')).filter((c) => c.adds.length > 0);
     const first = commits[0]!;
@@ -98,15 +117,7 @@ describe('a cdc merge on encoder workers (--merge-encoders 1 and 2)', () => {
   });
 
   it('a call that fails after its lane files were written commits nothing; the next run holds every event once', async () => {
-    const dataset = { events: 400, interleaveEventDays: true } as const;
-    const tableRows = async (): Promise<string[]> =>
-      (await query(`SELECT event_id, name, event_date FROM ${await deltaScan(dirs.lakehouse, 'events')} ORDER BY event_id`)).map((r) => JSON.stringify(r));
-    const one = await runFixture(dirs, { dataset, tables: ['events'] });
-    expect(one.tables.map((t) => t.status)).toEqual(['ok']);
-    const expected = await tableRows();
-    await dirs.cleanup();
-    dirs = await tempDirs();
-
+    const expected = await mergingThreadRows();
     // The first call's merge writes its files on the worker, then fails before its commit (a transient error).
     const before = filesEncodedOnWorkers();
     let failed = 0;
@@ -114,12 +125,12 @@ describe('a cdc merge on encoder workers (--merge-encoders 1 and 2)', () => {
       failed++;
       throw new TransientError('injected: the commit store went away', { code: 'TEST_INJECTED' });
     });
-    const broken = await runFixture(dirs, { dataset, tables: ['events'], mergeLanesFromRows: 1, faults });
+    const broken = await runFixture(dirs, { dataset: DATASET, tables: ['events'], mergeLanesFromRows: 1, faults });
     expect(failed).toBe(1);
     expect(filesEncodedOnWorkers() - before).toBeGreaterThan(0);
     expect(broken.tables.map((t) => t.status)).toEqual(['failed']);
     expect(await logCommits(dirs.lakehouse, 'events').catch(() => [])).toEqual([]);
-    const next = await runFixture(dirs, { dataset, tables: ['events'], mergeLanesFromRows: 1 });
+    const next = await runFixture(dirs, { dataset: DATASET, tables: ['events'], mergeLanesFromRows: 1 });
     expect(next.tables.map((t) => t.status)).toEqual(['ok']);
     expect(await tableRows()).toEqual(expected);
     expect(await strayFiles(dirs.lakehouse)).toEqual([]);

@@ -56,7 +56,7 @@ export interface TableRunContext {
   readonly stagingRoot: string;
   /** Bytes of a call's rows held in memory before spilling (`CallStaging`; default its own). */
   readonly stagingMemoryBytes?: number;
-  /** Encoder threads of a big cdc merge that rewrites no live file (`RunOptions.mergeEncoders`; default 1). */
+  /** Encoder workers of a big cdc merge that rewrites no live file (`RunPipelineOptions.mergeEncoders`; default 1). */
   readonly mergeEncoders?: 1 | 2;
   /** Staged rows from which `mergeEncoders` applies (default LANES_FROM_ROWS). */
   readonly mergeLanesFromRows?: number;
@@ -135,7 +135,8 @@ class TableRun {
 
   /**
    * A writer of new data files. `encodeOn`: `'worker'` while the call is still reading (the encoding overlaps the
-   * read); `'calling-thread'` for rows written after the read (the merge), when a second heap buys little.
+   * read), and for the lanes of a big merge that rewrites nothing (`encoderSlot`: which worker); `'calling-thread'` for
+   * the other merges, which read live rows back through this thread's WebAssembly heap: one heap instead of two.
    */
   writer(schema = this.p.outputSchema, encodeOn: EncodeOn = 'worker', encoderSlot?: number): TableDataWriter {
     return new TableDataWriter({

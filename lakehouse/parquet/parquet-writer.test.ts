@@ -3,11 +3,10 @@
  * (never the whole file at close), close() finishes the upload once, abort() aborts it, a failing upload fails
  * the writer, and the fault hook sees every chunk.
  */
-import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
+import { Field, Int64, Schema, Utf8, tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { batchFromColumns } from '../../connector-spec/index.js';
 import type { StoredObject, Upload } from '../storage/types.js';
-import { tableFromIPC } from 'apache-arrow';
 import { PIECE_ROWS, ROW_GROUP_ROWS, ParquetFileWriter } from './parquet-writer.js';
 import { loadParquetWasm } from './parquet-wasm.js';
 import { EncoderWorker } from './parquet-encoder.js';
