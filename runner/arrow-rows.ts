@@ -4,7 +4,7 @@
  * Pure functions, no I/O.
  */
 import { DateDay, RecordBatch, Schema, Struct, Type, makeData, type DataType, type Vector } from 'apache-arrow';
-import { columnData } from '../connector-spec/index.js';
+import { DataError, columnData } from '../connector-spec/index.js';
 
 /** A cell as a JS value: string | number | bigint | boolean | null | [key, value][] (maps). */
 export type Cell = string | number | bigint | boolean | null | (readonly [string, string | null])[];
@@ -52,6 +52,15 @@ export function batchFromCells(schema: Schema, columns: readonly (readonly Cell[
   const length = columns[0]?.length ?? 0;
   const children = schema.fields.map((field, i) => buildColumn(field.type, columns[i]!));
   return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length, nullCount: 0, children }));
+}
+
+/** The columns `names` of a batch or row group, refused by name (DataError) when one is missing. */
+export function columnsOf(source: { getChild(name: string): Vector | null }, names: readonly string[], where: string): Vector[] {
+  return names.map((name) => {
+    const v = source.getChild(name);
+    if (!v) throw new DataError(`${where}: column ${name} is missing; check primary_keys / sequence_by in table_configuration`, { code: 'RUNNER_MISSING_COLUMN' });
+    return v;
+  });
 }
 
 /** A stable string for a primary-key tuple (types kept apart, nulls explicit). */

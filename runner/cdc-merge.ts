@@ -6,7 +6,9 @@
  *     holding a hash of the call is a "hit";
  *  2. the suspects — hashes repeated within the call, and hashes hit in live files — are confirmed with exact
  *     keys and compared by `sequence_by` (the newest wins; an incoming row wins a tie with an existing one; within
- *     the call the later row wins a tie). Only suspects (re-sent copies, updates) ever become JS values;
+ *     the call the later row wins a tie; `CopyResolver`). Only suspects (re-sent copies, updates) ever become JS
+ *     values. A merge that rewrites no live file resolves the staged batches while it writes them (a batch is final
+ *     once every copy of its suspects has been read, usually a batch or two later); any other merge first;
  *  3. staged batches are written with their losing rows dropped (`takeRows` over the Arrow buffers), hit files
  *     holding a losing row are rewritten from column slices of the rows they keep, and every other file is left
  *     alone. A touched partition with more than COMPACT_ABOVE_FILES live files is compacted into the new files.
@@ -14,11 +16,12 @@
  *     one file is open (one row group in the encoder), however the call's batches interleave partitions.
  * Copies re-sent within the call therefore collapse before anything is written.
  */
-import type { RecordBatch, Schema, Vector } from 'apache-arrow';
-import { DataError, takeRows } from '../connector-spec/index.js';
+import type { RecordBatch, Schema } from 'apache-arrow';
+import { takeRows } from '../connector-spec/index.js';
 import type { AddFile, DeltaTable } from '../lakehouse/index.js';
-import { cellOf, compareSequence, keyString, type Cell } from './arrow-rows.js';
+import { columnsOf } from './arrow-rows.js';
 import type { CallStaging } from './call-staging.js';
+import { CopyResolver } from './copy-resolver.js';
 import { hashKeys, type KeyHashIndex } from './key-index.js';
 import { rowsOfPartition, type PartitionValue } from './partition-split.js';
 import type { TableDataWriter } from './table-data-writer.js';
@@ -57,14 +60,6 @@ export interface CdcMergeResult {
   readonly rowsMerged: number;
   /** Partition values the merge read (for the commit's conflict check); '' for an unpartitioned table. */
   readonly readPartitions: string[];
-}
-
-/** One version of a key: where the row is and its sequence values. */
-interface Version {
-  /** ≥ 0: staged batch index; < 0: −(hit file index + 1). */
-  readonly origin: number;
-  readonly row: number;
-  readonly seq: Cell[];
 }
 
 /** The rows of one new file: staged batches (of one partition value) and files rewritten into it. */
@@ -149,14 +144,6 @@ export function partitionKey(value: PartitionValue): string {
   return value ?? '\u0000null';
 }
 
-function columnsOf(source: { getChild(name: string): Vector | null }, names: readonly string[], where: string): Vector[] {
-  return names.map((name) => {
-    const v = source.getChild(name);
-    if (!v) throw new DataError(`${where}: column ${name} is missing; check primary_keys / sequence_by in table_configuration`, { code: 'RUNNER_MISSING_COLUMN' });
-    return v;
-  });
-}
-
 /** Rows of `n` not in `drop`, as gather indices. */
 function keptRows(n: number, drop: ReadonlySet<number>): Int32Array {
   const out = new Int32Array(n - drop.size);
@@ -172,7 +159,6 @@ function partitionOfFile(file: AddFile, partitionBy: string | undefined): string
 export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
   const { keys, sequenceBy, partitionBy, index, staging } = input;
   index.seal();
-  const keyAndSeq = [...new Set([...keys, ...sequenceBy])];
 
   // Partitions the call touched (one pass over the staged partition column).
   const touched = new Set<string>(partitionBy === undefined ? [''] : [...staging.partitions].map(partitionKey));
@@ -204,65 +190,19 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
   }
   index.release(); // every live file was looked up: the call's hashes are not needed while the rows are written
 
-  // 2. Exact keys of the suspects decide the winners; every other version of a suspect key loses.
-  const losers = new Map<number, Set<number>>();
-  const lose = (v: Version): void => {
-    let rows = losers.get(v.origin);
-    if (!rows) losers.set(v.origin, (rows = new Set()));
-    rows.add(v.row);
-  };
-  let collapsed = 0;
-  const updated = new Set<string>();
-  if (suspects.size > 0) {
-    const winners = new Map<string, Version>();
-    for await (const { index: b, batch } of staging.batches()) {
-      const kv = columnsOf(batch, keys, 'staged batch');
-      const hashes = hashKeys(kv, batch.numRows);
-      let sv: Vector[] | undefined;
-      for (let r = 0; r < batch.numRows; r++) {
-        if (!suspects.has(hashes[r]!)) continue;
-        sv ??= columnsOf(batch, sequenceBy, 'staged batch');
-        const key = keyString(kv.map((v) => cellOf(v, r)));
-        const version: Version = { origin: b, row: r, seq: sv.map((v) => cellOf(v, r)) };
-        const current = winners.get(key);
-        if (!current) winners.set(key, version);
-        else {
-          collapsed++;
-          if (compareSequence(version.seq, current.seq) >= 0) {
-            lose(current);
-            winners.set(key, version);
-          } else lose(version);
-        }
-      }
-    }
-    for (let j = 0; j < hitFiles.length; j++) {
-      const file = hitFiles[j]!;
-      let base = 0;
-      for await (const group of input.table.readDataFile(file, { columns: keyAndSeq, schema: input.schema })) {
-        const kv = columnsOf(group, keys, file.path);
-        const sv = columnsOf(group, sequenceBy, file.path);
-        const hashes = hashKeys(kv, group.numRows);
-        for (let r = 0; r < group.numRows; r++) {
-          if (!suspects.has(hashes[r]!)) continue;
-          const key = keyString(kv.map((v) => cellOf(v, r)));
-          const current = winners.get(key);
-          if (!current) continue; // a hash collision, not a key of the call
-          updated.add(key);
-          const version: Version = { origin: -(j + 1), row: base + r, seq: sv.map((v) => cellOf(v, r)) };
-          if (compareSequence(version.seq, current.seq) > 0) {
-            lose(current); // a strictly newer existing row beats the incoming one
-            winners.set(key, version);
-          } else lose(version);
-        }
-        base += group.numRows;
-      }
-    }
-  }
+  // 2. Exact keys of the suspects decide the winners (copy-resolver.ts). A merge that rewrites no live file (no hit
+  // file, no compaction) resolves staged batches while it writes them; any other reads everything first.
+  const resolver = new CopyResolver({ staging, table: input.table, schema: input.schema, keys, sequenceBy, suspects, occurrences: (h) => index.occurrences(h), hitFiles });
+  let stagedRows = 0;
+  for (let b = 0; b < staging.batchCount; b++) stagedRows += staging.rowsOf(b);
+  const rewritesNothing = hitFiles.length === 0 && compacted.size === 0;
+  const lanes = rewritesNothing && stagedRows >= (input.lanesFromRows ?? LANES_FROM_ROWS) && input.lanes !== undefined ? input.lanes() : [];
+  if (lanes.length === 0) await resolver.finish();
 
   // 3. Staged batches without their losers; hit files holding a loser and compacted partitions rewritten.
   const rewrite = new Map<string, { file: AddFile; drop: ReadonlySet<number> | undefined }>();
   hitFiles.forEach((file, j) => {
-    const drop = losers.get(-(j + 1));
+    const drop = resolver.losersOf(-(j + 1));
     if (drop && drop.size > 0) rewrite.set(file.path, { file, drop });
   });
   for (const p of compacted) for (const file of filesPerPartition.get(p)!) if (!rewrite.has(file.path)) rewrite.set(file.path, { file, drop: undefined });
@@ -288,9 +228,7 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
     if (!e) byPartition.set(k, (e = { value, batches: [], files: [], rows: 0 }));
     return e;
   };
-  let stagedRows = 0;
   for (let b = 0; b < staging.batchCount; b++) {
-    stagedRows += staging.rowsOf(b);
     for (const value of partitionBy === undefined ? [null] : staging.partitionsOf(b)) {
       const e = entry(value);
       e.batches.push(b);
@@ -304,18 +242,19 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
   }
   const runJob = async (writer: TableDataWriter, { value, batches, files }: WriteJob): Promise<void> => {
     for await (const { index: b, batch } of staging.read(batches)) {
-      const drop = losers.get(b);
+      await resolver.through(b);
+      const drop = resolver.losersOf(b);
       const rows = partitionBy === undefined ? (drop && drop.size > 0 ? keptRows(batch.numRows, drop) : null) : rowsOfPartition(batch, partitionBy, value, drop);
       await writer.writeToPartition(value, rows === null ? batch : takeRows(batch, rows));
     }
     for (const { file, drop } of files) await rewriteFile(writer, file, drop, value);
     await writer.finishPartition(value);
   };
-  const lanes = rewrite.size === 0 && stagedRows >= (input.lanesFromRows ?? LANES_FROM_ROWS) && input.lanes !== undefined ? input.lanes() : [];
   if (lanes.length > 0) {
     const add: AddFile[] = [];
     try {
       await runOnLanes(splitJobs([...byPartition.values()], lanes.length, (b) => staging.rowsOf(b)), lanes, runJob);
+      await resolver.finish(); // every batch was resolved for its job; this only completes the counts
       for (const lane of lanes) add.push(...(await lane.close()));
     } catch (error) {
       for (const lane of lanes) await lane.abort();
@@ -332,7 +271,7 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
     return {
       add,
       remove: [...rewrite.values()].map((r) => r.file),
-      rowsMerged: updated.size + collapsed,
+      rowsMerged: resolver.rowsMerged,
       readPartitions: partitionBy === undefined ? [''] : [...staging.partitions].map((v) => v ?? ''),
     };
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KeyHashIndex } from './key-index.js';
 
-/** Deterministic 53-bit-ish hashes with planted duplicates, added in batches of uneven sizes. */
+/** Deterministic 53-bit-ish hashes with planted duplicates (some three times or more), added in batches of uneven sizes. */
 function fill(index: KeyHashIndex, count: number, seed: number): number[] {
   const all: number[] = [];
   let s = seed;
@@ -9,7 +9,11 @@ function fill(index: KeyHashIndex, count: number, seed: number): number[] {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     return s;
   };
-  for (let i = 0; i < count; i++) all.push(i % 997 === 0 && i > 0 ? all[next() % i]! : next() * 2048 + (next() % 2048));
+  for (let i = 0; i < count; i++) {
+    if (i % 997 === 0 && i > 0) all.push(all[next() % i]!); // a copy
+    else if (i % 5003 === 0 && i > 997) all.push(all[i - (i % 997)]!); // a copy of a copy: held three times or more
+    else all.push(next() * 2048 + (next() % 2048));
+  }
   for (let at = 0; at < all.length; ) {
     const n = 1 + (next() % 20_000);
     index.add(Float64Array.from(all.slice(at, at + n)));
@@ -29,6 +33,8 @@ describe('KeyHashIndex', () => {
     const expected = new Set([...counts].filter(([, n]) => n > 1).map(([h]) => h));
     expect(expected.size).toBeGreaterThan(150);
     expect(index.duplicates()).toEqual(expected);
+    for (const h of expected) expect(index.occurrences(h)).toBe(counts.get(h));
+    expect([...counts].filter(([, n]) => n > 2).length).toBeGreaterThan(0); // some hash is held three times or more
     for (let i = 0; i < all.length; i += 101) expect(index.has(all[i]!)).toBe(true);
     for (const absent of [0, 1, 3.5, -7, 2 ** 52 + 1]) expect(index.has(absent)).toBe(counts.has(absent));
     expect(index.size).toBe(200_000);

@@ -87,7 +87,7 @@ function hashBytes(bytes: Uint8Array): number {
 }
 
 /**
- * The key hashes of one call. `add` while writing, then `seal()` once; then `has` and `duplicates`.
+ * The key hashes of one call. `add` while writing, then `seal()` once; then `has`, `duplicates` and `occurrences`.
  *
  * Memory: 8 bytes per row. `seal` sorts each 64k chunk in place and finds the in-call duplicates with a k-way merge
  * of the sorted chunks, so a first load (no existing rows, `has` never asked) never holds a second copy. The first
@@ -100,7 +100,8 @@ export class KeyHashIndex {
   private sealed = false;
   private released = false;
   private merged: Float64Array | undefined;
-  private dups: Set<number> | undefined;
+  private dups: Map<number, number> | undefined;
+  private dupSet: Set<number> | undefined;
 
   get size(): number {
     return this.count;
@@ -125,13 +126,14 @@ export class KeyHashIndex {
     const last = this.chunks.length - 1;
     if (last >= 0 && this.fill < CHUNK) this.chunks[last] = this.chunks[last]!.slice(0, this.fill);
     for (const chunk of this.chunks) chunk.sort();
-    const dups = new Set<number>();
+    const dups = new Map<number, number>();
     let previous = Number.NaN;
     this.mergeChunks((value) => {
-      if (value === previous) dups.add(value);
+      if (value === previous) dups.set(value, (dups.get(value) ?? 1) + 1);
       previous = value;
     }, false);
     this.dups = dups;
+    this.dupSet = new Set(dups.keys());
   }
 
   has(hash: number): boolean {
@@ -171,8 +173,14 @@ export class KeyHashIndex {
 
   /** Hashes seen more than once in the call (possible in-call duplicates; exact keys decide). */
   duplicates(): ReadonlySet<number> {
+    if (!this.dupSet) throw new Error('KeyHashIndex is not sealed');
+    return this.dupSet;
+  }
+
+  /** How many added rows hold `hash`, for a hash of `duplicates()` (≥ 2); 1 for any other hash the index holds. */
+  occurrences(hash: number): number {
     if (!this.dups) throw new Error('KeyHashIndex is not sealed');
-    return this.dups;
+    return this.dups.get(hash) ?? 1;
   }
 
   /** Visit every hash in ascending order (a binary heap over the sorted chunks' heads); `consume` drops the chunks. */
