@@ -195,9 +195,8 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
   const resolver = new CopyResolver({ staging, table: input.table, schema: input.schema, keys, sequenceBy, suspects, occurrences: (h) => index.occurrences(h), hitFiles });
   let stagedRows = 0;
   for (let b = 0; b < staging.batchCount; b++) stagedRows += staging.rowsOf(b);
-  const rewritesNothing = hitFiles.length === 0 && compacted.size === 0;
-  const lanes = rewritesNothing && stagedRows >= (input.lanesFromRows ?? LANES_FROM_ROWS) && input.lanes !== undefined ? input.lanes() : [];
-  if (lanes.length === 0) await resolver.finish();
+  const onLanes = hitFiles.length === 0 && compacted.size === 0 && stagedRows >= (input.lanesFromRows ?? LANES_FROM_ROWS) && input.lanes !== undefined;
+  if (!onLanes) await resolver.finish(); // (a job resolves its batches as it goes either way: through(b) below)
 
   // 3. Staged batches without their losers; hit files holding a loser and compacted partitions rewritten.
   const rewrite = new Map<string, { file: AddFile; drop: ReadonlySet<number> | undefined }>();
@@ -250,6 +249,7 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
     for (const { file, drop } of files) await rewriteFile(writer, file, drop, value);
     await writer.finishPartition(value);
   };
+  const lanes = onLanes ? input.lanes!() : [];
   if (lanes.length > 0) {
     const add: AddFile[] = [];
     try {
@@ -265,6 +265,7 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
     return result(add);
   }
   for (const job of byPartition.values()) await runJob(input.writer, job);
+  await resolver.finish();
   return result(await input.writer.close());
 
   function result(add: AddFile[]): CdcMergeResult {
