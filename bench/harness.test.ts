@@ -1,7 +1,12 @@
-/** Fast checks of the bench harness itself (no dataset, no child process): table, RSS probe, profile parser, where. */
+/** Fast checks of the bench harness itself (no dataset, no child process): table, RSS probe, profile parser, where, lock. */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { acquireLease } from '../connector-spec/index.js';
 import { stageOf, summarizeProfile, type CpuProfile } from './cpu-profile.js';
 import { eventLine, profileJson } from './generator.js';
+import { BENCH_LOCK, runBench } from './index.js';
 import { parseBenchArgs } from './main.js';
 import { parseTimeMaxRssKb } from './spawn-child.js';
 import { formatMarkdownTable, formatTable, rowCells, type BenchRow } from './table.js';
@@ -105,5 +110,23 @@ describe('generator and arguments', () => {
       gzip: false,
     });
     expect(() => parseBenchArgs(['--windows', '7d'])).toThrow(/1d and\/or 30d/);
+  });
+});
+
+describe('the bench lock', () => {
+  it('refuses a second bench on the same folder at once, naming the holder, and leaves the folder as it was', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-lock-'));
+    try {
+      const held = await acquireLease(join(dir, BENCH_LOCK)); // a bench running in this process
+      const printed: string[] = [];
+      const error = await runBench({ dir, out: (text) => void printed.push(text) }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toContain(`another bench is running on ${dir} (pid ${process.pid} on `);
+      expect(printed).toEqual([]); // it started nothing
+      expect(await readdir(dir)).toEqual([BENCH_LOCK]);
+      await held.release();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { acquireLease, describeHolder } from '../connector-spec/index.js';
 import { ensureEventsDataset } from './dataset.js';
 import { realRows } from './real/rows.js';
 import { duckdbRow, engageRows, eventsRows, human, row, type BenchWindow, type Context } from './rows.js';
@@ -66,13 +67,30 @@ export function machineNote(): string {
   return `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${load}`;
 }
 
+/** The bench's lock in its folder: one bench at a time writes `runs/` and owns the machine's cores. */
+export const BENCH_LOCK = '.bench.lock';
+
 export async function runBench(options: BenchOptions = {}): Promise<void> {
+  const root = options.dir ?? join(REPO_ROOT, '.bench');
+  // Two benches on one folder overwrite each other's runs/ (one failed with ENOENT on the other's temp file) and each
+  // measures the other's load. A lock whose holder is gone (a killed bench) is taken over at once.
+  const lock = await acquireLease(join(root, BENCH_LOCK), {
+    heldError: (held) =>
+      new Error(`another bench is running on ${root} (${describeHolder(held.holder)}): two benches on one folder overwrite each other's runs/ and measure each other's load; wait for it to finish, or stop it`),
+  });
+  try {
+    await runBenchLocked(options, root);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function runBenchLocked(options: BenchOptions, root: string): Promise<void> {
   const print = options.out ?? ((text: string) => void process.stdout.write(`${text}\n`));
   const quick = options.quick ?? false;
   const sizes = options.events ?? (quick ? [100_000] : [1_000_000, 5_000_000]);
   const profiles = options.profiles ?? (quick ? 10_000 : 1_000_000);
   const windows = options.windows ?? ['1d', '30d'];
-  const root = options.dir ?? join(REPO_ROOT, '.bench');
   await mkdir(root, { recursive: true });
   const server = await startBenchServer({ gzip: options.gzip ?? true });
   const ctx: Context = { root, server, options, print };
