@@ -119,7 +119,9 @@ describe('the bench lock', () => {
     try {
       const held = await acquireLease(join(dir, BENCH_LOCK)); // a bench running in this process
       const printed: string[] = [];
-      const error = await runBench({ dir, out: (text) => void printed.push(text) }).catch((e: unknown) => e);
+      // Nothing to measure: without the lock this bench would run to its end in a moment (and print), not be refused.
+      const nothing = { events: [] as number[], profiles: 0, noDuckdb: true, noReal: true, noProxy: true, noEmulator: true };
+      const error = await runBench({ dir, ...nothing, out: (text) => void printed.push(text) }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(Error);
       expect((error as Error).message).toContain(`another bench is running on ${dir} (pid ${process.pid} on `);
       expect(printed).toEqual([]); // it started nothing
