@@ -3,7 +3,8 @@
  * of the rows. The call's batches are staged (`CallStaging`) and their keys hashed into a `KeyHashIndex`
  * (8 bytes a row) while they arrive. Then:
  *  1. the key columns of the live files in the partitions the call touched are read and hashed; a live file
- *     holding a hash of the call is a "hit";
+ *     holding a hash of the call is a "hit". A file whose stats put the source's `keyDerivedFrom` column out of the
+ *     call's range (`keyRange`) cannot hold a key of the call and is not read;
  *  2. the suspects — hashes repeated within the call, and hashes hit in live files — are confirmed with exact
  *     keys and compared by `sequence_by` (the newest wins; an incoming row wins a tie with an existing one; within
  *     the call the later row wins a tie; `CopyResolver`). Only suspects (re-sent copies, updates) ever become JS
@@ -18,7 +19,7 @@
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { takeRows } from '../connector-spec/index.js';
-import type { AddFile, DeltaTable } from '../lakehouse/index.js';
+import type { AddFile, ColumnRange, DeltaTable } from '../lakehouse/index.js';
 import { columnsOf } from './arrow-rows.js';
 import type { CallStaging } from './call-staging.js';
 import { CopyResolver } from './copy-resolver.js';
@@ -51,6 +52,11 @@ export interface CdcMergeInput {
   readonly lanes?: () => readonly TableDataWriter[];
   /** Staged rows from which the lanes are used (default LANES_FROM_ROWS). */
   readonly lanesFromRows?: number;
+  /**
+   * The staged rows' range of the source's `keyDerivedFrom` column: step 1 reads no keys of a live file whose stats
+   * put that column `within` or more away from it (no key of the call can be in it).
+   */
+  readonly keyRange?: { readonly range: ColumnRange; readonly within: number };
 }
 
 export interface CdcMergeResult {
@@ -60,6 +66,9 @@ export interface CdcMergeResult {
   readonly rowsMerged: number;
   /** Partition values the merge read (for the commit's conflict check); '' for an unpartitioned table. */
   readonly readPartitions: string[];
+  /** Live files of the touched partitions whose keys step 1 read, and those it skipped by `keyRange`. */
+  readonly keyFilesRead: number;
+  readonly keyFilesSkipped: number;
 }
 
 /** The rows of one new file: staged batches (of one partition value) and files rewritten into it. */
@@ -172,10 +181,13 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
   }
   const compacted = new Set([...filesPerPartition].filter(([, files]) => files.length > COMPACT_ABOVE_FILES).map(([p]) => p));
 
-  // 1. Which live files may hold a key of the call: key columns only, hashed at buffer level.
+  // 1. Which live files may hold a key of the call: key columns only, hashed at buffer level; files whose stats put
+  // the key's source column out of the call's range are not read.
   const suspects = new Set<number>(index.duplicates());
   const hitFiles: AddFile[] = [];
-  for (const file of candidates) {
+  const keyRange = input.keyRange;
+  const lookups = keyRange === undefined ? candidates : candidates.filter((file) => keyRange.range.near(file, keyRange.within));
+  for (const file of lookups) {
     let hit = false;
     for await (const group of input.table.readDataFile(file, { columns: keys })) {
       const hashes = hashKeys(columnsOf(group, keys, file.path), group.numRows);
@@ -273,6 +285,8 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
       add,
       remove: [...rewrite.values()].map((r) => r.file),
       rowsMerged: resolver.rowsMerged,
+      keyFilesRead: lookups.length,
+      keyFilesSkipped: candidates.length - lookups.length,
       readPartitions: partitionBy === undefined ? [''] : [...staging.partitions].map((v) => v ?? ''),
     };
   }

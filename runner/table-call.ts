@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { RecordBatch } from 'apache-arrow';
 import { DataError, type Cursor, type LiveRows, type ReadStats } from '../connector-spec/index.js';
-import type { AddFile, DeltaTable } from '../lakehouse/index.js';
+import { ColumnRange, type AddFile, type DeltaTable } from '../lakehouse/index.js';
 import { CallStaging } from './call-staging.js';
 import type { FaultInjector } from './faults.js';
 import { KeyHashIndex, hashKeys } from './key-index.js';
@@ -21,6 +21,8 @@ export interface StagedCall {
   readonly staging: CallStaging;
   /** SCD type 1: hashes of every staged row's key. */
   readonly index?: KeyHashIndex;
+  /** SCD type 1 with the source's `keyDerivedFrom`: the staged rows' range of that column (files beyond it are skipped). */
+  readonly keyRange?: ColumnRange;
   readonly rows: number;
   readonly batches: number;
   readonly cursor: Cursor;
@@ -71,6 +73,8 @@ export async function readCall(input: CallInput): Promise<{ output: CallOutput; 
     ? new CallStaging({ dir: path.join(input.stagingDir, `call-${process.pid}-${Date.now().toString(36)}`), schema: p.tableSchema, ...(p.partitionBy !== undefined ? { partitionBy: p.partitionBy } : {}), ...(input.stagingMemoryBytes !== undefined ? { memoryBytes: input.stagingMemoryBytes } : {}) })
     : undefined;
   const index = staged && !p.scd2 ? new KeyHashIndex() : undefined;
+  const rangeAt = index && p.keyDerivedFrom ? p.tableSchema.fields.findIndex((f) => f.name === p.keyDerivedFrom!.column) : -1;
+  const keyRange = rangeAt >= 0 ? new ColumnRange(p.tableSchema.fields[rangeAt]!) : undefined;
   const writer = staged ? undefined : input.writerFor();
   let rows = 0;
   let batches = 0;
@@ -105,6 +109,7 @@ export async function readCall(input: CallInput): Promise<{ output: CallOutput; 
       if (batch.numRows > 0) {
         const typed = new RecordBatch(p.tableSchema, batch.data);
         if (index) index.add(hashKeys(p.keys.map((k) => typed.getChild(k)!), typed.numRows));
+        keyRange?.add(typed.data.children[rangeAt]!);
         if (staging) await staging.add(typed);
         else await writer!.write(typed);
         rows += batch.numRows;
@@ -115,7 +120,7 @@ export async function readCall(input: CallInput): Promise<{ output: CallOutput; 
       step = await generator.next();
     }
     input.faults.check('staged');
-    if (staging) return { output: { kind: 'staged', staging, rows, batches, cursor: step.value, ...(index ? { index } : {}) } };
+    if (staging) return { output: { kind: 'staged', staging, rows, batches, cursor: step.value, ...(index ? { index } : {}), ...(keyRange ? { keyRange } : {}) } };
     return { output: { kind: 'written', files: await writer!.close(), rows, batches, cursor: step.value }, writer: writer! };
   } catch (error) {
     await generator.return(null).catch(() => {});

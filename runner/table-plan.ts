@@ -5,7 +5,7 @@
  */
 import { Schema, Type, type DataType, type Field } from 'apache-arrow';
 import { ConfigError, withTableMetadata, type LakeflowSource, type TableMetadata } from '../connector-spec/index.js';
-import type { Snapshot } from '../lakehouse/index.js';
+import { rangeable, type Snapshot } from '../lakehouse/index.js';
 import { scd2Schema } from './cdc-history.js';
 import type { TableSpec } from './pipeline-spec.js';
 
@@ -17,6 +17,8 @@ export interface Plan {
   readonly partitionBy?: string;
   readonly cursorField?: string;
   readonly snapshotGroupBy?: string;
+  /** The source's `keyDerivedFrom`, when the table's keys are the source's own and the column can be ranged (cdc merges skip files by it). */
+  readonly keyDerivedFrom?: NonNullable<TableMetadata['keyDerivedFrom']>;
   /** Facts for `--full-refresh`: the oldest partition value a read from the start covers. */
   readonly freshReadFrom?: TableMetadata['freshReadFrom'];
   /** Schema of the source batches, with the effective table metadata. */
@@ -51,6 +53,7 @@ export async function planTable(source: LakeflowSource, spec: TableSpec): Promis
     ...(meta.partitionBy !== undefined ? { partitionBy: meta.partitionBy } : {}),
   });
   const scd2 = spec.scdType === 'SCD_TYPE_2' && ingestion === 'cdc';
+  const keyDerivedFrom = ingestion === 'cdc' && !scd2 ? usableKeyDerivation(meta, keys, schema) : undefined;
   return {
     ingestion,
     keys,
@@ -62,7 +65,22 @@ export async function planTable(source: LakeflowSource, spec: TableSpec): Promis
     ...(meta.cursorField !== undefined ? { cursorField: meta.cursorField } : {}),
     ...(meta.snapshotGroupBy !== undefined ? { snapshotGroupBy: meta.snapshotGroupBy } : {}),
     ...(meta.freshReadFrom !== undefined ? { freshReadFrom: meta.freshReadFrom } : {}),
+    ...(keyDerivedFrom !== undefined ? { keyDerivedFrom } : {}),
   };
+}
+
+/**
+ * The source's `keyDerivedFrom` when it holds for this table: its keys are the source's `primaryKeys` (an override
+ * makes other rows equal), and it names an integer or timestamp column with a finite `within` ≥ 0. Anything else is
+ * not used (the merge then reads every candidate file's keys, as without it).
+ */
+function usableKeyDerivation(meta: TableMetadata, keys: readonly string[], schema: Schema): TableMetadata['keyDerivedFrom'] {
+  const derived = meta.keyDerivedFrom;
+  if (derived === undefined) return undefined;
+  if (keys.length !== meta.primaryKeys.length || keys.some((k, i) => k !== meta.primaryKeys[i])) return undefined;
+  const field = schema.fields.find((f) => f.name === derived.column);
+  if (field === undefined || !rangeable(field) || !Number.isFinite(derived.within) || derived.within < 0) return undefined;
+  return derived;
 }
 
 /** A column's type as the table format keeps it (a timestamp's unit and a map's child names are the writer's business). */

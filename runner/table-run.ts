@@ -278,12 +278,18 @@ class TableRun {
       } else {
         writer = this.writer(undefined, 'calling-thread');
         const common = { table: this.table, live, staging: output.staging, keys: p.keys, sequenceBy: p.sequenceBy, writer, ...(p.partitionBy !== undefined ? { partitionBy: p.partitionBy } : {}), ...(this.ctx.stop ? { signal: this.ctx.stop } : {}) };
-        const merged = p.scd2 ? await mergeHistory({ ...common, sourceSchema: p.tableSchema, outputSchema: p.outputSchema }) : await mergeCdc({ ...common, index: output.index!, schema: p.tableSchema, ...this.mergeLanes() });
+        const merged = p.scd2 ? await mergeHistory({ ...common, sourceSchema: p.tableSchema, outputSchema: p.outputSchema }) : await mergeCdc({ ...common, index: output.index!, schema: p.tableSchema, ...this.mergeLanes(), ...(output.keyRange && p.keyDerivedFrom ? { keyRange: { range: output.keyRange, within: p.keyDerivedFrom.within } } : {}) });
         await output.staging.dispose();
         add = merged.add;
         remove = merged.remove;
         readPartitions = merged.readPartitions;
         this.report.rowsMerged += merged.rowsMerged;
+        if ('keyFilesRead' in merged) {
+          // Live files whose keys the merge looked up, and those their stats ruled out (keyDerivedFrom).
+          const counters = this.stats.counters;
+          counters['merge_files_keys_read'] = (counters['merge_files_keys_read'] ?? 0) + merged.keyFilesRead;
+          counters['merge_files_skipped_by_stats'] = (counters['merge_files_skipped_by_stats'] ?? 0) + merged.keyFilesSkipped;
+        }
         operation = snapshot ? 'MERGE' : 'CREATE TABLE';
       }
     } catch (error) {

@@ -49,8 +49,8 @@ function compareBytes(a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array
   return aEnd - aStart - (bEnd - bStart);
 }
 
-/** Running statistics of one stored column. */
-class ColumnStats {
+/** Running statistics of one stored column (also what `ColumnRange` tracks a call's range with). */
+export class ColumnStats {
   readonly name: string;
   readonly kind: Kind;
   readonly type: DataType;

@@ -7,7 +7,7 @@
 import { afterAll } from 'vitest';
 import type { Cursor } from '../../connector-spec/index.js';
 import { describeConnectorAcceptance } from '../../connector-spec/acceptance/index.js';
-import { NO_RATE_LIMITS, startEmulator } from '../../emulator/index.js';
+import { NO_RATE_LIMITS, startEmulator, type IngestEvent } from '../../emulator/index.js';
 import { createMixpanelSource } from './index.js';
 import { digestOf } from './profiles/window-digest.js';
 import { GROUP_COLUMNS } from './profiles/schema.js';
@@ -50,11 +50,17 @@ emulator.data.setGroupProfiles(DATA_GROUP, [
 emulator.data.addCohort({ name: 'Companies', dataGroupId: DATA_GROUP, members: ['acme'] });
 
 let added = 0;
+let lastEvent: IngestEvent | undefined;
+
 async function addData(table: string): Promise<void> {
   added++;
   const d = emulator.data;
   if (table === 'events') {
-    d.importEvents([{ event: 'Acceptance', properties: { time: clock - 60_000, distinct_id: `acc-${added}`, $insert_id: `acceptance-${added}`, plan: 'pro' } }]);
+    const event: IngestEvent = { event: 'Acceptance', properties: { time: clock - 60_000, distinct_id: `acc-${added}`, $insert_id: `acceptance-${added}`, plan: 'pro' } };
+    // With a re-sent copy of the event the last addData added (same dedupe key, processed now): the next trigger
+    // reads that key again, which the keyDerivedFrom check compares.
+    d.importEvents(lastEvent === undefined ? [event] : [event, lastEvent]);
+    lastEvent = event;
   } else if (table === 'engage') {
     d.setProfile(`acceptance-user-${added}`, { $name: `Acceptance ${added}`, $email: `a${added}@example.com` });
   } else if (table === 'cohorts') {

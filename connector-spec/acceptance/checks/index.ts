@@ -1,7 +1,7 @@
 /** Every check, in the order the suite runs them. Checks that call addData come last in a table. */
 import type { SourceCheck, TableCheck } from './check.js';
 import { cursorsRoundTrip, futureCursorYieldsNothing, noRecordsWithUnchangedCursor, nullAndEmptyStartAlike, readsTerminate } from './cursors.js';
-import { fullReadsGrow, noLossAcrossTriggers, primaryKeysUnique, resumesFromEveryCursor } from './keys.js';
+import { fullReadsGrow, keyDerivationHolds, noLossAcrossTriggers, primaryKeysUnique, resumesFromEveryCursor } from './keys.js';
 import { batchesMatchSchema, everyColumnPopulated, noAllNullRecord, nonNullableNonNull, primaryKeysNonNull, readsRecords } from './records.js';
 import { badOptionsThrow, metadataValid, schemaDeterministic } from './schema.js';
 import { noSecretLeaks } from './secrets.js';
@@ -35,5 +35,6 @@ export const TABLE_CHECKS: readonly TableCheck[] = [
   noSecretLeaks,
   fullReadsGrow,
   noLossAcrossTriggers,
+  keyDerivationHolds,
   addedKeysAppear,
 ];

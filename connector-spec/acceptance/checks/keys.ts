@@ -11,6 +11,9 @@
  * - subset: every key of a full read is in the next full read (after `addData`, when given).
  * - triggers: read to convergence, addData, read again with a new source from the cursor: the union equals
  *   a fresh full read, key-wise, and the fresh read has a key the first did not (else the check is vacuous).
+ * - key derivation (`keyDerivedFrom`): over a full read and, after addData, the next trigger's read, rows of one
+ *   key hold the column less than `within` apart, or all null (a merge skips files by it: a false claim would
+ *   leave an old row beside its update).
  */
 import type { TableMetadata } from '../../types.js';
 import type { TableContext } from '../context.js';
@@ -146,5 +149,52 @@ export const noLossAcrossTriggers: TableCheck = {
     if (lost.length > 0) fail(`${ctx.name}: keys a fresh full read yields were read by neither trigger (lost between triggers): ${preview(lost)}`);
     const extra = difference(union, fresh);
     if (extra.length > 0) fail(`${ctx.name}: keys read by the triggers are missing from a fresh full read: ${preview(extra)}`);
+  },
+};
+
+/** A `keyDerivedFrom` column's value as a number (timestamps arrive as milliseconds); null for a null. */
+function derivedValue(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Date) return value.getTime();
+  return typeof value === 'number' ? value : Number.NaN;
+}
+
+export const keyDerivationHolds: TableCheck = {
+  id: 'rows of one key agree on keyDerivedFrom',
+  scope: 'table',
+  mutatesData: true,
+  async run(ctx: TableContext) {
+    const meta = await ctx.metadata();
+    const derived = meta.keyDerivedFrom;
+    if (derived === undefined) notApplicable('the table declares no keyDerivedFrom');
+    const first = await ctx.freshRead(null);
+    requireRecords(ctx.name, first, 'key derivation');
+    const rows = [...first.rows];
+    if (ctx.run.options.addData !== undefined) {
+      await ctx.run.options.addData(ctx.name);
+      rows.push(...(await ctx.freshRead(lastCursor(first))).rows);
+    }
+    const seen = new Map<string, { min: number; max: number } | null>();
+    let repeated = 0;
+    for (const row of rows) {
+      const key = rowKey(row, meta.primaryKeys);
+      const value = derivedValue(row[derived.column]);
+      if (Number.isNaN(value)) fail(`${ctx.name}: keyDerivedFrom column ${derived.column} holds ${safeText(row[derived.column])}, not an integer or a timestamp`);
+      if (!seen.has(key)) {
+        seen.set(key, value === null ? null : { min: value, max: value });
+        continue;
+      }
+      repeated++;
+      const range = seen.get(key)!;
+      if ((range === null) !== (value === null)) fail(`${ctx.name}: key ${key} has rows with ${derived.column} null and not null, so keyDerivedFrom does not hold`);
+      if (range === null || value === null) continue;
+      range.min = Math.min(range.min, value);
+      range.max = Math.max(range.max, value);
+      if (range.max - range.min >= derived.within) {
+        fail(`${ctx.name}: key ${key} has rows with ${derived.column} ${range.min} and ${range.max}, not less than keyDerivedFrom.within ${derived.within} apart`);
+      }
+    }
+    if (repeated === 0) notApplicable('no key was read twice (the reads hold no copies or updates to compare)');
   },
 };

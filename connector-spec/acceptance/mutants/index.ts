@@ -132,6 +132,28 @@ export const MUTANTS: readonly Mutant[] = [
       }),
   },
   {
+    name: 'key-derivation-false',
+    builtFor: 'rows of one key agree on keyDerivedFrom',
+    description: 'readTableMetadata(orders) claims keyDerivedFrom updated_at (within 1), which the update of o2 changes',
+    fails: ['orders > rows of one key agree on keyDerivedFrom'],
+    message: /key \["o2"\] has rows with updated_at \d+ and \d+, not less than keyDerivedFrom.within 1 apart/,
+    wrap: (s) =>
+      delegate(s, {
+        readTableMetadata: async (t, o) => (t === 'orders' ? { ...(await s.readTableMetadata(t, o)), keyDerivedFrom: { column: 'updated_at', within: 1 } } : s.readTableMetadata(t, o)),
+      }),
+  },
+  {
+    name: 'key-derivation-not-a-number-column',
+    builtFor: 'metadata is valid and matches the schema',
+    description: 'readTableMetadata(orders) names keyDerivedFrom note, a Utf8 column',
+    fails: ['orders > metadata is valid and matches the schema', 'orders > rows of one key agree on keyDerivedFrom'],
+    message: /keyDerivedFrom.column "note" must be an integer or timestamp column/,
+    wrap: (s) =>
+      delegate(s, {
+        readTableMetadata: async (t, o) => (t === 'orders' ? { ...(await s.readTableMetadata(t, o)), keyDerivedFrom: { column: 'note', within: 0 } } : s.readTableMetadata(t, o)),
+      }),
+  },
+  {
     name: 'column-renamed',
     builtFor: 'schema matches the committed snapshot',
     description: 'customers.email is renamed e_mail (schema and batches agree, the snapshot does not)',

@@ -72,4 +72,6 @@ export const EVENTS_METADATA: TableMetadata = Object.freeze({
   sequenceBy: Object.freeze(['time', 'mp_processing_time_ms']),
   ingestionType: 'cdc',
   partitionBy: 'event_date',
+  // Copies share the dedupe key, so their `time_raw` is in the same whole second (dedupe.ts): a merge skips files of other hours.
+  keyDerivedFrom: Object.freeze({ column: 'time_raw', within: 1000 }),
 });

@@ -1,0 +1,76 @@
+/**
+ * Data skipping by one column's Delta stats. `ColumnRange` tracks the range and null count of an integer or
+ * timestamp column over batches (with the same code that writes a file's stats, so both sides are rounded the same
+ * way: a timestamp's min down and max up to the millisecond), and `near(file, within)` says whether a data file's
+ * recorded range comes within `within` of it. A file whose stats are missing, or lack the column's bounds or null
+ * count, is always near: only what the stats prove is skipped.
+ */
+import { Type, type Data, type Field } from 'apache-arrow';
+import type { AddFile } from '../types.js';
+import { ColumnStats } from './stats.js';
+
+/** The column types a range is kept for: integers (signed up to 64 bits) and timestamps. */
+export function rangeable(field: Field): boolean {
+  const type = field.type;
+  if (type.typeId === Type.Timestamp) return true;
+  if (type.typeId !== Type.Int) return false;
+  const { bitWidth, isSigned } = type as typeof type & { bitWidth: number; isSigned: boolean };
+  return bitWidth < 64 || isSigned;
+}
+
+/** A stats bound as a number (timestamps in ms since the epoch); undefined when absent or not exact as a number. */
+function boundOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
+  if (typeof value === 'string') {
+    const ms = Date.parse(value);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+  return undefined;
+}
+
+function objectOf(value: unknown): Readonly<Record<string, unknown>> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+export class ColumnRange {
+  readonly #column: string;
+  readonly #stats: ColumnStats;
+
+  /** `field` must be an integer or timestamp column (`rangeable`). */
+  constructor(field: Field) {
+    if (!rangeable(field)) throw new TypeError(`ColumnRange: column ${field.name} is ${String(field.type)}, not an integer or a timestamp`);
+    this.#column = field.name;
+    this.#stats = new ColumnStats(field, false);
+  }
+
+  add(data: Data): void {
+    this.#stats.add(data);
+  }
+
+  /**
+   * False only when `file`'s stats prove that no row of it holds a value of this column less than `within` away
+   * from a value added here, nor a null when a null was added (units: the column's; milliseconds for timestamps).
+   */
+  near(file: AddFile, within: number): boolean {
+    if (file.stats === undefined) return true;
+    let stats: Readonly<Record<string, unknown>> | undefined;
+    try {
+      stats = objectOf(JSON.parse(file.stats));
+    } catch {
+      return true;
+    }
+    if (stats === undefined) return true;
+    const nulls = objectOf(stats['nullCount'])?.[this.#column];
+    const rows = stats['numRecords'];
+    const fileNulls = typeof nulls === 'number' ? nulls : undefined;
+    if (this.#stats.nulls > 0 && (fileNulls === undefined || fileNulls > 0)) return true;
+    const [min, max] = this.#stats.bounds().map((text) => (text === undefined ? undefined : boundOf(JSON.parse(text))));
+    if (!this.#stats.found) return false; // only nulls were added, and the file holds none
+    if (fileNulls !== undefined && typeof rows === 'number' && fileNulls >= rows) return false; // the file holds only nulls
+    const fileMin = boundOf(objectOf(stats['minValues'])?.[this.#column]) ?? -Infinity;
+    const fileMax = boundOf(objectOf(stats['maxValues'])?.[this.#column]) ?? Infinity;
+    const lo = min ?? -Infinity;
+    const hi = max ?? Infinity;
+    return fileMax > lo - within && fileMin < hi + within;
+  }
+}
