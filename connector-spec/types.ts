@@ -49,14 +49,14 @@ export interface TableMetadata {
    */
   readonly freshReadFrom?: { readonly column: string; readonly from: string; readonly reason?: string };
   /**
-   * An integer or timestamp column that rows of one key always hold less than `within` apart (or both null),
-   * because the key is built from it. A cdc merge then skips the data files whose range of the column (Delta stats)
-   * lies `within` or more away from every row of the call, without reading their keys. `within` is in the column's
-   * units (milliseconds for a timestamp). Used only while the table's keys are these `primaryKeys` (a spec that
-   * overrides `primary_keys` turns it off). Mixpanel events: `{ column: 'time_raw', within: 1000 }` (the dedupe key
-   * holds the event's time in whole seconds).
+   * An integer or timestamp column the key is built from, to a `granularity` (a positive integer): rows of one key
+   * have the same `floor(value / granularity)`, or are all null. A cdc merge then skips the data files whose range
+   * of the column (Delta stats) shares no such unit with the call's rows, without reading their keys. Values are in
+   * the column's units (milliseconds for a timestamp); granularity 1: rows of one key hold one value. Used only
+   * while the table's keys are these `primaryKeys` (a spec that overrides `primary_keys` turns it off). Mixpanel
+   * events: `{ column: 'time_raw', granularity: 1000 }` (the dedupe key holds the event's time in whole seconds).
    */
-  readonly keyDerivedFrom?: { readonly column: string; readonly within: number };
+  readonly keyDerivedFrom?: { readonly column: string; readonly granularity: number };
 }
 
 /** Table options as they arrive from `pipeline_spec.json` `table_configuration` (non-reserved keys). */

@@ -1,6 +1,6 @@
 /**
- * Step 1 of the cdc merge with the source's `keyDerivedFrom` (`keyRange`): a live file whose stats put the column
- * `within` or more away from every staged row is not read, and the merge's outcome is the one it has reading every
+ * Step 1 of the cdc merge with the source's `keyDerivedFrom` (`keyRange`): a live file whose stats share no unit of
+ * `granularity` (floor(value / granularity)) with the staged rows' range is not read, and the merge's outcome is the one it has reading every
  * file. Real Parquet files through a real table; staged batches spilled to the call's file.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,7 +36,7 @@ async function liveFile(rows: readonly Row[]): Promise<AddFile> {
   return writer.close();
 }
 
-/** Merge `staged` (one batch each) into `live`, with or without the key range on `t` (within 1000). */
+/** Merge `staged` (one batch each) into `live`, with or without the key range on `t` (granularity 1000). */
 async function merge(live: readonly AddFile[], staged: readonly (readonly Row[])[], withRange: boolean): Promise<{ result: CdcMergeResult; reads: string[] }> {
   const staging = new CallStaging({ dir: path.join(dir, `staging-${withRange}`), schema, memoryBytes: 0 });
   const index = new KeyHashIndex();
@@ -55,7 +55,7 @@ async function merge(live: readonly AddFile[], staged: readonly (readonly Row[])
   });
   const writer = new TableDataWriter({ table, schema, statsColumns: [], encodeOn: 'calling-thread', discard: async () => {} });
   try {
-    const result = await mergeCdc({ table, live, staging, index, keys: ['k'], sequenceBy: ['s'], schema, writer, ...(withRange ? { keyRange: { range, within: 1000 } } : {}) });
+    const result = await mergeCdc({ table, live, staging, index, keys: ['k'], sequenceBy: ['s'], schema, writer, ...(withRange ? { keyRange: { range, granularity: 1000 } } : {}) });
     return { result, reads };
   } finally {
     spy.mockRestore();
@@ -89,7 +89,7 @@ describe('a cdc merge with the key range of keyDerivedFrom', () => {
     const all = await merge(live, staged, false);
     const skipping = await merge(live, staged, true);
     expect(all.reads.sort()).toEqual([early.path, late.path, nulls.path].sort());
-    // early ends 9 100 before the call's first t; nulls holds a null (the call has none) and 20 000 (7 500 past its last).
+    // early's units are 0 … 0 and the call's 10 … 12; nulls holds a null (the call has none) and 20 000 (unit 20).
     expect(skipping.reads).toEqual([late.path]);
     expect([skipping.result.keyFilesRead, skipping.result.keyFilesSkipped]).toEqual([1, 2]);
     expect([all.result.keyFilesRead, all.result.keyFilesSkipped]).toEqual([3, 0]);
@@ -100,13 +100,20 @@ describe('a cdc merge with the key range of keyDerivedFrom', () => {
     expect(await tableAfter(live, skipping.result)).toEqual(expected);
   });
 
-  it('a staged null meets the file holding nulls; a row within `within` of a file is looked up there', async () => {
+  it('a staged null meets the file holding nulls; a row in a unit a file spans is looked up there', async () => {
     const early = await liveFile([['a', 0, 1], ['b', 900, 1]]);
     const nulls = await liveFile([['n', null, 1], ['m', 20_000, 1]]);
-    const { result, reads } = await merge([early, nulls], [[['n', null, 2], ['c', 1_899, 1]]], true);
-    expect(reads.sort()).toEqual([early.path, nulls.path].sort()); // 1 899 − 900 < 1 000: early is near
+    const { result, reads } = await merge([early, nulls], [[['n', null, 2], ['c', 999, 1]]], true);
+    expect(reads.sort()).toEqual([early.path, nulls.path].sort()); // 999 is in unit 0, as early's 0 … 900
     expect(result.remove.map((f) => f.path)).toEqual([nulls.path]);
     expect(await tableAfter([early, nulls], result)).toEqual(['a:1', 'b:1', 'c:1', 'm:1', 'n:2']);
+  });
+
+  it('adjacent ranges in different units: a call starting at 1 000 does not read a file ending at 999', async () => {
+    const before = await liveFile([['a', 0, 1], ['b', 999, 1]]);
+    const { result, reads } = await merge([before], [[['c', 1_000, 1], ['d', 1_500, 1]]], true);
+    expect(reads).toEqual([]);
+    expect(await tableAfter([before], result)).toEqual(['a:1', 'b:1', 'c:1', 'd:1']);
   });
 
   it('trusts the declaration: rows that break it (a re-sent key with another t) leave the old row beside the new one', async () => {

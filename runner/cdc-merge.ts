@@ -54,9 +54,9 @@ export interface CdcMergeInput {
   readonly lanesFromRows?: number;
   /**
    * The staged rows' range of the source's `keyDerivedFrom` column: step 1 reads no keys of a live file whose stats
-   * put that column `within` or more away from it (no key of the call can be in it).
+   * share no unit of `granularity` with it (no key of the call can be in it).
    */
-  readonly keyRange?: { readonly range: ColumnRange; readonly within: number };
+  readonly keyRange?: { readonly range: ColumnRange; readonly granularity: number };
 }
 
 export interface CdcMergeResult {
@@ -186,7 +186,7 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
   const suspects = new Set<number>(index.duplicates());
   const hitFiles: AddFile[] = [];
   const keyRange = input.keyRange;
-  const lookups = keyRange === undefined ? candidates : candidates.filter((file) => keyRange.range.near(file, keyRange.within));
+  const lookups = keyRange === undefined ? candidates : candidates.filter((file) => keyRange.range.near(file, keyRange.granularity));
   for (const file of lookups) {
     let hit = false;
     for await (const group of input.table.readDataFile(file, { columns: keys })) {

@@ -71,7 +71,7 @@ export async function planTable(source: LakeflowSource, spec: TableSpec): Promis
 
 /**
  * The source's `keyDerivedFrom` when it holds for this table: its keys are the source's `primaryKeys` (an override
- * makes other rows equal), and it names an integer or timestamp column with a finite `within` ≥ 0. Anything else is
+ * makes other rows equal), and it names an integer or timestamp column with a positive integer `granularity`. Anything else is
  * not used (the merge then reads every candidate file's keys, as without it).
  */
 function usableKeyDerivation(meta: TableMetadata, keys: readonly string[], schema: Schema): TableMetadata['keyDerivedFrom'] {
@@ -79,7 +79,7 @@ function usableKeyDerivation(meta: TableMetadata, keys: readonly string[], schem
   if (derived === undefined) return undefined;
   if (keys.length !== meta.primaryKeys.length || keys.some((k, i) => k !== meta.primaryKeys[i])) return undefined;
   const field = schema.fields.find((f) => f.name === derived.column);
-  if (field === undefined || !rangeable(field) || !Number.isFinite(derived.within) || derived.within < 0) return undefined;
+  if (field === undefined || !rangeable(field) || !Number.isSafeInteger(derived.granularity) || derived.granularity < 1) return undefined;
   return derived;
 }
 

@@ -278,7 +278,7 @@ class TableRun {
       } else {
         writer = this.writer(undefined, 'calling-thread');
         const common = { table: this.table, live, staging: output.staging, keys: p.keys, sequenceBy: p.sequenceBy, writer, ...(p.partitionBy !== undefined ? { partitionBy: p.partitionBy } : {}), ...(this.ctx.stop ? { signal: this.ctx.stop } : {}) };
-        const merged = p.scd2 ? await mergeHistory({ ...common, sourceSchema: p.tableSchema, outputSchema: p.outputSchema }) : await mergeCdc({ ...common, index: output.index!, schema: p.tableSchema, ...this.mergeLanes(), ...(output.keyRange && p.keyDerivedFrom ? { keyRange: { range: output.keyRange, within: p.keyDerivedFrom.within } } : {}) });
+        const merged = p.scd2 ? await mergeHistory({ ...common, sourceSchema: p.tableSchema, outputSchema: p.outputSchema }) : await mergeCdc({ ...common, index: output.index!, schema: p.tableSchema, ...this.mergeLanes(), ...(output.keyRange && p.keyDerivedFrom ? { keyRange: { range: output.keyRange, granularity: p.keyDerivedFrom.granularity } } : {}) });
         await output.staging.dispose();
         add = merged.add;
         remove = merged.remove;

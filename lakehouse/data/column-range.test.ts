@@ -1,7 +1,7 @@
 /**
  * ColumnRange: a call's range of an integer or timestamp column against the stats real data files recorded
- * (written through createDataFile): a file is skipped only when its stats prove no value comes within `within`,
- * and nulls meet only nulls. Files without stats, or without the column's bounds, are never skipped.
+ * (written through createDataFile): a file is skipped only when its stats prove no value shares a unit of
+ * `granularity` (floor(value / granularity)) with the call's, and nulls meet only nulls. Files without stats, or without the column's bounds, are never skipped.
  */
 import { Field, Float64, Int32, Int64, Schema, TimeUnit, Timestamp, Uint64, Utf8, type RecordBatch } from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -53,17 +53,19 @@ function rangeOf(column: string, b: RecordBatch): ColumnRange {
 }
 
 describe('ColumnRange.near', () => {
-  it('an Int64 column: near within `within` of the call range, skipped from `within` away on either side', async () => {
+  it('an Int64 column: near when a unit of `granularity` (floor(value / granularity)) holds values of both, else skipped', async () => {
     const file = await fileOf(3, { n: [100n, 150n, 200n] }); // the file's range: [100, 200]
     const call = (values: bigint[]): ColumnRange => rangeOf('n', batch(values.length, { n: values }));
-    expect(call([300n, 400n]).near(file, 1000)).toBe(true);
-    expect(call([300n, 400n]).near(file, 101)).toBe(true); // 300 − 200 < 101
-    expect(call([300n, 400n]).near(file, 100)).toBe(false); // 300 − 200 is not less than 100
     expect(call([201n]).near(file, 1)).toBe(false);
     expect(call([200n]).near(file, 1)).toBe(true);
+    expect(call([201n]).near(file, 2)).toBe(true); // 200 and 201 are both in unit 100
+    expect(call([202n]).near(file, 2)).toBe(false);
     expect(call([-5n, 99n]).near(file, 1)).toBe(false);
-    expect(call([-5n, 99n]).near(file, 2)).toBe(true);
-    expect(call([0n, 1000n]).near(file, 0)).toBe(true); // the call's range covers the file's, with no value in it: still near (ranges, not values)
+    expect(call([-5n, 99n]).near(file, 100)).toBe(false); // units −1 … 0 against 1 … 2
+    expect(call([-5n, 99n]).near(file, 101)).toBe(true); // units −1 … 0 against 0 … 1
+    expect(call([300n, 400n]).near(file, 1000)).toBe(true);
+    expect(call([300n, 400n]).near(file, 100)).toBe(false);
+    expect(call([0n, 1000n]).near(file, 1)).toBe(true); // the call's range covers the file's, with no value in it: still near (ranges, not values)
   });
 
   it('nulls: a call with nulls is near any file that may hold one; a call without values is near none without', async () => {
@@ -71,8 +73,8 @@ describe('ColumnRange.near', () => {
     const noNulls = await fileOf(2, { n: [5n, 6n] });
     const onlyNulls = await fileOf(2, { n: [null, null] });
     const nullCall = rangeOf('n', batch(2, { n: [null, null] }));
-    expect(nullCall.near(withNulls, 0)).toBe(true);
-    expect(nullCall.near(onlyNulls, 0)).toBe(true);
+    expect(nullCall.near(withNulls, 1)).toBe(true);
+    expect(nullCall.near(onlyNulls, 1)).toBe(true);
     expect(nullCall.near(noNulls, 1_000_000)).toBe(false);
     const farCall = rangeOf('n', batch(1, { n: [1000n] }));
     expect(farCall.near(withNulls, 10)).toBe(false);
@@ -84,9 +86,10 @@ describe('ColumnRange.near', () => {
     const file = await fileOf(2, { t: [10_000, 20_000], tu: [10_000_000n, 20_000_500n] }); // tu: 10 000 ms … 20 000.5 ms
     expect(rangeOf('t', batch(1, { t: [21_000] })).near(file, 1000)).toBe(false);
     expect(rangeOf('t', batch(1, { t: [20_999] })).near(file, 1000)).toBe(true);
-    expect(rangeOf('tu', batch(1, { tu: [21_000_000n] })).near(file, 1000)).toBe(true); // the file's max is 20 001 ms once rounded up
-    expect(rangeOf('tu', batch(1, { tu: [21_002_000n] })).near(file, 1000)).toBe(false);
-    expect(rangeOf('t', batch(1, { t: [9_000] })).near(file, 1000)).toBe(false);
+    expect(rangeOf('t', batch(1, { t: [9_999] })).near(file, 1000)).toBe(false);
+    expect(rangeOf('tu', batch(1, { tu: [20_999_000n] })).near(file, 1000)).toBe(true);
+    expect(rangeOf('tu', batch(1, { tu: [20_001_000n] })).near(file, 1)).toBe(true); // the file's max is 20 001 ms once rounded up
+    expect(rangeOf('tu', batch(1, { tu: [20_002_000n] })).near(file, 1)).toBe(false);
     expect(rangeOf('i', batch(1, { i: [7] })).near(await fileOf(2, { i: [1, 2] }), 5)).toBe(false);
   });
 
@@ -107,8 +110,8 @@ describe('ColumnRange.near', () => {
     expect(call.near(edited((s) => (s.maxValues['n'] = 2 ** 60)), 1)).toBe(true);
     expect(call.near({ ...file, stats: 'not json' }, 1)).toBe(true);
     const nullCall = rangeOf('n', batch(1, { n: [null] }));
-    expect(nullCall.near(file, 0)).toBe(false);
-    expect(nullCall.near(edited((s) => delete s.nullCount['n']), 0)).toBe(true);
+    expect(nullCall.near(file, 1)).toBe(false);
+    expect(nullCall.near(edited((s) => delete s.nullCount['n']), 1)).toBe(true);
   });
 
   it('ranges integer and timestamp columns only', () => {

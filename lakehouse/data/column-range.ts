@@ -1,9 +1,9 @@
 /**
  * Data skipping by one column's Delta stats. `ColumnRange` tracks the range and null count of an integer or
  * timestamp column over batches (with the same code that writes a file's stats, so both sides are rounded the same
- * way: a timestamp's min down and max up to the millisecond), and `near(file, within)` says whether a data file's
- * recorded range comes within `within` of it. A file whose stats are missing, or lack the column's bounds or null
- * count, is always near: only what the stats prove is skipped.
+ * way: a timestamp's min down and max up to the millisecond), and `near(file, granularity)` says whether a data
+ * file's recorded range shares a unit of `granularity` (a value's `floor(value / granularity)`) with it. A file whose
+ * stats are missing, or lack the column's bounds or null count, is always near: only what the stats prove is skipped.
  */
 import { Type, type Data, type Field } from 'apache-arrow';
 import type { AddFile } from '../types.js';
@@ -48,10 +48,11 @@ export class ColumnRange {
   }
 
   /**
-   * False only when `file`'s stats prove that no row of it holds a value of this column less than `within` away
-   * from a value added here, nor a null when a null was added (units: the column's; milliseconds for timestamps).
+   * False only when `file`'s stats prove that no row of it holds a value of this column in the same unit of
+   * `granularity` as a value added here (`floor(value / granularity)`), nor a null when a null was added. Values
+   * are in the column's units; milliseconds for timestamps.
    */
-  near(file: AddFile, within: number): boolean {
+  near(file: AddFile, granularity: number): boolean {
     if (file.stats === undefined) return true;
     let stats: Readonly<Record<string, unknown>> | undefined;
     try {
@@ -69,8 +70,7 @@ export class ColumnRange {
     if (fileNulls !== undefined && typeof rows === 'number' && fileNulls >= rows) return false; // the file holds only nulls
     const fileMin = boundOf(objectOf(stats['minValues'])?.[this.#column]) ?? -Infinity;
     const fileMax = boundOf(objectOf(stats['maxValues'])?.[this.#column]) ?? Infinity;
-    const lo = min ?? -Infinity;
-    const hi = max ?? Infinity;
-    return fileMax > lo - within && fileMin < hi + within;
+    const unit = (value: number): number => Math.floor(value / granularity);
+    return unit(fileMax) >= unit(min ?? -Infinity) && unit(fileMin) <= unit(max ?? Infinity);
   }
 }

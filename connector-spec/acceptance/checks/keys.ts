@@ -12,8 +12,8 @@
  * - triggers: read to convergence, addData, read again with a new source from the cursor: the union equals
  *   a fresh full read, key-wise, and the fresh read has a key the first did not (else the check is vacuous).
  * - key derivation (`keyDerivedFrom`): over a full read and, after addData, the next trigger's read, rows of one
- *   key hold the column less than `within` apart, or all null (a merge skips files by it: a false claim would
- *   leave an old row beside its update).
+ *   key hold the column in one unit of `granularity` (`floor(value / granularity)`), or all null (a merge skips
+ *   files by it: a false claim would leave an old row beside its update).
  */
 import type { TableMetadata } from '../../types.js';
 import type { TableContext } from '../context.js';
@@ -175,24 +175,22 @@ export const keyDerivationHolds: TableCheck = {
       await ctx.run.options.addData(ctx.name);
       rows.push(...(await ctx.freshRead(lastCursor(first))).rows);
     }
-    const seen = new Map<string, { min: number; max: number } | null>();
+    const seen = new Map<string, number | null>();
     let repeated = 0;
     for (const row of rows) {
       const key = rowKey(row, meta.primaryKeys);
       const value = derivedValue(row[derived.column]);
       if (Number.isNaN(value)) fail(`${ctx.name}: keyDerivedFrom column ${derived.column} holds ${safeText(row[derived.column])}, not an integer or a timestamp`);
       if (!seen.has(key)) {
-        seen.set(key, value === null ? null : { min: value, max: value });
+        seen.set(key, value);
         continue;
       }
       repeated++;
-      const range = seen.get(key)!;
-      if ((range === null) !== (value === null)) fail(`${ctx.name}: key ${key} has rows with ${derived.column} null and not null, so keyDerivedFrom does not hold`);
-      if (range === null || value === null) continue;
-      range.min = Math.min(range.min, value);
-      range.max = Math.max(range.max, value);
-      if (range.max - range.min >= derived.within) {
-        fail(`${ctx.name}: key ${key} has rows with ${derived.column} ${range.min} and ${range.max}, not less than keyDerivedFrom.within ${derived.within} apart`);
+      const first = seen.get(key)!;
+      if ((first === null) !== (value === null)) fail(`${ctx.name}: key ${key} has rows with ${derived.column} null and not null, so keyDerivedFrom does not hold`);
+      if (first === null || value === null) continue;
+      if (Math.floor(first / derived.granularity) !== Math.floor(value / derived.granularity)) {
+        fail(`${ctx.name}: key ${key} has rows with ${derived.column} ${first} and ${value}, in different units of keyDerivedFrom.granularity ${derived.granularity}`);
       }
     }
     if (repeated === 0) notApplicable('no key was read twice (the reads hold no copies or updates to compare)');

@@ -55,12 +55,12 @@ function metadataProblems(meta: TableMetadata, schema: Schema): string[] {
     if (type !== undefined && type !== Type.Utf8 && type !== Type.Date) problems.push(`partitionBy "${meta.partitionBy}" must be a Utf8 or Date column`);
   }
   if (meta.keyDerivedFrom !== undefined) {
-    const { column, within } = meta.keyDerivedFrom;
+    const { column, granularity } = meta.keyDerivedFrom;
     resolve('keyDerivedFrom.column', column);
     const type = fields.get(column)?.type;
     const integer = type?.typeId === Type.Int && ((type as typeof type & { bitWidth: number }).bitWidth < 64 || (type as typeof type & { isSigned: boolean }).isSigned);
     if (type !== undefined && !integer && type.typeId !== Type.Timestamp) problems.push(`keyDerivedFrom.column "${column}" must be an integer or timestamp column, not ${String(type)}`);
-    if (typeof within !== 'number' || !Number.isFinite(within) || within < 0) problems.push(`keyDerivedFrom.within must be a finite number ≥ 0, got ${JSON.stringify(within)}`);
+    if (!Number.isSafeInteger(granularity) || granularity < 1) problems.push(`keyDerivedFrom.granularity must be a positive integer, got ${JSON.stringify(granularity)}`);
   }
   return problems;
 }

@@ -134,12 +134,12 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: 'key-derivation-false',
     builtFor: 'rows of one key agree on keyDerivedFrom',
-    description: 'readTableMetadata(orders) claims keyDerivedFrom updated_at (within 1), which the update of o2 changes',
+    description: 'readTableMetadata(orders) claims keyDerivedFrom updated_at (granularity 1), which the update of o2 changes',
     fails: ['orders > rows of one key agree on keyDerivedFrom'],
-    message: /key \["o2"\] has rows with updated_at \d+ and \d+, not less than keyDerivedFrom.within 1 apart/,
+    message: /key \["o2"\] has rows with updated_at \d+ and \d+, in different units of keyDerivedFrom.granularity 1/,
     wrap: (s) =>
       delegate(s, {
-        readTableMetadata: async (t, o) => (t === 'orders' ? { ...(await s.readTableMetadata(t, o)), keyDerivedFrom: { column: 'updated_at', within: 1 } } : s.readTableMetadata(t, o)),
+        readTableMetadata: async (t, o) => (t === 'orders' ? { ...(await s.readTableMetadata(t, o)), keyDerivedFrom: { column: 'updated_at', granularity: 1 } } : s.readTableMetadata(t, o)),
       }),
   },
   {
@@ -150,7 +150,7 @@ export const MUTANTS: readonly Mutant[] = [
     message: /keyDerivedFrom.column "note" must be an integer or timestamp column/,
     wrap: (s) =>
       delegate(s, {
-        readTableMetadata: async (t, o) => (t === 'orders' ? { ...(await s.readTableMetadata(t, o)), keyDerivedFrom: { column: 'note', within: 0 } } : s.readTableMetadata(t, o)),
+        readTableMetadata: async (t, o) => (t === 'orders' ? { ...(await s.readTableMetadata(t, o)), keyDerivedFrom: { column: 'note', granularity: 1 } } : s.readTableMetadata(t, o)),
       }),
   },
   {

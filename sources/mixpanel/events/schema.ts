@@ -73,5 +73,5 @@ export const EVENTS_METADATA: TableMetadata = Object.freeze({
   ingestionType: 'cdc',
   partitionBy: 'event_date',
   // Copies share the dedupe key, so their `time_raw` is in the same whole second (dedupe.ts): a merge skips files of other hours.
-  keyDerivedFrom: Object.freeze({ column: 'time_raw', within: 1000 }),
+  keyDerivedFrom: Object.freeze({ column: 'time_raw', granularity: 1000 }),
 });
