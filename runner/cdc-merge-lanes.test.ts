@@ -12,7 +12,7 @@ import { ConfigError, TransientError, batchFromColumns } from '../connector-spec
 import type { AddFile, DeltaTable } from '../lakehouse/index.js';
 import { filesEncodedOnWorkers } from '../lakehouse/parquet/parquet-encoder.js';
 import { CallStaging } from './call-staging.js';
-import { MIN_LANE_FILE_ROWS, mergeCdc, splitJobs } from './cdc-merge.js';
+import { MAX_FILE_ROWS, MIN_LANE_FILE_ROWS, mergeCdc, splitJobs } from './cdc-merge.js';
 import { crashAt } from './faults.js';
 import { KeyHashIndex, hashKeys } from './key-index.js';
 import type { TableDataWriter } from './table-data-writer.js';
@@ -54,6 +54,21 @@ describe('splitJobs', () => {
     for (const j of out.slice(0, 2)) expect(j.batches).toEqual(Array.from({ length: j.batches.length }, (_, i) => j.batches[0]! + i));
     expect(out.flatMap((j) => j.files.map((f) => f.file.path))).toEqual(['f7.parquet', 'f8.parquet']);
     expect(out.find((j) => j.files.length > 0)!.batches.at(-1)).toBe(99);
+  });
+
+  it('one lane: a partition above MAX_FILE_ROWS staged rows is cut into files of contiguous runs, in order; smaller ones stay whole', () => {
+    const rows = 16_384;
+    const n = Math.ceil((2.5 * MAX_FILE_ROWS) / rows); // a 2.5M-row day: three files
+    const big = job('2026-03-31', Array.from({ length: n }, (_, i) => i), n * rows, [4]);
+    const small = job('2026-03-30', [n, n + 1], 2 * rows);
+    const out = splitJobs([small, big], 1, () => rows);
+    expect(out.map((j) => j.value)).toEqual(['2026-03-30', '2026-03-31', '2026-03-31', '2026-03-31']);
+    expect(out[0]).toEqual(small);
+    const pieces = out.slice(1);
+    expect(pieces.flatMap((j) => j.batches)).toEqual(big.batches);
+    for (const j of pieces) expect(j.rows).toBeLessThanOrEqual(MAX_FILE_ROWS);
+    expect(Math.max(...pieces.map((j) => j.rows)) - Math.min(...pieces.map((j) => j.rows))).toBeLessThanOrEqual(2 * rows);
+    expect(pieces.map((j) => j.files.length)).toEqual([0, 0, 1]); // rewritten files go with the last run
   });
 
   it('two lanes: a partition under twice the smallest lane file stays whole', () => {

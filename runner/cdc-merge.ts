@@ -92,19 +92,26 @@ interface WriteJob {
 export const LANES_FROM_ROWS = 262_144;
 /** A partition is cut for the lanes only into files of at least this many staged rows. */
 export const MIN_LANE_FILE_ROWS = 131_072;
+/**
+ * A partition written on the lanes with more staged rows than this is cut into files of contiguous rows (a 2.5M-event
+ * day into three of ~830k). The encoder worker's WebAssembly heap grows over a file and never shrinks (26 → 43 MiB
+ * over 1.67M rows, 29 over 1M): files of at most ~1M rows keep a 5M-event load's peak near a 1M load's.
+ */
+export const MAX_FILE_ROWS = 1_048_576;
 
 /**
  * The jobs for `lanes` lanes, largest first: a partition holding about a lane's share of the rows or more (and at least
- * twice MIN_LANE_FILE_ROWS) is cut into contiguous runs of its staged batches, one file each; its rewritten files go
- * with the last run. With one lane nothing is cut and the order is kept.
+ * twice MIN_LANE_FILE_ROWS), or more than MAX_FILE_ROWS, is cut into contiguous runs of its staged batches, one file
+ * each; its rewritten files go with the last run. With one lane only partitions above MAX_FILE_ROWS are cut, and the
+ * order is kept.
  */
 export function splitJobs(jobs: readonly WriteJob[], lanes: number, rowsOf: (batch: number) => number): WriteJob[] {
-  if (lanes <= 1) return [...jobs];
   const total = jobs.reduce((n, j) => n + j.rows, 0);
   const share = Math.max(MIN_LANE_FILE_ROWS, Math.ceil(total / lanes));
   const out: WriteJob[] = [];
   for (const job of jobs) {
-    const pieces = Math.min(lanes, Math.floor(job.rows / MIN_LANE_FILE_ROWS), Math.round(job.rows / share), job.batches.length);
+    const forLanes = lanes <= 1 ? 1 : Math.min(lanes, Math.floor(job.rows / MIN_LANE_FILE_ROWS), Math.round(job.rows / share));
+    const pieces = Math.min(job.batches.length, Math.max(forLanes, Math.ceil(job.rows / MAX_FILE_ROWS)));
     if (pieces <= 1) {
       out.push(job);
       continue;
@@ -124,7 +131,7 @@ export function splitJobs(jobs: readonly WriteJob[], lanes: number, rowsOf: (bat
     current.files.push(...job.files);
     out.push(current);
   }
-  return out.sort((a, b) => b.rows - a.rows);
+  return lanes <= 1 ? out : out.sort((a, b) => b.rows - a.rows);
 }
 
 /**
