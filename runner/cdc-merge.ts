@@ -13,8 +13,9 @@
  *  3. staged batches are written with their losing rows dropped (`takeRows` over the Arrow buffers), hit files
  *     holding a losing row are rewritten from column slices of the rows they keep, and every other file is left
  *     alone. A touched partition with more than COMPACT_ABOVE_FILES live files is compacted into the new files.
- *     A partitioned table is written one partition at a time: each touched partition gets one new file and only
- *     one file is open (one row group in the encoder), however the call's batches interleave partitions.
+ *     A partitioned table is written one partition at a time: each touched partition gets one new file (on the
+ *     encoder workers, one per MAX_FILE_ROWS staged rows) and only one file is open per writer (one row group in its
+ *     encoder), however the call's batches interleave partitions.
  * Copies re-sent within the call therefore collapse before anything is written.
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
