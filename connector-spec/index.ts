@@ -7,5 +7,6 @@ export * from './arrow/take.js';
 export * from './arrow/ipc-origin.js';
 export * from './runtime-entry.js';
 export * from './reserved-tables.js';
+export * from './key-derivation.js';
 export * from './lease/index.js';
 export * from './logger.js';

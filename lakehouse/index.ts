@@ -24,7 +24,7 @@ export { encodeAddPath, decodeAddPath, partitionKey } from './delta/paths.js';
 export { arrowToDeltaSchema, deltaToArrowSchema, parseDeltaSchema, deltaSchemaString } from './delta/schema.js';
 export { parseInterval, DEFAULT_DELETED_FILE_RETENTION_MS, DEFAULT_LOG_RETENTION_MS } from './delta/table-properties.js';
 export { CHECKPOINT_INTERVAL } from './delta/commit.js';
-export { ColumnRange, rangeable } from './data/index.js';
+export { ColumnRange } from './data/index.js';
 
 const DEFAULT_ENGINE_INFO = 'mixpanel-lakeflow';
 

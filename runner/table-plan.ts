@@ -4,8 +4,8 @@
  * way that would make a merge rewrite existing rows without some of their values.
  */
 import { Schema, Type, type DataType, type Field } from 'apache-arrow';
-import { ConfigError, withTableMetadata, type LakeflowSource, type TableMetadata } from '../connector-spec/index.js';
-import { rangeable, type Snapshot } from '../lakehouse/index.js';
+import { ConfigError, keyDerivationProblems, withTableMetadata, type LakeflowSource, type TableMetadata } from '../connector-spec/index.js';
+import type { Snapshot } from '../lakehouse/index.js';
 import { scd2Schema } from './cdc-history.js';
 import type { TableSpec } from './pipeline-spec.js';
 
@@ -78,9 +78,7 @@ function usableKeyDerivation(meta: TableMetadata, keys: readonly string[], schem
   const derived = meta.keyDerivedFrom;
   if (derived === undefined) return undefined;
   if (keys.length !== meta.primaryKeys.length || keys.some((k, i) => k !== meta.primaryKeys[i])) return undefined;
-  const field = schema.fields.find((f) => f.name === derived.column);
-  if (field === undefined || !rangeable(field) || !Number.isSafeInteger(derived.granularity) || derived.granularity < 1) return undefined;
-  return derived;
+  return keyDerivationProblems(derived, schema).length === 0 ? derived : undefined;
 }
 
 /** A column's type as the table format keeps it (a timestamp's unit and a map's child names are the writer's business). */

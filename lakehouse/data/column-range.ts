@@ -5,18 +5,10 @@
  * file's recorded range shares a unit of `granularity` (a value's `floor(value / granularity)`) with it. A file whose
  * stats are missing, or lack the column's bounds or null count, is always near: only what the stats prove is skipped.
  */
-import { Type, type Data, type Field } from 'apache-arrow';
+import type { Data, Field } from 'apache-arrow';
+import { rangeableType } from '../../connector-spec/index.js';
 import type { AddFile } from '../types.js';
 import { ColumnStats } from './stats.js';
-
-/** The column types a range is kept for: integers (signed up to 64 bits) and timestamps. */
-export function rangeable(field: Field): boolean {
-  const type = field.type;
-  if (type.typeId === Type.Timestamp) return true;
-  if (type.typeId !== Type.Int) return false;
-  const { bitWidth, isSigned } = type as typeof type & { bitWidth: number; isSigned: boolean };
-  return bitWidth < 64 || isSigned;
-}
 
 /** A stats bound as a number (timestamps in ms since the epoch); undefined when absent or not exact as a number. */
 function boundOf(value: unknown): number | undefined {
@@ -36,9 +28,9 @@ export class ColumnRange {
   readonly #column: string;
   readonly #stats: ColumnStats;
 
-  /** `field` must be an integer or timestamp column (`rangeable`). */
+  /** `field` must be an integer or timestamp column (`rangeableType`). */
   constructor(field: Field) {
-    if (!rangeable(field)) throw new TypeError(`ColumnRange: column ${field.name} is ${String(field.type)}, not an integer or a timestamp`);
+    if (!rangeableType(field.type)) throw new TypeError(`ColumnRange: column ${field.name} is ${String(field.type)}, not an integer or a timestamp`);
     this.#column = field.name;
     this.#stats = new ColumnStats(field, false);
   }

@@ -6,5 +6,5 @@
  */
 export { createDataFile, LAKEHOUSE_EMPTY_DATA_FILE, type DataFileDeps } from './writer.js';
 export { readDataFile } from './reader.js';
-export { ColumnRange, rangeable } from './column-range.js';
+export { ColumnRange } from './column-range.js';
 export { HIVE_DEFAULT_PARTITION, dataFilePath, escapePartitionName, unescapePartitionName, partitionValuesOfPath } from './partition-path.js';

@@ -1,6 +1,7 @@
 /** Schema and metadata checks: T4 (deterministic, unique names), T5 (metadata valid, keys resolve), bad options. */
 import { Type, type Schema } from 'apache-arrow';
 import { readTableMetadataFromSchema } from '../../arrow/schema-metadata.js';
+import { keyDerivationProblems } from '../../key-derivation.js';
 import type { TableMetadata } from '../../types.js';
 import type { TableContext } from '../context.js';
 import { fail, preview } from '../failures.js';
@@ -54,14 +55,7 @@ function metadataProblems(meta: TableMetadata, schema: Schema): string[] {
     const type = fields.get(meta.partitionBy)?.type.typeId;
     if (type !== undefined && type !== Type.Utf8 && type !== Type.Date) problems.push(`partitionBy "${meta.partitionBy}" must be a Utf8 or Date column`);
   }
-  if (meta.keyDerivedFrom !== undefined) {
-    const { column, granularity } = meta.keyDerivedFrom;
-    resolve('keyDerivedFrom.column', column);
-    const type = fields.get(column)?.type;
-    const integer = type?.typeId === Type.Int && ((type as typeof type & { bitWidth: number }).bitWidth < 64 || (type as typeof type & { isSigned: boolean }).isSigned);
-    if (type !== undefined && !integer && type.typeId !== Type.Timestamp) problems.push(`keyDerivedFrom.column "${column}" must be an integer or timestamp column, not ${String(type)}`);
-    if (!Number.isSafeInteger(granularity) || granularity < 1) problems.push(`keyDerivedFrom.granularity must be a positive integer, got ${JSON.stringify(granularity)}`);
-  }
+  if (meta.keyDerivedFrom !== undefined) problems.push(...keyDerivationProblems(meta.keyDerivedFrom, schema));
   return problems;
 }
 
