@@ -13,9 +13,10 @@
  *  3. staged batches are written with their losing rows dropped (`takeRows` over the Arrow buffers), hit files
  *     holding a losing row are rewritten from column slices of the rows they keep, and every other file is left
  *     alone. A touched partition with more than COMPACT_ABOVE_FILES live files is compacted into the new files.
- *     A partitioned table is written one partition at a time: each touched partition gets one new file (on the
- *     encoder workers, one per MAX_FILE_ROWS staged rows) and only one file is open per writer (one row group in its
- *     encoder), however the call's batches interleave partitions.
+ *     A partitioned table is written one partition at a time: each touched partition gets one new file, or several
+ *     when it holds more than MAX_FILE_ROWS rows (staged rows cut into contiguous runs, rewritten files packed whole
+ *     after them), and only one file is open per writer (one row group in its encoder), however the call's batches
+ *     interleave partitions.
  * Copies re-sent within the call therefore collapse before anything is written.
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
@@ -53,6 +54,8 @@ export interface CdcMergeInput {
   readonly lanes?: () => readonly TableDataWriter[];
   /** Staged rows from which the lanes are used (default LANES_FROM_ROWS). */
   readonly lanesFromRows?: number;
+  /** Rows above which a partition's new rows go to several files (default MAX_FILE_ROWS; tests set it low). */
+  readonly maxFileRows?: number;
   /**
    * The staged rows' range of the source's `keyDerivedFrom` column: step 1 reads no keys of a live file whose stats
    * share no unit of `granularity` with it (no key of the call can be in it).
@@ -103,16 +106,17 @@ export const MAX_FILE_ROWS = 1_048_576;
 /**
  * The jobs for `lanes` lanes, largest first: a partition holding about a lane's share of the rows or more (and at least
  * twice MIN_LANE_FILE_ROWS), or more than MAX_FILE_ROWS, is cut into contiguous runs of its staged batches, one file
- * each; its rewritten files go with the last run. With one lane only partitions above MAX_FILE_ROWS are cut, and the
- * order is kept.
+ * each. Its rewritten files follow its staged rows, each joining the last run while that run stays within
+ * MAX_FILE_ROWS and starting a new one otherwise (a file is never cut: its rows go to one new file). With one lane only
+ * partitions above MAX_FILE_ROWS are cut, and the order is kept.
  */
-export function splitJobs(jobs: readonly WriteJob[], lanes: number, rowsOf: (batch: number) => number): WriteJob[] {
+export function splitJobs(jobs: readonly WriteJob[], lanes: number, rowsOf: (batch: number) => number, maxFileRows = MAX_FILE_ROWS): WriteJob[] {
   const total = jobs.reduce((n, j) => n + j.rows, 0);
   const share = Math.max(MIN_LANE_FILE_ROWS, Math.ceil(total / lanes));
   const out: WriteJob[] = [];
   for (const job of jobs) {
     const forLanes = lanes <= 1 ? 1 : Math.min(lanes, Math.floor(job.rows / MIN_LANE_FILE_ROWS), Math.round(job.rows / share));
-    const pieces = Math.min(job.batches.length, Math.max(forLanes, Math.ceil(job.rows / MAX_FILE_ROWS)));
+    const pieces = Math.min(job.batches.length + job.files.length, Math.max(forLanes, Math.ceil(job.rows / maxFileRows)));
     if (pieces <= 1) {
       out.push(job);
       continue;
@@ -120,19 +124,31 @@ export function splitJobs(jobs: readonly WriteJob[], lanes: number, rowsOf: (bat
     const per = job.rows / pieces;
     let current: WriteJob = { value: job.value, batches: [], files: [], rows: 0 };
     let made = 0;
+    const cut = (): void => {
+      made++;
+      out.push(current);
+      current = { value: job.value, batches: [], files: [], rows: 0 };
+    };
     for (const b of job.batches) {
-      if (current.rows >= per && made + 1 < pieces) {
-        made++;
-        out.push(current);
-        current = { value: job.value, batches: [], files: [], rows: 0 };
-      }
+      const rows = rowsOf(b);
+      if (current.rows > 0 && ((current.rows >= per && made + 1 < pieces) || current.rows + rows > maxFileRows)) cut();
       current.batches.push(b);
-      current.rows += rowsOf(b);
+      current.rows += rows;
     }
-    current.files.push(...job.files);
+    for (const file of job.files) {
+      const rows = keptRowsOf(file);
+      if (current.rows > 0 && current.rows + rows > maxFileRows) cut();
+      current.files.push(file);
+      current.rows += rows;
+    }
     out.push(current);
   }
   return lanes <= 1 ? out : out.sort((a, b) => b.rows - a.rows);
+}
+
+/** Rows a rewritten file keeps (its `numRecords` less its losers; 0 when the file has no stats). */
+function keptRowsOf({ file, drop }: { readonly file: AddFile; readonly drop: ReadonlySet<number> | undefined }): number {
+  return Math.max(0, (file.numRecords ?? 0) - (drop?.size ?? 0));
 }
 
 /**
@@ -238,7 +254,7 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
     }
   };
   // One job per new file: a partition's staged rows (an unpartitioned table's: all of them), then the rows kept from
-  // its rewritten files. One file open at a time per writer, so its encoder buffers one row group, not one per open
+  // its rewritten files; above MAX_FILE_ROWS, several (splitJobs). One file open at a time per writer, so its encoder buffers one row group, not one per open
   // file. A staged batch holding rows of several partitions (late events) is read once for each.
   const byPartition = new Map<string, WriteJob>();
   const entry = (value: PartitionValue): WriteJob => {
@@ -257,7 +273,7 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
   for (const r of rewrite.values()) {
     const e = entry(partitionBy === undefined ? null : (r.file.partitionValues[partitionBy] ?? null));
     e.files.push(r);
-    e.rows += r.file.numRecords ?? 0;
+    e.rows += keptRowsOf(r);
   }
   const runJob = async (writer: TableDataWriter, { value, batches, files }: WriteJob): Promise<void> => {
     for await (const { index: b, batch } of staging.read(batches)) {
@@ -273,7 +289,7 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
   if (lanes.length > 0) {
     const add: AddFile[] = [];
     try {
-      await runOnLanes(splitJobs([...byPartition.values()], lanes.length, (b) => staging.rowsOf(b)), lanes, runJob);
+      await runOnLanes(splitJobs([...byPartition.values()], lanes.length, (b) => staging.rowsOf(b), input.maxFileRows), lanes, runJob);
       await resolver.finish(); // every batch was resolved for its job; this only completes the counts
       for (const lane of lanes) add.push(...(await lane.close()));
     } catch (error) {
@@ -284,7 +300,7 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
     add.push(...(await input.writer.close())); // nothing was written to it
     return result(add);
   }
-  for (const job of byPartition.values()) await runJob(input.writer, job);
+  for (const job of splitJobs([...byPartition.values()], 1, (b) => staging.rowsOf(b), input.maxFileRows)) await runJob(input.writer, job);
   await resolver.finish();
   return result(await input.writer.close());
 
