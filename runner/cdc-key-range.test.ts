@@ -3,41 +3,28 @@
  * `granularity` (floor(value / granularity)) with the staged rows' range is not read, and the merge's outcome is the one it has reading every
  * file. Real Parquet files through a real table; staged batches spilled to the call's file.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { batchFromColumns } from '../connector-spec/index.js';
-import { ColumnRange, LocalStore, lakehouseOnStore, type AddFile, type DeltaTable } from '../lakehouse/index.js';
+import { ColumnRange, type AddFile } from '../lakehouse/index.js';
 import { CallStaging } from './call-staging.js';
 import { mergeCdc, type CdcMergeResult } from './cdc-merge.js';
 import { KeyHashIndex, hashKeys } from './key-index.js';
 import { TableDataWriter } from './table-data-writer.js';
+import { mergeTableEachTest, rowsAfterMerge, writeLiveFile } from './testing/merge-table.js';
 
 /** k: the key; t: a time the key is built from (copies share it); s: the sequence. */
 const schema = new Schema([new Field('k', new Utf8(), false), new Field('t', new Int64(), true), new Field('s', new Int64(), false)]);
 type Row = readonly [key: string, time: number | null, seq: number];
 const batchOf = (rows: readonly Row[]) => batchFromColumns(schema, [rows.map((r) => r[0]), rows.map((r) => (r[1] === null ? null : BigInt(r[1]))), rows.map((r) => BigInt(r[2]))]);
 
-let dir: string;
-let table: DeltaTable;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'cdc-key-range-'));
-  table = lakehouseOnStore(new LocalStore(path.join(dir, 'lake'))).table('t');
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function liveFile(rows: readonly Row[]): Promise<AddFile> {
-  const writer = await table.createDataFile({ partitionValues: {}, schema, encodeOn: 'calling-thread' });
-  await writer.write(batchOf(rows));
-  return writer.close();
-}
+const current = mergeTableEachTest('cdc-key-range-');
+const liveFile = (rows: readonly Row[]): Promise<AddFile> => writeLiveFile(current().table, schema, batchOf(rows));
 
 /** Merge `staged` (one batch each) into `live`, with or without the key range on `t` (granularity 1000). */
 async function merge(live: readonly AddFile[], staged: readonly (readonly Row[])[], withRange: boolean): Promise<{ result: CdcMergeResult; reads: string[] }> {
+  const { dir, table } = current();
   const staging = new CallStaging({ dir: path.join(dir, `staging-${withRange}`), schema, memoryBytes: 0 });
   const index = new KeyHashIndex();
   const range = new ColumnRange(schema.fields[1]!);
@@ -63,19 +50,7 @@ async function merge(live: readonly AddFile[], staged: readonly (readonly Row[])
   }
 }
 
-/** The rows of the files `result` adds plus the live files it keeps, as "key:seq", sorted. */
-async function tableAfter(live: readonly AddFile[], result: CdcMergeResult): Promise<string[]> {
-  const removed = new Set(result.remove.map((f) => f.path));
-  const out: string[] = [];
-  for (const file of [...live.filter((f) => !removed.has(f.path)), ...result.add]) {
-    for await (const group of table.readDataFile(file, { schema })) {
-      const k = group.getChild('k')!;
-      const s = group.getChild('s')!;
-      for (let r = 0; r < group.numRows; r++) out.push(`${String(k.get(r))}:${String(s.get(r))}`);
-    }
-  }
-  return out.sort();
-}
+const tableAfter = (live: readonly AddFile[], result: CdcMergeResult): Promise<string[]> => rowsAfterMerge(current().table, schema, live, result);
 
 describe('a cdc merge with the key range of keyDerivedFrom', () => {
   it('reads the keys of the live files near the call and skips the rest; the table is the one reading every file gives', async () => {

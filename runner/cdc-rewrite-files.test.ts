@@ -5,41 +5,29 @@
  * same size, not one file of the whole day that every later run rewrites again. Real Parquet files through a real
  * table, on the calling thread and on an encoder worker; the rows read back are exactly the merged ones.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Field, Int64, Schema, Utf8 } from 'apache-arrow';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { batchFromColumns } from '../connector-spec/index.js';
-import { LocalStore, lakehouseOnStore, type AddFile, type DeltaTable } from '../lakehouse/index.js';
+import type { AddFile } from '../lakehouse/index.js';
 import { CallStaging } from './call-staging.js';
 import { COMPACT_ABOVE_FILES, mergeCdc, splitJobs, type CdcMergeResult } from './cdc-merge.js';
 import { KeyHashIndex, hashKeys } from './key-index.js';
 import { TableDataWriter } from './table-data-writer.js';
+import { keySeqRows, mergeTableEachTest, rowsAfterMerge, writeLiveFile } from './testing/merge-table.js';
 
 const schema = new Schema([new Field('k', new Utf8(), false), new Field('s', new Int64(), false)]);
 type Row = readonly [key: string, seq: number];
 const batchOf = (rows: readonly Row[]) => batchFromColumns(schema, [rows.map((r) => r[0]), rows.map((r) => BigInt(r[1]))]);
 const rowsNamed = (prefix: string, n: number, seq = 1): Row[] => Array.from({ length: n }, (_, i) => [`${prefix}${i}`, seq] as const);
 
-let dir: string;
-let table: DeltaTable;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'cdc-rewrite-files-'));
-  table = lakehouseOnStore(new LocalStore(path.join(dir, 'lake'))).table('t');
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function liveFile(rows: readonly Row[]): Promise<AddFile> {
-  const writer = await table.createDataFile({ partitionValues: {}, schema, encodeOn: 'calling-thread' });
-  await writer.write(batchOf(rows));
-  return writer.close();
-}
+const current = mergeTableEachTest('cdc-rewrite-files-');
+let merges = 0;
+const liveFile = (rows: readonly Row[]): Promise<AddFile> => writeLiveFile(current().table, schema, batchOf(rows));
 
 async function merge(live: readonly AddFile[], staged: readonly Row[], maxFileRows: number, encodeOn: 'calling-thread' | 'worker' = 'calling-thread'): Promise<CdcMergeResult> {
-  const staging = new CallStaging({ dir: path.join(dir, `staging-${Math.random()}`), schema, memoryBytes: 0 });
+  const { dir, table } = current();
+  const staging = new CallStaging({ dir: path.join(dir, `staging-${merges++}`), schema, memoryBytes: 0 });
   const index = new KeyHashIndex();
   const batch = batchOf(staged);
   index.add(hashKeys([batch.getChild('k')!], batch.numRows));
@@ -52,23 +40,8 @@ async function merge(live: readonly AddFile[], staged: readonly Row[], maxFileRo
   }
 }
 
-/** The rows of each file, as "key:seq". */
-async function rowsOf(file: AddFile): Promise<string[]> {
-  const out: string[] = [];
-  for await (const group of table.readDataFile(file, { schema })) {
-    const k = group.getChild('k')!;
-    const s = group.getChild('s')!;
-    for (let r = 0; r < group.numRows; r++) out.push(`${String(k.get(r))}:${String(s.get(r))}`);
-  }
-  return out;
-}
-
-async function tableAfter(live: readonly AddFile[], result: CdcMergeResult): Promise<string[]> {
-  const removed = new Set(result.remove.map((f) => f.path));
-  const out: string[] = [];
-  for (const file of [...live.filter((f) => !removed.has(f.path)), ...result.add]) out.push(...(await rowsOf(file)));
-  return out.sort();
-}
+const rowsOf = (file: AddFile): Promise<string[]> => keySeqRows(current().table, schema, file);
+const tableAfter = (live: readonly AddFile[], result: CdcMergeResult): Promise<string[]> => rowsAfterMerge(current().table, schema, live, result);
 
 describe('a cdc merge that rewrites files keeps new files within maxFileRows', () => {
   it.each(['calling-thread', 'worker'] as const)('a copy re-sent into each of three full files: three files again, each within the limit, whole (%s)', async (encodeOn) => {
