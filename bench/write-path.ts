@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { once } from 'node:events';
 import { Table, tableFromIPC, tableToIPC, type RecordBatch } from 'apache-arrow';
 import { launchEnv } from '../cli/launch-env.js';
-import { cursorsEqual, emptyReadStats, runtimeEntry, silentLogger, type Cursor, type LakeflowSource, type TableRead } from '../connector-spec/index.js';
+import { CallTooLargeError, MAX_RESIZES_PER_CALL, cursorsEqual, emptyReadStats, runtimeEntry, silentLogger, type Cursor, type LakeflowSource, type TableRead } from '../connector-spec/index.js';
 import { parsePipelineSpec, runPipeline, validateSpecAgainstSource } from '../runner/index.js';
 import { createMixpanelSource, mixpanelConfigFromEnv } from '../sources/mixpanel/index.js';
 import { FIRST_RUN_NOW_MS, SECOND_RUN_NOW_MS, SKIP_COPIES, ensureRealDataset, type ExpectedRows, type RealDataset } from './real/dataset.js';
@@ -106,12 +106,13 @@ async function* readBatches(file: string): AsyncGenerator<RecordBatch, void, und
 }
 
 /** Read one run with the real source and record its calls (batches as Arrow IPC, cursors as JSON). */
-async function record(dataset: RealDataset, run: Recorded, from: Cursor): Promise<Recording> {
+async function record(dataset: RealDataset, run: Recorded, from: Cursor, log: (text: string) => void): Promise<Recording> {
   const server = await startExportServer({ dataDir: dataset.dir, ...(run === 'first-no-copies' ? { skip: SKIP_COPIES } : {}) });
   const source = mixpanel(server.url, dataset.days, run === 'second' ? SECOND_RUN_NOW_MS : FIRST_RUN_NOW_MS);
   const calls: RecordedCall[] = [];
   try {
     let cursor = from;
+    let resized = 0;
     for (let i = 0; ; i++) {
       const file = join(dataset.dir, `replay-${run}-${i}.arrows`);
       let out: Cursor = cursor;
@@ -124,7 +125,18 @@ async function record(dataset: RealDataset, run: Recorded, from: Cursor): Promis
         }
         out = step.value;
       };
-      const rows = await writeBatches(file, batches());
+      let rows: number;
+      try {
+        rows = await writeBatches(file, batches());
+      } catch (error) {
+        // As the runner does: the source re-planned the same cursor smaller; its rows are discarded and it is read again.
+        if (!(error instanceof CallTooLargeError) || ++resized > MAX_RESIZES_PER_CALL) throw error;
+        await rm(file, { force: true });
+        log(`  recording ${run}: ${error.message}`);
+        i--;
+        continue;
+      }
+      resized = 0;
       if (rows === 0 && cursorsEqual(out, cursor)) {
         await rm(file, { force: true });
         break;
@@ -147,7 +159,7 @@ async function recorded(dataset: RealDataset, run: Recorded, log: (text: string)
   const started = performance.now();
   let from: Cursor = null;
   if (run === 'second') from = (await recorded(dataset, 'first', log)).calls.at(-1)?.out ?? null;
-  const recording = await record(dataset, run, from);
+  const recording = await record(dataset, run, from, log);
   log(`recorded the ${run} run's batches (${recording.calls.reduce((n, c) => n + c.rows, 0)} rows, ${recording.calls.length} call(s)) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return recording;
 }

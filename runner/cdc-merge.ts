@@ -254,8 +254,9 @@ export async function mergeCdc(input: CdcMergeInput): Promise<CdcMergeResult> {
     }
   };
   // One job per new file: a partition's staged rows (an unpartitioned table's: all of them), then the rows kept from
-  // its rewritten files; above MAX_FILE_ROWS, several (splitJobs). One file open at a time per writer, so its encoder buffers one row group, not one per open
-  // file. A staged batch holding rows of several partitions (late events) is read once for each.
+  // its rewritten files; above MAX_FILE_ROWS, several (splitJobs). One file open at a time per writer, so its encoder
+  // buffers one row group, not one per open file. A staged batch holding rows of several partitions (late events) is
+  // read once for each.
   const byPartition = new Map<string, WriteJob>();
   const entry = (value: PartitionValue): WriteJob => {
     const k = partitionKey(value);
