@@ -97,9 +97,10 @@ export const LANES_FROM_ROWS = 262_144;
 /** A partition is cut for the lanes only into files of at least this many staged rows. */
 export const MIN_LANE_FILE_ROWS = 131_072;
 /**
- * A partition written on the lanes with more staged rows than this is cut into files of contiguous rows (a 2.5M-event
- * day into three of ~830k). The encoder worker's WebAssembly heap grows over a file and never shrinks (26 → 43 MiB
- * over 1.67M rows, 29 over 1M): files of at most ~1M rows keep a 5M-event load's peak near a 1M load's.
+ * No new file holds more rows than this (`splitJobs`), on the lanes or on the merging thread: a partition's staged rows
+ * above it are cut into files of contiguous rows (a 2.5M-event day into three of ~830k), and the files a merge
+ * rewrites are packed whole after them. An encoder's WebAssembly heap grows over a file and never shrinks (26 → 43 MiB
+ * over 1.67M rows, 29 over 1M), and a file rewritten by every later incremental should not hold a whole big day.
  */
 export const MAX_FILE_ROWS = 1_048_576;
 
