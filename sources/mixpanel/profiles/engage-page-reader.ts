@@ -9,7 +9,6 @@
  * `JSON.parse`, and the separators between items are checked here, so a cut or damaged body is a `SyntaxError`
  * (which the client retries like any body that is not JSON).
  */
-import { StringDecoder } from 'node:string_decoder';
 import { isJsonSpace, parseJsonLossless, parseJsonRecordLossless } from '../json.js';
 import { engagePageOf, profileRecordOf, type EngagePage, type ProfileRecord } from './engage-response.js';
 
@@ -79,7 +78,12 @@ function isResults(rawName: string): boolean {
 }
 
 export class EngagePageReader {
-  private readonly decoder = new StringDecoder('utf8');
+  /**
+   * UTF-8 → text across chunk boundaries. `TextDecoder` in streaming mode decoded the bench's profile pages 1.8×
+   * faster than `StringDecoder` (200 MB in 32 KiB pieces: 339–365 against 603–643 ms). `ignoreBOM`: a byte order mark
+   * stays in the text, and `scan` skips it (as undici's `text()` does).
+   */
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   /** The page's text without the items of `results` (their array left as `[]`). */
   private envelope = '';
   private records: ProfileRecord[] = [];
@@ -106,14 +110,14 @@ export class EngagePageReader {
   /** Feed a chunk of the body. Throws SyntaxError (the body is not JSON) or DataError (not an Engage page). */
   write(chunk: Uint8Array): void {
     for (let off = 0; off < chunk.length; off += PIECE_BYTES) {
-      const piece = this.decoder.write(chunk.subarray(off, Math.min(chunk.length, off + PIECE_BYTES)));
+      const piece = this.decoder.decode(chunk.subarray(off, Math.min(chunk.length, off + PIECE_BYTES)), { stream: true });
       if (piece.length > 0) this.scan(piece);
     }
   }
 
   /** The page, once the whole body was written. */
   end(): EngagePage {
-    const rest = this.decoder.end();
+    const rest = this.decoder.decode();
     if (rest.length > 0) this.scan(rest);
     if (!this.closed) throw new SyntaxError('the Engage page ends before its closing bracket');
     // Checks everything outside the items (members, brackets, what follows the page) and gives its values.
