@@ -10,6 +10,8 @@ import { RecordBatch } from 'apache-arrow';
 import { DataError, type Cursor, type LiveRows, type ReadStats } from '../connector-spec/index.js';
 import { ColumnRange, type AddFile, type DeltaTable } from '../lakehouse/index.js';
 import { CallStaging } from './call-staging.js';
+import { MAX_FILE_ROWS } from './cdc-merge.js';
+import { EarlyWrite } from './early-write.js';
 import type { FaultInjector } from './faults.js';
 import { KeyHashIndex, hashKeys } from './key-index.js';
 import type { Plan } from './table-plan.js';
@@ -26,6 +28,8 @@ export interface StagedCall {
   readonly rows: number;
   readonly batches: number;
   readonly cursor: Cursor;
+  /** The call's rows already encoded while it was read (`CallInput.earlyWriter`), when it started. */
+  readonly early?: TableDataWriter;
 }
 
 export interface WrittenCall {
@@ -52,6 +56,12 @@ export interface CallInput {
   /** Aborts the read (graceful stop, deadline). */
   readonly signal: AbortSignal;
   readonly writerFor: () => TableDataWriter;
+  /**
+   * cdc only: the writer of files encoded while the call is read (early-write.ts), when the merge cannot change its
+   * rows unless the call holds a key twice (the table has no live file and no partitions). Its files are committed
+   * instead of a merge's only if that holds at the commit (`useEarlyFiles`); otherwise they are deleted.
+   */
+  readonly earlyWriter?: () => TableDataWriter;
   readonly onRows: (rows: number, slices: { done?: number; total?: number; budget?: number }) => void;
 }
 
@@ -61,7 +71,10 @@ function schemaSignature(fields: readonly { readonly name: string; readonly type
 
 /** Drop a call's output (a failed or superseded call): its staged rows, and every data file `writer` wrote. */
 export async function discardCall(output: CallOutput, writer: TableDataWriter | undefined): Promise<void> {
-  if (output.kind === 'staged') await output.staging.dispose();
+  if (output.kind === 'staged') {
+    await output.staging.dispose();
+    await output.early?.abort();
+  }
   await writer?.abort();
 }
 
@@ -76,6 +89,7 @@ export async function readCall(input: CallInput): Promise<{ output: CallOutput; 
   const rangeAt = index && p.keyDerivedFrom ? p.tableSchema.fields.findIndex((f) => f.name === p.keyDerivedFrom!.column) : -1;
   const keyRange = rangeAt >= 0 ? new ColumnRange(p.tableSchema.fields[rangeAt]!) : undefined;
   const writer = staged ? undefined : input.writerFor();
+  const early = staged && input.earlyWriter ? new EarlyWrite(input.earlyWriter, MAX_FILE_ROWS) : undefined;
   let rows = 0;
   let batches = 0;
   let slices: { done?: number; total?: number; budget?: number } = {};
@@ -110,8 +124,10 @@ export async function readCall(input: CallInput): Promise<{ output: CallOutput; 
         const typed = new RecordBatch(p.tableSchema, batch.data);
         if (index) index.add(hashKeys(p.keys.map((k) => typed.getChild(k)!), typed.numRows));
         keyRange?.add(typed.data.children[rangeAt]!);
-        if (staging) await staging.add(typed);
-        else await writer!.write(typed);
+        if (staging) {
+          await staging.add(typed);
+          await early?.add(typed);
+        } else await writer!.write(typed);
         rows += batch.numRows;
         batches++;
       }
@@ -120,12 +136,14 @@ export async function readCall(input: CallInput): Promise<{ output: CallOutput; 
       step = await generator.next();
     }
     input.faults.check('staged');
-    if (staging) return { output: { kind: 'staged', staging, rows, batches, cursor: step.value, ...(index ? { index } : {}), ...(keyRange ? { keyRange } : {}) } };
+    const earlyFiles = early?.end();
+    if (staging) return { output: { kind: 'staged', staging, rows, batches, cursor: step.value, ...(index ? { index } : {}), ...(keyRange ? { keyRange } : {}), ...(earlyFiles ? { early: earlyFiles } : {}) } };
     return { output: { kind: 'written', files: await writer!.close(), rows, batches, cursor: step.value }, writer: writer! };
   } catch (error) {
     await generator.return(null).catch(() => {});
     await staging?.dispose();
     await writer?.abort();
+    await early?.end()?.abort();
     throw error;
   }
 }

@@ -34,6 +34,7 @@ import { newTableReport, type TableReport } from './report.js';
 import { isRetryable, retryDelayMs, sleep, type RetryPolicy } from './retry.js';
 import { diffSnapshots, snapshotGroupColumn } from './snapshot-diff.js';
 import { discardCall, readCall, type CallOutput } from './table-call.js';
+import { useEarlyFiles } from './early-write.js';
 import { TableDataWriter, discardDataFile } from './table-data-writer.js';
 import { appIdOf, ownerConfiguration } from './table-owner.js';
 import { freshReadReach, historyBeyondReach, historyDropError } from './preflight.js';
@@ -217,6 +218,7 @@ class TableRun {
           faults: this.ctx.faults,
           signal,
           writerFor: () => this.writer(this.p.tableSchema),
+          ...(this.writesWhileReading() ? { earlyWriter: () => this.writer(undefined, 'worker', 0) } : {}),
           onRows: (rows, slices) => this.progress(rows, slices),
         });
       } catch (error) {
@@ -256,6 +258,15 @@ class TableRun {
     }
   }
 
+  /**
+   * Whether a cdc call is encoded while it is read (early-write.ts): SCD type 1, no partitions (one open file; a
+   * partitioned call would hold one per partition), and a table with no live file (nothing a merge could rewrite).
+   */
+  private writesWhileReading(): boolean {
+    const p = this.p;
+    return p.ingestion === 'cdc' && !p.scd2 && p.partitionBy === undefined && (this.state.snapshot?.files.length ?? 0) === 0;
+  }
+
   /** Decide a call's rows (merge for cdc) and commit them with the cursor. Returns false if a concurrent run took over. */
   async commitCall(output: CallOutput, from: Cursor, call: number): Promise<'committed' | 'retry' | 'superseded'> {
     const p = this.p;
@@ -275,7 +286,17 @@ class TableRun {
           const group = snapshotGroupColumn(p.tableSchema, p.keys);
           this.report.snapshotDiff = await diffSnapshots(this.table, remove, add, p.keys, group, p.tableSchema);
         } else operation = snapshot ? 'WRITE' : 'CREATE TABLE';
+      } else if (output.early !== undefined && !p.scd2 && p.partitionBy === undefined && output.index !== undefined && useEarlyFiles(live.length, output.index)) {
+        // Encoded while read, and the merge would not change a row: those files are the call's.
+        writer = output.early;
+        add = await output.early.close();
+        await output.staging.dispose();
+        readPartitions = [''];
+        const counters = this.stats.counters;
+        counters['cdc_calls_written_while_read'] = (counters['cdc_calls_written_while_read'] ?? 0) + 1;
+        operation = snapshot ? 'MERGE' : 'CREATE TABLE';
       } else {
+        await output.early?.abort(); // the call holds a key twice, or the table has files now: merged as before
         writer = this.writer(undefined, 'calling-thread');
         const common = { table: this.table, live, staging: output.staging, keys: p.keys, sequenceBy: p.sequenceBy, writer, ...(p.partitionBy !== undefined ? { partitionBy: p.partitionBy } : {}), ...(this.ctx.stop ? { signal: this.ctx.stop } : {}) };
         const merged = p.scd2 ? await mergeHistory({ ...common, sourceSchema: p.tableSchema, outputSchema: p.outputSchema }) : await mergeCdc({ ...common, index: output.index!, schema: p.tableSchema, ...this.mergeLanes(), ...(output.keyRange && p.keyDerivedFrom ? { keyRange: { range: output.keyRange, granularity: p.keyDerivedFrom.granularity } } : {}) });
