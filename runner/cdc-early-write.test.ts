@@ -5,6 +5,8 @@
  * never write early (nor does a partitioned table: `TableRun.writesWhileReading`, and the commit checks it again). Real runs of the runner over the in-memory source, read back by DuckDB over
  * the Delta log.
  */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EARLY_WRITE_FROM_ROWS } from './early-write.js';
 import { logCommits, unreferencedDataFiles } from './testing/delta-log.js';
@@ -24,6 +26,11 @@ const itemsSpec = (changes: number) => ({
   connection_name: 'memory',
   objects: [{ table: { source_table: 'items', table_configuration: { page_size: changes, batch_size: 1000 } } }],
 });
+
+/** Hidden temp files of uploads never finished (`.<name>.<pid>.<n>.<random>.tmp`) in a table's folder. */
+async function unfinishedUploads(table: string): Promise<string[]> {
+  return (await readdir(join(dirs.lakehouse, table))).filter((f) => f.startsWith('.') && f.endsWith('.tmp'));
+}
 
 describe('cdc calls encoded while read', () => {
   it('an empty unpartitioned table and a call with every key once: the early files are the commit, the rows exact', async () => {
@@ -58,6 +65,26 @@ describe('cdc calls encoded while read', () => {
     expect(BigInt(String(first!['value']))).toBe(BigInt(changes - 1));
     // The early file was deleted: every file in the folder is one the log added.
     expect(await unreferencedDataFiles(dirs.lakehouse, 'items')).toEqual([]);
+  });
+
+  it('a call that fails after its early file was started: the file is deleted, the retry writes early again, the rows exact', async () => {
+    const changes = 40_000;
+    // The first attempt yields 30 batches (30,000 rows, past EARLY_WRITE_FROM_ROWS) and fails; the second succeeds.
+    const report = await runFixture(dirs, {
+      spec: itemsSpec(changes),
+      dataset: { itemChanges: changes, itemKeys: changes },
+      failures: [{ table: 'items', call: 1, kind: 'transient', afterBatches: 30 }],
+    });
+    const items = report.tables.find((t) => t.table === 'items')!;
+    expect(items.status).toBe('ok');
+    expect(items.retries).toBe(1);
+    expect(items.counters['cdc_calls_written_while_read']).toBe(1);
+    const [row] = await query(`SELECT count(*) AS n, count(DISTINCT id) AS ids FROM ${await deltaScan(dirs.lakehouse, 'items')}`);
+    expect(Number(row!['n'])).toBe(changes);
+    expect(Number(row!['ids'])).toBe(changes);
+    // The failed attempt's early file, still open when it failed, was aborted: nothing of it is left.
+    expect(await unreferencedDataFiles(dirs.lakehouse, 'items')).toEqual([]);
+    expect(await unfinishedUploads('items')).toEqual([]);
   });
 
   it('no early write for a call below one row group, nor into a table that has files', async () => {
