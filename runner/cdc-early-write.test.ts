@@ -2,8 +2,8 @@
  * A cdc call into an empty, unpartitioned table is encoded while it is read (early-write.ts) and its files are
  * committed as they are when the call holds no key twice; a call that does hold one is merged from its staging as
  * before (the early files deleted, none left in the table folder); a small call and a table that already has files
- * never write early (nor does a partitioned table: `TableRun.writesWhileReading`, and the commit checks it again). Real runs of the runner over the in-memory source, read back by DuckDB over
- * the Delta log.
+ * never write early (nor does a partitioned table: `TableRun.writesWhileReading`). Real runs of the runner over the
+ * in-memory source, read back by DuckDB over the Delta log.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';

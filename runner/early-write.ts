@@ -34,11 +34,6 @@ export class EarlyWrite {
     private readonly fromRows: number = EARLY_WRITE_FROM_ROWS,
   ) {}
 
-  /** The writer, once the call reached `fromRows` (undefined: nothing was written early). */
-  get writer(): TableDataWriter | undefined {
-    return this.#writer;
-  }
-
   /** The next staged batch (in staging order). */
   async add(batch: RecordBatch): Promise<void> {
     if (this.#writer === undefined) {
@@ -54,7 +49,10 @@ export class EarlyWrite {
     await this.#write(batch);
   }
 
-  /** The read ended: the batches held below `fromRows` are not needed (the merge reads them from the staging). */
+  /**
+   * The read ended: the batches held below `fromRows` are not needed (the merge reads them from the staging). The
+   * writer, once the call reached `fromRows` (undefined: nothing was written early).
+   */
   end(): TableDataWriter | undefined {
     this.#held = [];
     return this.#writer;

@@ -25,6 +25,7 @@ import {
 import { CommitConflictError, type AddFile, type CommitRequest, type DeltaTable, type EncodeOn, type Lakehouse, type NewMetadata, type ObjectStore } from '../lakehouse/index.js';
 import { mergeCdc, type CdcMergeInput } from './cdc-merge.js';
 import { mergeHistory } from './cdc-history.js';
+import { useEarlyFiles } from './early-write.js';
 import type { FaultInjector } from './faults.js';
 import { liveRowsOf } from './live-rows.js';
 import { convertLegacyTable } from './legacy-convert.js';
@@ -34,7 +35,6 @@ import { newTableReport, type TableReport } from './report.js';
 import { isRetryable, retryDelayMs, sleep, type RetryPolicy } from './retry.js';
 import { diffSnapshots, snapshotGroupColumn } from './snapshot-diff.js';
 import { discardCall, readCall, type CallOutput } from './table-call.js';
-import { useEarlyFiles } from './early-write.js';
 import { TableDataWriter, discardDataFile } from './table-data-writer.js';
 import { appIdOf, ownerConfiguration } from './table-owner.js';
 import { freshReadReach, historyBeyondReach, historyDropError } from './preflight.js';
@@ -286,7 +286,8 @@ class TableRun {
           const group = snapshotGroupColumn(p.tableSchema, p.keys);
           this.report.snapshotDiff = await diffSnapshots(this.table, remove, add, p.keys, group, p.tableSchema);
         } else operation = snapshot ? 'WRITE' : 'CREATE TABLE';
-      } else if (output.early !== undefined && !p.scd2 && p.partitionBy === undefined && output.index !== undefined && useEarlyFiles(live.length, output.index)) {
+      } else if (output.early !== undefined && output.index !== undefined && useEarlyFiles(live.length, output.index)) {
+        // (An early writer exists only for what `writesWhileReading` allows: SCD type 1, no partitions.)
         // Encoded while read, and the merge would not change a row: those files are the call's.
         writer = output.early;
         add = await output.early.close();
